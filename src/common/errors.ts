@@ -1,0 +1,69 @@
+/**
+ * Errors that cross a boundary: each has a stable code, a retriable flag and, where
+ * known, a leader hint. api/ maps codes to gRPC status and etcd's strings; client/ holds
+ * the inverse. Add codes here, never ad-hoc strings elsewhere.
+ */
+
+/** Every stable error code Cairn uses. */
+export const ErrorCode = {
+  /** The proposal was dropped by raft (no leader, transfer in progress, forwarding disabled). */
+  PROPOSAL_DROPPED: 'PROPOSAL_DROPPED',
+  /** This node is not the leader and cannot forward. */
+  NOT_LEADER: 'NOT_LEADER',
+  /** No leader is known at the moment. */
+  NO_LEADER: 'NO_LEADER',
+  /** Too much is already queued: uncommitted bytes, pending proposals, in-flight reads. */
+  OVERLOADED: 'OVERLOADED',
+  /** A request or entry is larger than the configured maximum. */
+  TOO_LARGE: 'TOO_LARGE',
+  /** A configuration change was refused (one already in flight, or invalid). */
+  CONF_CHANGE_REJECTED: 'CONF_CHANGE_REJECTED',
+  /** A leadership transfer was refused (unknown target, learner, already transferring). */
+  TRANSFER_REJECTED: 'TRANSFER_REJECTED',
+  /** Log entries below the first index were compacted away. */
+  COMPACTED: 'COMPACTED',
+  /** Log entries above the last index are not (yet) present. */
+  UNAVAILABLE: 'UNAVAILABLE',
+  /** A snapshot is being prepared; try again. */
+  SNAPSHOT_TEMPORARILY_UNAVAILABLE: 'SNAPSHOT_TEMPORARILY_UNAVAILABLE',
+  /** The request is malformed. */
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** A wait ran out before the outcome was known. */
+  TIMEOUT: 'TIMEOUT',
+  /** The node is shutting down. */
+  STOPPED: 'STOPPED',
+  /** Data on disk failed a check. */
+  CORRUPT: 'CORRUPT',
+} as const;
+
+/** A stable error code. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Codes whose operation certainly did not happen and may be retried as is. */
+const RETRIABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCode.PROPOSAL_DROPPED,
+  ErrorCode.NOT_LEADER,
+  ErrorCode.NO_LEADER,
+  ErrorCode.OVERLOADED,
+  ErrorCode.SNAPSHOT_TEMPORARILY_UNAVAILABLE,
+]);
+
+/** The one error type that crosses boundaries: code, retriable flag, optional leader hint. */
+export class CairnError extends Error {
+  override readonly name = 'CairnError';
+  readonly retriable: boolean;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly leaderHint?: number,
+  ) {
+    super(message);
+    this.retriable = RETRIABLE.has(code);
+  }
+}
+
+/** Whether a value is a CairnError with the given code. */
+export function isCairnError(err: unknown, code?: ErrorCode): err is CairnError {
+  return err instanceof CairnError && (code === undefined || err.code === code);
+}
