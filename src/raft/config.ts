@@ -59,7 +59,9 @@ export interface RaftConfig {
 }
 
 /** RaftConfig with every default filled in. */
-export type ResolvedRaftConfig = Required<Omit<RaftConfig, 'logger'>> & { readonly logger: RaftLogger | undefined };
+export type ResolvedRaftConfig = Required<Omit<RaftConfig, 'logger'>> & {
+  readonly logger: RaftLogger | undefined;
+};
 
 /** Defaults chosen for a three- or five-node cluster on a LAN. */
 export const RAFT_DEFAULTS = {
@@ -85,7 +87,8 @@ export function resolveConfig(c: RaftConfig): ResolvedRaftConfig {
     prng: c.prng,
     appliedIndex: c.appliedIndex ?? 0,
     messageSizeBytesMax: c.messageSizeBytesMax ?? RAFT_DEFAULTS.messageSizeBytesMax,
-    committedSizeBytesPerReadyMax: c.committedSizeBytesPerReadyMax ?? RAFT_DEFAULTS.committedSizeBytesPerReadyMax,
+    committedSizeBytesPerReadyMax:
+      c.committedSizeBytesPerReadyMax ?? RAFT_DEFAULTS.committedSizeBytesPerReadyMax,
     uncommittedSizeBytesMax: c.uncommittedSizeBytesMax ?? RAFT_DEFAULTS.uncommittedSizeBytesMax,
     inflightMessagesMax: c.inflightMessagesMax ?? RAFT_DEFAULTS.inflightMessagesMax,
     checkQuorum: c.checkQuorum ?? false,

@@ -129,7 +129,14 @@ export class MemoryStorage implements Storage {
   applySnapshot(snap: Snapshot): void {
     if (snap.metadata.index <= this.snap.metadata.index) return;
     this.snap = snap;
-    this.ents = [{ index: snap.metadata.index, term: snap.metadata.term, type: EntryType.Normal, data: new Uint8Array(0) }];
+    this.ents = [
+      {
+        index: snap.metadata.index,
+        term: snap.metadata.term,
+        type: EntryType.Normal,
+        data: new Uint8Array(0),
+      },
+    ];
   }
 
   /**
@@ -149,7 +156,12 @@ export class MemoryStorage implements Storage {
     if (compactIndex <= offset) return;
     assert(compactIndex <= this.lastIndex(), () => `compact ${compactIndex} beyond last ${this.lastIndex()}`);
     const i = compactIndex - offset;
-    const dummy: Entry = { index: compactIndex, term: this.ents[i]!.term, type: EntryType.Normal, data: new Uint8Array(0) };
+    const dummy: Entry = {
+      index: compactIndex,
+      term: this.ents[i]!.term,
+      type: EntryType.Normal,
+      data: new Uint8Array(0),
+    };
     this.ents = [dummy, ...this.ents.slice(i + 1)];
   }
 
@@ -161,7 +173,10 @@ export class MemoryStorage implements Storage {
     if (last < first) return; // all already compacted
     const toAppend = first > entries[0]!.index ? entries.slice(first - entries[0]!.index) : entries;
     const offset = toAppend[0]!.index - this.ents[0]!.index;
-    assert(offset <= this.ents.length, () => `missing log entry [last: ${this.lastIndex()}, append at: ${toAppend[0]!.index}]`);
+    assert(
+      offset <= this.ents.length,
+      () => `missing log entry [last: ${this.lastIndex()}, append at: ${toAppend[0]!.index}]`,
+    );
     if (offset < this.ents.length) this.ents.length = offset;
     for (const e of toAppend) this.ents.push(e);
   }
