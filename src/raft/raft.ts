@@ -18,6 +18,7 @@ import { ProgressTracker } from './tracker.js';
 import {
   type ConfChange,
   ConfChangeTransition,
+  ConfChangeType,
   type ConfState,
   type Entry,
   EntryType,
@@ -123,6 +124,7 @@ export class Raft {
     if (hardState.term !== 0 || hardState.vote !== NONE || hardState.commit !== 0) this.loadState(hardState);
     if (this.cfg.appliedIndex > 0) this.log.appliedTo(this.cfg.appliedIndex);
     this.becomeFollower(this.term, NONE);
+    if (this.isFreshFoundingMember(hardState, confState)) this.bootstrapLog(confState);
     this.cfg.logger?.info(
       {
         term: this.term,
@@ -134,6 +136,39 @@ export class Raft {
       },
       'raft node started',
     );
+  }
+
+  private isFreshFoundingMember(hs: HardState, cs: ConfState): boolean {
+    const fresh = hs.term === 0 && hs.vote === NONE && hs.commit === 0 && this.log.lastIndex() === 0;
+    return fresh && (cs.voters.length > 0 || cs.learners.length > 0);
+  }
+
+  /**
+   * A founding member of a new cluster writes the founding configuration into the log as
+   * committed conf-change entries at term 1 (as etcd does), identical on every founding
+   * member. A member that joins later replays the log from index 1 and so learns the
+   * membership history; a restart without a snapshot rebuilds it the same way. Applying
+   * these entries on a founding member changes nothing (adding a present member is a no-op).
+   */
+  private bootstrapLog(cs: ConfState): void {
+    assert(cs.votersOutgoing.length === 0, 'cannot bootstrap a joint configuration');
+    const changes = [
+      ...cs.voters.map((nodeId) => ({ type: ConfChangeType.AddNode, nodeId })),
+      ...cs.learners.map((nodeId) => ({ type: ConfChangeType.AddLearnerNode, nodeId })),
+    ];
+    const ents: Entry[] = changes.map((c, i) => ({
+      term: 1,
+      index: i + 1,
+      type: EntryType.ConfChange,
+      data: encodeConfChange({
+        transition: ConfChangeTransition.Auto,
+        changes: [c],
+        context: new Uint8Array(0),
+      }),
+    }));
+    this.becomeFollower(1, NONE);
+    this.log.append(ents);
+    this.log.commitTo(ents.length);
   }
 
   private loadState(hs: HardState): void {

@@ -40,6 +40,8 @@ export interface TestMember {
   applied: Entry[];
   readStates: ReadState[];
   confState: ConfState;
+  /** Config overrides of this member, kept for restarts. */
+  extra: Partial<RaftConfig>;
 }
 
 /** Decides for each message whether it is delivered (true), dropped (false). */
@@ -51,6 +53,8 @@ export class TestCluster {
   /** Messages sent but not yet delivered. */
   queue: Message[] = [];
   filters: MessageFilter[] = [];
+  /** Rewrites applied to delivered messages (e.g. to strip entries in flight). */
+  rewriters: ((m: Message) => Message)[] = [];
   /** Every message ever sent, for assertions. */
   sent: Message[] = [];
 
@@ -61,12 +65,28 @@ export class TestCluster {
   ) {
     for (const id of [...voters, ...learners])
       this.addMember(id, { voters, learners, votersOutgoing: [], learnersNext: [], autoLeave: false });
+    // Founding members apply their bootstrap entries (the founding configuration) first.
+    this.processReady();
   }
 
   /** Adds a member with the given initial configuration (empty for a node joining later). */
   addMember(id: NodeId, confState: ConfState, extra: Partial<RaftConfig> = {}): TestMember {
     const storage = new MemoryStorage(confState);
-    const node = new RawNode({
+    const m: TestMember = {
+      id,
+      node: this.newNode(id, storage, extra),
+      storage,
+      applied: [],
+      readStates: [],
+      confState,
+      extra,
+    };
+    this.members.set(id, m);
+    return m;
+  }
+
+  private newNode(id: NodeId, storage: MemoryStorage, extra: Partial<RaftConfig>): RawNode {
+    return new RawNode({
       id,
       storage,
       electionTimeoutTicks: 10,
@@ -77,9 +97,17 @@ export class TestCluster {
       ...this.overrides,
       ...extra,
     });
-    const m: TestMember = { id, node, storage, applied: [], readStates: [], confState };
-    this.members.set(id, m);
-    return m;
+  }
+
+  /** Crashes and restarts a member from what it persisted; its state machine is rebuilt by replay. */
+  restart(id: NodeId): void {
+    const m = this.get(id);
+    this.queue = this.queue.filter((msg) => msg.to !== id && msg.from !== id);
+    m.node = this.newNode(id, m.storage, m.extra);
+    m.applied = [];
+    m.readStates = [];
+    m.confState = m.storage.snapshot().metadata.confState;
+    this.processReady();
   }
 
   /** The member with this id. */
@@ -117,18 +145,24 @@ export class TestCluster {
     return any;
   }
 
+  /** Processes Readies, then delivers what was queued (subject to filters); returns whether anything moved. */
+  deliverOnce(): boolean {
+    const moved = this.processReady();
+    const batch = this.queue;
+    this.queue = [];
+    for (const sent of batch) {
+      if (!this.filters.every((f) => f(sent))) continue;
+      const msg = this.rewriters.reduce((m, r) => r(m), sent);
+      const to = this.members.get(msg.to);
+      if (to) to.node.step(msg);
+    }
+    return moved || batch.length > 0;
+  }
+
   /** Delivers queued messages (subject to filters) and processes Readies until nothing moves. */
   stabilize(maxRounds = 1000): void {
     for (let round = 0; round < maxRounds; round++) {
-      const moved = this.processReady();
-      const batch = this.queue;
-      this.queue = [];
-      for (const msg of batch) {
-        if (!this.filters.every((f) => f(msg))) continue;
-        const to = this.members.get(msg.to);
-        if (to) to.node.step(msg);
-      }
-      if (!moved && batch.length === 0) return;
+      if (!this.deliverOnce()) return;
     }
     throw new Error('cluster did not stabilize');
   }
@@ -173,9 +207,10 @@ export class TestCluster {
     return f;
   }
 
-  /** Removes every filter. */
+  /** Removes every filter and rewriter. */
   heal(): void {
     this.filters = [];
+    this.rewriters = [];
   }
 
   /** The data of every non-empty normal entry a member applied, as strings. */
