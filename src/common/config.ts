@@ -1,0 +1,226 @@
+/**
+ * The server's configuration schema: etcd's flag names where the meaning is the same, a
+ * YAML config file with the same keys (--config-file), and CAIRN_* environment variables
+ * (CAIRN_DATA_DIR for --data-dir). Precedence: flags over environment over file over
+ * defaults. Every value is validated here, once, with an error that names the setting.
+ */
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { CairnError, ErrorCode } from './errors.js';
+
+/** One member of the initial cluster, from --initial-cluster name=url,... */
+export interface InitialMember {
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+}
+
+/** Everything a Cairn server needs to start. Units are in the names. */
+export interface ServerConfig {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly listenClientUrls: readonly string[];
+  readonly advertiseClientUrls: readonly string[];
+  readonly listenPeerUrls: readonly string[];
+  readonly initialAdvertisePeerUrls: readonly string[];
+  readonly initialCluster: readonly InitialMember[];
+  readonly initialClusterState: 'new' | 'existing';
+  readonly initialClusterToken: string;
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMs: number;
+  /** Applied entries between two snapshots (log compaction). */
+  readonly snapshotCount: number;
+  /** Entries kept in the log behind a snapshot, so slow followers can catch up without one. */
+  readonly snapshotCatchUpEntries: number;
+  readonly maxRequestBytes: number;
+  readonly quotaBackendBytes: number;
+  /** How long a write or linearizable read may wait before answering "request timed out". */
+  readonly requestTimeoutMs: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Whether lease-based linearizable reads are used instead of a ReadIndex round (requires bounded clock drift). */
+  readonly leaseReads: boolean;
+}
+
+/** Defaults as etcd's where etcd has the setting. */
+export const SERVER_DEFAULTS = {
+  name: 'default',
+  listenClientUrls: ['http://127.0.0.1:2379'],
+  listenPeerUrls: ['http://127.0.0.1:2380'],
+  initialClusterState: 'new',
+  initialClusterToken: 'cairn-cluster',
+  heartbeatIntervalMs: 100,
+  electionTimeoutMs: 1000,
+  snapshotCount: 100_000,
+  snapshotCatchUpEntries: 5_000,
+  maxRequestBytes: 1.5 * 1024 * 1024,
+  quotaBackendBytes: 2 * 1024 * 1024 * 1024,
+  requestTimeoutMs: 7_000,
+  logLevel: 'info',
+  leaseReads: false,
+} as const;
+
+/** Flag name -> (config key, kind). The same names serve the YAML file and, upper-cased, the environment. */
+const SETTINGS = {
+  name: ['name', 'string'],
+  'data-dir': ['dataDir', 'string'],
+  'listen-client-urls': ['listenClientUrls', 'urls'],
+  'advertise-client-urls': ['advertiseClientUrls', 'urls'],
+  'listen-peer-urls': ['listenPeerUrls', 'urls'],
+  'initial-advertise-peer-urls': ['initialAdvertisePeerUrls', 'urls'],
+  'initial-cluster': ['initialCluster', 'cluster'],
+  'initial-cluster-state': ['initialClusterState', 'state'],
+  'initial-cluster-token': ['initialClusterToken', 'string'],
+  'heartbeat-interval': ['heartbeatIntervalMs', 'int'],
+  'election-timeout': ['electionTimeoutMs', 'int'],
+  'snapshot-count': ['snapshotCount', 'int'],
+  'snapshot-catchup-entries': ['snapshotCatchUpEntries', 'int'],
+  'max-request-bytes': ['maxRequestBytes', 'int'],
+  'quota-backend-bytes': ['quotaBackendBytes', 'int'],
+  'request-timeout': ['requestTimeoutMs', 'int'],
+  'log-level': ['logLevel', 'level'],
+  'experimental-lease-reads': ['leaseReads', 'bool'],
+} as const;
+
+type SettingName = keyof typeof SETTINGS;
+
+function invalid(setting: string, why: string): CairnError {
+  return new CairnError(ErrorCode.INVALID_ARGUMENT, `--${setting}: ${why}`);
+}
+
+function parseUrls(setting: string, raw: string): string[] {
+  const urls = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (urls.length === 0) throw invalid(setting, 'needs at least one URL');
+  for (const u of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(u);
+    } catch {
+      throw invalid(setting, `"${u}" is not a URL`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw invalid(setting, `"${u}" must be http:// or https://`);
+    if (!parsed.port) throw invalid(setting, `"${u}" needs an explicit port`);
+  }
+  return urls;
+}
+
+/** Parses "n1=http://a:2380,n2=http://b:2380" (a name may appear several times, one per URL). */
+export function parseInitialCluster(raw: string): InitialMember[] {
+  const byName = new Map<string, string[]>();
+  for (const part of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw invalid('initial-cluster', `"${part}" is not name=url`);
+    const name = part.slice(0, eq);
+    const url = parseUrls('initial-cluster', part.slice(eq + 1))[0]!;
+    const urls = byName.get(name) ?? [];
+    urls.push(url);
+    byName.set(name, urls);
+  }
+  if (byName.size === 0) throw invalid('initial-cluster', 'is empty');
+  return [...byName].map(([name, peerUrls]) => ({ name, peerUrls }));
+}
+
+function convert(setting: SettingName, raw: unknown): unknown {
+  const kind = SETTINGS[setting][1];
+  const str = Array.isArray(raw) ? raw.join(',') : String(raw);
+  switch (kind) {
+    case 'string':
+      if (str.length === 0) throw invalid(setting, 'must not be empty');
+      return str;
+    case 'urls':
+      return parseUrls(setting, str);
+    case 'cluster':
+      return parseInitialCluster(str);
+    case 'state':
+      if (str !== 'new' && str !== 'existing') throw invalid(setting, 'must be "new" or "existing"');
+      return str;
+    case 'level':
+      if (!['debug', 'info', 'warn', 'error'].includes(str))
+        throw invalid(setting, 'must be debug, info, warn or error');
+      return str;
+    case 'bool':
+      if (str !== 'true' && str !== 'false') throw invalid(setting, 'must be true or false');
+      return str === 'true';
+    case 'int': {
+      const n = Number(str);
+      if (!Number.isSafeInteger(n) || n <= 0) throw invalid(setting, `"${str}" is not a positive integer`);
+      return n;
+    }
+  }
+}
+
+/** Where configuration comes from; injectable for tests. */
+export interface ConfigSources {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly readFile: (path: string) => string;
+}
+
+/** Builds and validates the server configuration from flags, environment and an optional config file. */
+export function loadServerConfig(src: ConfigSources): ServerConfig {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { 'config-file': { type: 'string' } };
+  for (const name of Object.keys(SETTINGS)) options[name] = { type: 'string' };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...src.argv], options, allowPositionals: false, strict: true });
+  } catch (err) {
+    throw new CairnError(ErrorCode.INVALID_ARGUMENT, (err as Error).message);
+  }
+  const values: Record<string, unknown> = {};
+  const configFile = (parsed.values['config-file'] as string | undefined) ?? src.env.CAIRN_CONFIG_FILE;
+  if (configFile) {
+    let doc: unknown;
+    try {
+      doc = parseYaml(src.readFile(configFile));
+    } catch (err) {
+      throw new CairnError(
+        ErrorCode.INVALID_ARGUMENT,
+        `--config-file ${configFile}: ${(err as Error).message}`,
+      );
+    }
+    if (doc !== null && typeof doc === 'object') {
+      for (const [k, v] of Object.entries(doc)) {
+        if (!(k in SETTINGS))
+          throw new CairnError(
+            ErrorCode.INVALID_ARGUMENT,
+            `--config-file ${configFile}: unknown setting "${k}"`,
+          );
+        values[k] = v;
+      }
+    }
+  }
+  for (const name of Object.keys(SETTINGS)) {
+    const envName = `CAIRN_${name.toUpperCase().replaceAll('-', '_')}`;
+    const v = src.env[envName];
+    if (v !== undefined && v !== '') values[name] = v;
+  }
+  for (const [k, v] of Object.entries(parsed.values))
+    if (k !== 'config-file' && v !== undefined) values[k] = v;
+
+  const out: Record<string, unknown> = { ...SERVER_DEFAULTS };
+  for (const [k, v] of Object.entries(values)) {
+    const setting = k as SettingName;
+    out[SETTINGS[setting][0]] = convert(setting, v);
+  }
+  const name = out.name as string;
+  out.dataDir ??= `${name}.cairn`;
+  out.advertiseClientUrls ??= out.listenClientUrls;
+  out.initialAdvertisePeerUrls ??= out.listenPeerUrls;
+  out.initialCluster ??= [{ name, peerUrls: out.initialAdvertisePeerUrls }];
+  const cfg = out as unknown as ServerConfig;
+  if (cfg.electionTimeoutMs < 5 * cfg.heartbeatIntervalMs) {
+    throw invalid(
+      'election-timeout',
+      `must be at least 5 times --heartbeat-interval (${cfg.heartbeatIntervalMs} ms)`,
+    );
+  }
+  if (cfg.initialClusterState === 'new' && !cfg.initialCluster.some((m) => m.name === name)) {
+    throw invalid('initial-cluster', `does not contain this member's name "${name}"`);
+  }
+  return cfg;
+}

@@ -1,0 +1,64 @@
+/**
+ * What the node runtime needs from the pieces it drives: durable storage for the raft log
+ * and the state machine's changes, the replicated state machine itself, and a transport.
+ * main.ts wires the LevelDB storage, the mvcc store and the gRPC transport to these; tests
+ * may wire in-memory twins.
+ */
+import type { ConfState, Entry, HardState, MemoryStorage, Message, NodeId, Snapshot } from '../raft/index.js';
+import type { Envelope } from './envelope.js';
+
+/** Changes the state machine made since the last persist, opaque to the node. */
+export type StateMachineWrites = unknown;
+
+/** One synced write: everything a Ready must persist, plus applied state-machine changes. */
+export interface PersistBatch {
+  readonly hardState?: HardState | undefined;
+  readonly entries: readonly Entry[];
+  /** A snapshot received from the leader: replaces the log and the state machine's data. */
+  readonly snapshot?: Snapshot | undefined;
+  /** State-machine changes to write atomically with `appliedIndex`. */
+  readonly stateMachineWrites?: StateMachineWrites;
+  readonly appliedIndex: number;
+}
+
+/** Durable storage of the raft log, hard state, snapshots and state machine data. */
+export interface NodeStorage {
+  /** The in-memory view of the stable log that the raft core reads. */
+  readonly raftStorage: MemoryStorage;
+  /** Writes one batch with sync: true, then updates raftStorage. */
+  persist(batch: PersistBatch): Promise<void>;
+  /** Records a snapshot taken locally at index and compacts the log up to compactIndex. */
+  saveSnapshot(index: number, confState: ConfState, data: Uint8Array, compactIndex: number): Promise<void>;
+  /** Flushes and closes. */
+  close(): Promise<void>;
+}
+
+/** Where an applied entry sits in the log. */
+export interface ApplyPosition {
+  readonly index: number;
+  readonly term: number;
+}
+
+/** The replicated state machine the node applies committed entries to. */
+export interface StateMachine<Result> {
+  /** The last index whose effects are in the state machine (loaded from disk at start-up). */
+  readonly appliedIndex: number;
+  /** Applies one normal entry; deterministic. Returns the result for the proposer. */
+  apply(pos: ApplyPosition, envelope: Envelope): Result;
+  /** Records that an entry without state-machine effect (no-op, conf change) was applied. */
+  skip(pos: ApplyPosition): void;
+  /** Takes the changes made since the last call, to be persisted with the applied index. */
+  takeWrites(): StateMachineWrites;
+  /** Serializes the whole state (a raft snapshot's data). */
+  snapshot(): Uint8Array;
+  /** Replaces the whole state with a snapshot's data. */
+  restore(index: number, data: Uint8Array): void;
+}
+
+/** Delivery of raft messages to peers; never blocks, never throws for network reasons. */
+export interface PeerTransport {
+  send(messages: readonly Message[]): void;
+  addPeer(id: NodeId, url: string): void;
+  removePeer(id: NodeId): void;
+  stop(): Promise<void>;
+}

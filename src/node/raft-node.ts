@@ -1,0 +1,387 @@
+/**
+ * The runtime that drives the raft core: a timer for ticks, the Ready loop (send if
+ * leader -> apply what is durable -> persist in one synced batch -> send if follower ->
+ * apply the rest -> advance), proposal tracking, batched ReadIndex reads, snapshots for
+ * log compaction, and configuration changes. "How a write travels" in DESIGN.md.
+ */
+import { CairnError, ErrorCode } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import {
+  type ConfChange,
+  type ConfState,
+  decodeConfChange,
+  type Entry,
+  EntryType,
+  type Message,
+  NONE,
+  type NodeId,
+  type Prng,
+  type RaftStatus,
+  RawNode,
+  ReadOnlyOption,
+  type Ready,
+  Role,
+} from '../raft/index.js';
+import { ApplyWaiters } from './apply-waiters.js';
+import { decodeEnvelope, type EntryKind, encodeEnvelope } from './envelope.js';
+import type { NodeStorage, PeerTransport, StateMachine } from './ports.js';
+import { ProposalTracker } from './proposal-tracker.js';
+import { ReadIndexLoop } from './read-index-loop.js';
+
+/** How the node runs: timing, limits, snapshots. */
+export interface RaftNodeOptions<R> {
+  readonly id: NodeId;
+  readonly storage: NodeStorage;
+  readonly stateMachine: StateMachine<R>;
+  readonly transport: PeerTransport;
+  readonly logger: Logger;
+  readonly prng: Prng;
+  readonly tickIntervalMs: number;
+  readonly electionTimeoutTicks: number;
+  readonly heartbeatIntervalTicks: number;
+  readonly requestTimeoutMs: number;
+  readonly pendingProposalsMax: number;
+  readonly pendingReadsMax: number;
+  readonly snapshotCount: number;
+  readonly snapshotCatchUpEntries: number;
+  readonly leaseReads: boolean;
+  /** Called after a configuration change was applied (membership registry, transport peers). */
+  readonly onConfChange?: (cc: ConfChange, confState: ConfState, index: number) => void;
+  /** Called when this node learns of a new leader (or of none). */
+  readonly onLeaderChange?: (leader: NodeId, term: number) => void;
+}
+
+/** One Cairn member's consensus runtime. */
+export class RaftNode<R> {
+  private readonly raw: RawNode;
+  private readonly log: Logger;
+  private readonly proposals: ProposalTracker<R>;
+  private readonly reads: ReadIndexLoop;
+  private readonly applied = new ApplyWaiters();
+  private ticker: NodeJS.Timeout | undefined;
+  private processing = false;
+  private stopped = false;
+  /** A fatal error (storage failure, invariant violation): the node stops serving. */
+  private fatal: Error | undefined;
+  /** Invariant: the highest log index known to be synced on this node's disk. */
+  private stableIndex: number;
+  private snapshotIndex: number;
+  private confState: ConfState;
+  private leaderId: NodeId = NONE;
+  private termNow = 0;
+  /** Resolves when the Ready loop has drained (used by stop). */
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: RaftNodeOptions<R>) {
+    this.log = opts.logger.child({ component: 'node' });
+    const rs = opts.storage.raftStorage;
+    this.stableIndex = rs.lastIndex();
+    this.snapshotIndex = rs.snapshot().metadata.index;
+    this.confState = rs.snapshot().metadata.confState;
+    // Raft redelivers every entry after the snapshot: configuration changes must be re-applied
+    // to the core, and the state machine skips what it already has (appliedIndex).
+    this.raw = new RawNode({
+      id: opts.id,
+      storage: rs,
+      electionTimeoutTicks: opts.electionTimeoutTicks,
+      heartbeatIntervalTicks: opts.heartbeatIntervalTicks,
+      prng: opts.prng,
+      checkQuorum: true,
+      preVote: true,
+      readOnlyOption: opts.leaseReads ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
+      logger: opts.logger.child({ component: 'raft' }),
+    });
+    this.proposals = new ProposalTracker<R>(
+      opts.pendingProposalsMax,
+      opts.requestTimeoutMs,
+      Date.now() * 1000,
+    );
+    this.reads = new ReadIndexLoop(
+      {
+        requestReadIndex: (ctx) => {
+          this.raw.readIndex(ctx);
+          this.schedule();
+        },
+        waitApplied: (index) => this.applied.wait(index),
+      },
+      opts.requestTimeoutMs,
+      opts.pendingReadsMax,
+    );
+    this.applied.markApplied(opts.stateMachine.appliedIndex);
+  }
+
+  /** The member id of this node. */
+  get id(): NodeId {
+    return this.opts.id;
+  }
+
+  /** The leader this node knows of, or 0. */
+  get leader(): NodeId {
+    return this.leaderId;
+  }
+
+  /** The current raft term as this node knows it. */
+  get term(): number {
+    return this.termNow;
+  }
+
+  /** The highest index applied to the state machine. */
+  get appliedIndex(): number {
+    return this.applied.applied;
+  }
+
+  /** The configuration last applied. */
+  get configuration(): ConfState {
+    return this.confState;
+  }
+
+  /** The core's status (role, indexes, progress on the leader). */
+  status(): RaftStatus {
+    return this.raw.status();
+  }
+
+  /** Starts ticking and processing. */
+  start(): void {
+    this.ticker = setInterval(() => {
+      if (this.stopped) return;
+      this.raw.tick();
+      this.schedule();
+    }, this.opts.tickIntervalMs);
+    this.schedule();
+    this.log.info(
+      { id: this.opts.id, applied: this.applied.applied, stableIndex: this.stableIndex },
+      'node started',
+    );
+  }
+
+  /** Delivers a message from a peer. */
+  step(m: Message): void {
+    if (this.stopped) return;
+    this.raw.step(m);
+    this.schedule();
+  }
+
+  /** The transport could not deliver to a peer. */
+  reportUnreachable(id: NodeId): void {
+    if (this.stopped) return;
+    this.raw.reportUnreachable(id);
+    this.schedule();
+  }
+
+  /** The transport finished sending a snapshot. */
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    if (this.stopped) return;
+    this.raw.reportSnapshot(id, ok);
+    this.schedule();
+  }
+
+  private ensureServing(): void {
+    if (this.fatal) throw new CairnError(ErrorCode.STOPPED, `node failed: ${this.fatal.message}`);
+    if (this.stopped) throw new CairnError(ErrorCode.STOPPED, 'node is stopping');
+  }
+
+  /**
+   * Proposes a command and resolves with the state machine's result once the entry is
+   * applied on this node (so it is committed, and durable on a quorum and here).
+   */
+  async propose(kind: EntryKind, payload: Uint8Array): Promise<R> {
+    this.ensureServing();
+    const { seq, result } = this.proposals.register();
+    try {
+      this.raw.propose(encodeEnvelope(kind, this.opts.id, seq, payload));
+    } catch (err) {
+      this.proposals.fail(seq, err as Error);
+      throw this.withLeaderHint(err as Error);
+    }
+    this.schedule();
+    return result;
+  }
+
+  private withLeaderHint(err: Error): Error {
+    if (err instanceof CairnError && err.code === ErrorCode.PROPOSAL_DROPPED && this.leaderId === NONE) {
+      return new CairnError(ErrorCode.NO_LEADER, 'no leader', undefined);
+    }
+    return err;
+  }
+
+  /** Resolves when the local state machine reflects every write committed before this call (linearizable read). */
+  async linearizableBarrier(): Promise<void> {
+    this.ensureServing();
+    try {
+      await this.reads.read();
+    } catch (err) {
+      throw this.withLeaderHint(err as Error);
+    }
+  }
+
+  /** Proposes a configuration change; resolves once it is applied here. */
+  async proposeConfChange(cc: ConfChange): Promise<ConfState> {
+    this.ensureServing();
+    const before = this.applied.applied;
+    this.raw.proposeConfChange(cc);
+    this.schedule();
+    const lastIndex = this.raw.status().lastIndex;
+    await this.waitAppliedWithTimeout(Math.max(lastIndex, before + 1));
+    return this.confState;
+  }
+
+  /** Asks the leader to hand leadership to `to`. */
+  transferLeadership(to: NodeId): void {
+    this.ensureServing();
+    this.raw.transferLeadership(to);
+    this.schedule();
+  }
+
+  private async waitAppliedWithTimeout(index: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new CairnError(ErrorCode.TIMEOUT, 'request timed out')),
+        this.opts.requestTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([this.applied.wait(index), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Resolves once applied >= index. */
+  waitApplied(index: number): Promise<void> {
+    return this.applied.wait(index);
+  }
+
+  // ------------------------------------------------------------ Ready loop
+
+  private schedule(): void {
+    if (this.processing || this.stopped || this.fatal) return;
+    this.processing = true;
+    this.idle = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        this.runReadyLoop().finally(resolve);
+      });
+    });
+  }
+
+  private async runReadyLoop(): Promise<void> {
+    try {
+      while (!this.stopped && this.raw.hasReady()) {
+        const rd = this.raw.ready();
+        await this.handleReady(rd);
+        this.raw.advance(rd);
+        await this.maybeSnapshot();
+      }
+    } catch (err) {
+      this.fail(err as Error);
+    } finally {
+      this.processing = false;
+    }
+    if (!this.stopped && !this.fatal && this.raw.hasReady()) this.schedule();
+  }
+
+  private fail(err: Error): void {
+    this.fatal = err;
+    this.log.fatal({ err }, 'node failed; it stops serving');
+    this.proposals.failAll(new CairnError(ErrorCode.STOPPED, `node failed: ${err.message}`));
+    this.reads.stop();
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.role);
+    if (rd.hardState) this.termNow = rd.hardState.term;
+    const isLeader = this.raw.status().role === Role.Leader;
+    // The leader sends before its own write completes (thesis 10.2.1): its disk write and the
+    // followers' run in parallel. Nothing in these messages depends on the unsynced write.
+    if (isLeader) this.send(rd.messages);
+
+    if (rd.snapshot) {
+      this.opts.stateMachine.restore(rd.snapshot.metadata.index, rd.snapshot.data);
+      this.confState = rd.snapshot.metadata.confState;
+      this.snapshotIndex = rd.snapshot.metadata.index;
+    }
+    // Entries already synced here may be applied before this Ready's write; the rest after it.
+    // A committed entry is durable on a quorum, but a single-member cluster's quorum is this
+    // disk alone, so an entry is never applied before it is synced locally.
+    const committed = rd.committedEntries;
+    let split = 0;
+    while (split < committed.length && committed[split]!.index <= this.stableIndex) split++;
+    this.applyEntries(committed.slice(0, split));
+
+    await this.opts.storage.persist({
+      hardState: rd.hardState,
+      entries: rd.entries,
+      snapshot: rd.snapshot,
+      stateMachineWrites: this.opts.stateMachine.takeWrites(),
+      appliedIndex: this.opts.stateMachine.appliedIndex,
+    });
+    const lastEntry = rd.entries[rd.entries.length - 1];
+    if (rd.snapshot) this.stableIndex = Math.max(this.stableIndex, rd.snapshot.metadata.index);
+    if (lastEntry) this.stableIndex = lastEntry.index;
+
+    if (!isLeader) this.send(rd.messages);
+    this.applyEntries(committed.slice(split));
+    if (rd.snapshot) this.applied.markApplied(rd.snapshot.metadata.index);
+    for (const rs of rd.readStates) this.reads.onReadState(rs);
+  }
+
+  private onSoftState(leader: NodeId, role: Role): void {
+    if (leader !== this.leaderId) {
+      const previous = this.leaderId;
+      this.leaderId = leader;
+      this.log.info({ leader, previous, role, term: this.raw.status().term }, 'leader changed');
+      this.reads.onLeaderChange();
+      this.opts.onLeaderChange?.(leader, this.raw.status().term);
+    }
+  }
+
+  private send(messages: readonly Message[]): void {
+    if (messages.length === 0) return;
+    this.opts.transport.send(messages);
+  }
+
+  private applyEntries(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const sm = this.opts.stateMachine;
+    for (const e of entries) {
+      if (e.type === EntryType.ConfChange) {
+        const cc = decodeConfChange(e.data);
+        this.confState = this.raw.applyConfChange(cc);
+        if (e.index > sm.appliedIndex) sm.skip({ index: e.index, term: e.term });
+        this.opts.onConfChange?.(cc, this.confState, e.index);
+        continue;
+      }
+      // Entries at or below the state machine's applied index are replays after a restart.
+      if (e.index <= sm.appliedIndex) continue;
+      if (e.data.byteLength === 0) {
+        sm.skip({ index: e.index, term: e.term });
+        continue;
+      }
+      const env = decodeEnvelope(e.data);
+      const result = sm.apply({ index: e.index, term: e.term }, env);
+      if (env.proposer === this.opts.id) this.proposals.resolve(env.seq, result);
+    }
+    this.applied.markApplied(entries[entries.length - 1]!.index);
+  }
+
+  /** Takes a snapshot every snapshotCount applied entries and compacts the log behind it, keeping catch-up entries. */
+  private async maybeSnapshot(): Promise<void> {
+    const applied = this.opts.stateMachine.appliedIndex;
+    if (applied - this.snapshotIndex < this.opts.snapshotCount || applied > this.stableIndex) return;
+    const data = this.opts.stateMachine.snapshot();
+    const compactIndex = Math.max(applied - this.opts.snapshotCatchUpEntries, this.snapshotIndex);
+    await this.opts.storage.saveSnapshot(applied, this.confState, data, compactIndex);
+    this.snapshotIndex = applied;
+    this.log.info({ index: applied, compactIndex, bytes: data.byteLength }, 'snapshot saved; log compacted');
+  }
+
+  /** Stops ticking, fails waiters and waits for the Ready loop to finish its current batch. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    this.proposals.failAll(new CairnError(ErrorCode.STOPPED, 'node is stopping'));
+    this.reads.stop();
+    await this.idle;
+  }
+}
