@@ -1,0 +1,115 @@
+/**
+ * Starting and stopping member processes of a local cluster: the same code path for
+ * cluster/start.sh, `npm start` and the end-to-end tests. Each member's data folder holds
+ * its data, its log file (when detached) and its pid file.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type LocalMember, type LocalTopology, memberFlags } from './topology.js';
+
+/** The repository root, whether this file runs from cluster/ (tsx) or dist/cluster/ (compiled). */
+export const REPO_ROOT = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the repository root');
+    dir = up;
+  }
+  return dir;
+})();
+
+/** How to run the server: compiled JavaScript (scripts) or TypeScript source through tsx (tests). */
+export type ServerEntry = 'dist' | 'source';
+
+/** The command line that starts the server. */
+export function serverCommand(entry: ServerEntry): { command: string; args: string[] } {
+  if (entry === 'dist') {
+    const main = join(REPO_ROOT, 'dist', 'src', 'main.js');
+    if (!existsSync(main)) throw new Error(`${main} is missing: run "npm run build" (npm ci does it)`);
+    return { command: process.execPath, args: [main] };
+  }
+  return { command: process.execPath, args: ['--import', 'tsx', join(REPO_ROOT, 'src', 'main.ts')] };
+}
+
+/** Where a member keeps its pid and log. */
+export function pidFileOf(m: LocalMember): string {
+  return join(m.dataDir, 'cairn.pid');
+}
+
+/** The log file of a detached member. */
+export function logFileOf(m: LocalMember): string {
+  return join(m.dataDir, 'cairn.log');
+}
+
+/** Options for starting one member. */
+export interface SpawnOptions {
+  readonly entry: ServerEntry;
+  /** Detached: survives this process, output to the member's log file. Otherwise piped to the caller. */
+  readonly detached: boolean;
+  readonly extraFlags?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** Starts one member and records its pid. */
+export function spawnMember(t: LocalTopology, m: LocalMember, opts: SpawnOptions): ChildProcess {
+  mkdirSync(m.dataDir, { recursive: true });
+  const { command, args } = serverCommand(opts.entry);
+  const env = { ...process.env, ...opts.env };
+  let child: ChildProcess;
+  if (opts.detached) {
+    const log = openSync(logFileOf(m), 'a');
+    child = spawn(command, [...args, ...memberFlags(t, m, opts.extraFlags)], {
+      cwd: REPO_ROOT,
+      detached: true,
+      stdio: ['ignore', log, log],
+      env,
+    });
+    child.unref();
+  } else {
+    child = spawn(command, [...args, ...memberFlags(t, m, opts.extraFlags)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
+  }
+  if (child.pid === undefined) throw new Error(`could not start member ${m.name}`);
+  writeFileSync(pidFileOf(m), `${child.pid}\n`);
+  return child;
+}
+
+/** Whether a process with this pid is alive. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The pid recorded for a member, if its pid file exists. */
+export function recordedPid(m: LocalMember): number | undefined {
+  const f = pidFileOf(m);
+  if (!existsSync(f)) return undefined;
+  const pid = Number(readFileSync(f, 'utf8').trim());
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** Stops a member: SIGTERM, then SIGKILL if it has not exited within graceMs. Returns whether it was running. */
+export async function stopMember(m: LocalMember, graceMs = 5000): Promise<boolean> {
+  const pid = recordedPid(m);
+  if (pid === undefined || !isAlive(pid)) {
+    rmSync(pidFileOf(m), { force: true });
+    return false;
+  }
+  process.kill(pid, 'SIGTERM');
+  const until = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  while (isAlive(pid)) await new Promise((r) => setTimeout(r, 20));
+  rmSync(pidFileOf(m), { force: true });
+  return true;
+}
+
+/** Resolves the data root from DATA_DIR (default ./data), relative to the current directory. */
+export function dataRoot(env: Readonly<Record<string, string | undefined>>): string {
+  return resolve(env.DATA_DIR ?? 'data');
+}
