@@ -13,6 +13,7 @@ import {
   type Entry,
   EntryType,
   type Message,
+  MessageType,
   NONE,
   type NodeId,
   type Prng,
@@ -67,6 +68,9 @@ export class RaftNode<R> {
   private stableIndex: number;
   private snapshotIndex: number;
   private confState: ConfState;
+  /** The term and vote last synced: a leader sends early only when its Ready changes neither. */
+  private persistedTerm: number;
+  private persistedVote: NodeId;
   private leaderId: NodeId = NONE;
   private termNow = 0;
   /** Resolves when the Ready loop has drained (used by stop). */
@@ -77,6 +81,9 @@ export class RaftNode<R> {
     const rs = opts.storage.raftStorage;
     this.stableIndex = rs.lastIndex();
     this.snapshotIndex = rs.snapshot().metadata.index;
+    const hs = rs.initialState().hardState;
+    this.persistedTerm = hs.term;
+    this.persistedVote = hs.vote;
     this.confState = rs.snapshot().metadata.confState;
     // Raft redelivers every entry after the snapshot: configuration changes must be re-applied
     // to the core, and the state machine skips what it already has (appliedIndex).
@@ -290,10 +297,14 @@ export class RaftNode<R> {
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.role);
     if (rd.hardState) this.termNow = rd.hardState.term;
-    const isLeader = this.raw.status().role === Role.Leader;
     // The leader sends before its own write completes (thesis 10.2.1): its disk write and the
-    // followers' run in parallel. Nothing in these messages depends on the unsynced write.
-    if (isLeader) this.send(rd.messages);
+    // followers' run in parallel. Not when the write changes its term or vote: a leader whose
+    // term is not durable could crash, win the same term again and send other entries in it.
+    const termOrVoteChanges =
+      rd.hardState !== undefined &&
+      (rd.hardState.term !== this.persistedTerm || rd.hardState.vote !== this.persistedVote);
+    const sendEarly = this.raw.status().role === Role.Leader && !termOrVoteChanges;
+    if (sendEarly) this.send(rd.messages);
 
     if (rd.snapshot) {
       this.opts.stateMachine.restore(rd.snapshot.metadata.index, rd.snapshot.data);
@@ -319,7 +330,11 @@ export class RaftNode<R> {
     if (rd.snapshot) this.stableIndex = Math.max(this.stableIndex, rd.snapshot.metadata.index);
     if (lastEntry) this.stableIndex = lastEntry.index;
 
-    if (!isLeader) this.send(rd.messages);
+    if (rd.hardState) {
+      this.persistedTerm = rd.hardState.term;
+      this.persistedVote = rd.hardState.vote;
+    }
+    if (!sendEarly) this.send(rd.messages);
     this.applyEntries(committed.slice(split));
     if (rd.snapshot) this.applied.markApplied(rd.snapshot.metadata.index);
     for (const rs of rd.readStates) this.reads.onReadState(rs);
@@ -337,7 +352,25 @@ export class RaftNode<R> {
 
   private send(messages: readonly Message[]): void {
     if (messages.length === 0) return;
-    this.opts.transport.send(messages);
+    this.opts.transport.send(messages.map((m) => (m.type === MessageType.Snap ? this.freshSnapshot(m) : m)));
+  }
+
+  /**
+   * A snapshot goes out as the current applied state (index, term, configuration), as etcd
+   * sends it: raft's last stored snapshot may predate the recipient joining the
+   * configuration, and the recipient would refuse it forever.
+   */
+  private freshSnapshot(m: Message): Message {
+    const index = this.opts.stateMachine.appliedIndex;
+    const term = this.raw.termAt(index);
+    if (term === 0) return m;
+    return {
+      ...m,
+      snapshot: {
+        metadata: { index, term, confState: this.confState },
+        data: this.opts.stateMachine.snapshot(),
+      },
+    };
   }
 
   private applyEntries(entries: readonly Entry[]): void {

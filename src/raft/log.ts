@@ -19,12 +19,15 @@ export class RaftLog {
     readonly storage: Storage,
     readonly committedSizeBytesPerReadyMax: number,
   ) {
-    const first = storage.firstIndex();
     const last = storage.lastIndex();
     this.unstable = new Unstable(last + 1);
-    this.committed = first - 1;
-    this.applying = first - 1;
-    this.applied = first - 1;
+    // The state machine (and the configuration) restart from the snapshot, which may be newer
+    // than the compaction point when catch-up entries are kept behind it: entries up to the
+    // snapshot index must not be applied again.
+    const restartIndex = Math.max(storage.firstIndex() - 1, storage.snapshot().metadata.index);
+    this.committed = restartIndex;
+    this.applying = restartIndex;
+    this.applied = restartIndex;
   }
 
   /** The first index that is in the log (not compacted). */

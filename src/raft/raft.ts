@@ -341,8 +341,10 @@ export class Raft {
     this.abortLeaderTransfer();
     this.tracker.resetVotes();
     const last = this.log.lastIndex();
+    // Only what is synced counts as this node's own acknowledgment (see onPersisted).
+    const persisted = Math.min(last, this.log.unstable.offset - 1);
     for (const [id, pr] of this.tracker.progress) {
-      pr.match = id === this.id ? last : 0;
+      pr.match = id === this.id ? persisted : 0;
       pr.next = last + 1;
       pr.state = ProgressState.Probe;
       pr.pendingSnapshot = 0;
@@ -497,7 +499,9 @@ export class Raft {
     if (this.electionElapsedTicks >= this.cfg.electionTimeoutTicks) {
       this.electionElapsedTicks = 0;
       if (this.cfg.checkQuorum) this.step(this.local(MessageType.CheckQuorum));
-      // A transfer that did not finish within an election timeout is abandoned.
+      // A transfer that did not finish within an election timeout is abandoned; a removed
+      // leader then steps down regardless.
+      if (this.isRemovedLeader()) this.becomeFollower(this.term, NONE);
       if (this.role === Role.Leader && this.leadTransferee !== NONE) this.abortLeaderTransfer();
     }
     if (this.role !== Role.Leader) return;
@@ -550,10 +554,24 @@ export class Raft {
     let li = this.log.lastIndex();
     const ents: Entry[] = es.map((e) => ({ term: this.term, index: ++li, type: e.type, data: e.data }));
     if (!this.increaseUncommittedSize(ents)) return false;
-    li = this.log.append(ents);
-    this.tracker.progress.get(this.id)!.maybeUpdate(li);
-    this.maybeCommit();
+    this.log.append(ents);
+    // The leader's own acknowledgment comes in onPersisted(), once these entries are synced:
+    // counting them now would let a single-voter leader commit, and announce the commit in
+    // messages it sends before its own write completes, entries a crash could still lose.
     return true;
+  }
+
+  /**
+   * The driver synced entries up to (index, term): on a leader this is its own
+   * acknowledgment, which may complete a quorum.
+   */
+  onPersisted(index: number, term: number): void {
+    if (this.role !== Role.Leader || this.log.termOrZero(index) !== term) return;
+    const self = this.tracker.progress.get(this.id);
+    if (self?.maybeUpdate(index) && this.maybeCommit()) {
+      this.releasePendingReadIndexMessages();
+      this.bcastAppend();
+    }
   }
 
   // ----------------------------------------------------------------- step
@@ -625,10 +643,25 @@ export class Raft {
             this.vote = m.from;
           }
         } else {
-          this.send({ type: voteRespType(m.type), to: m.from, term: this.term, reject: true });
+          // The rejection carries our commit index and its term: a candidate holding that
+          // same entry learns it is committed. Without this, a voter that missed the commit
+          // of its peer's removal could wait forever for that removed peer's vote.
+          const commit = this.log.committed;
+          this.send({
+            type: voteRespType(m.type),
+            to: m.from,
+            term: this.term,
+            reject: true,
+            commit,
+            logTerm: this.log.termOrZero(commit),
+          });
         }
         return;
       }
+      case MessageType.VoteResp:
+      case MessageType.PreVoteResp:
+        if (m.reject) this.learnCommitFromVoter(m);
+        break;
       default:
         break;
     }
@@ -646,6 +679,17 @@ export class Raft {
       default:
         unreachable(this.role, 'role');
     }
+  }
+
+  /**
+   * Adopts a voter's commit index when our log holds the same entry there: by Log Matching
+   * our prefix up to it is the voter's, and a committed entry stays committed.
+   */
+  private learnCommitFromVoter(m: Message): void {
+    if (m.commit <= this.log.committed || m.logTerm === 0) return;
+    if (m.commit > this.log.lastIndex() || !this.log.matchTerm(m.commit, m.logTerm)) return;
+    this.cfg.logger?.debug({ from: m.from, commit: m.commit }, 'learned commit index from a voter');
+    this.log.commitTo(m.commit);
   }
 
   private stepLeader(m: Message): void {
@@ -713,6 +757,7 @@ export class Raft {
           if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
             this.cfg.logger?.info({ to: m.from }, 'transferee caught up; sending TimeoutNow');
             this.sendTimeoutNow(m.from);
+            if (this.isRemovedLeader()) this.becomeFollower(this.term, NONE);
           }
         }
         return;
@@ -1049,9 +1094,7 @@ export class Raft {
     const pr = this.tracker.progress.get(this.id);
     this.isLearner = pr?.isLearner ?? false;
     if ((!pr || this.isLearner) && this.role === Role.Leader) {
-      // Removed (or demoted) while leading: step down so the remaining voters elect a leader (thesis 4.2.2).
-      this.cfg.logger?.info({ term: this.term }, 'removed from the configuration; stepping down');
-      this.becomeFollower(this.term, NONE);
+      this.handOverAfterRemoval(cs);
       return cs;
     }
     if (this.role !== Role.Leader || cs.voters.length === 0) return cs;
@@ -1065,6 +1108,47 @@ export class Raft {
     if (this.leadTransferee !== NONE && !this.tracker.config.voters.has(this.leadTransferee))
       this.abortLeaderTransfer();
     return cs;
+  }
+
+  /** Whether this leader is no longer a voter and only waits to hand leadership over. */
+  private isRemovedLeader(): boolean {
+    const self = this.tracker.progress.get(this.id);
+    return this.role === Role.Leader && (!self || self.isLearner);
+  }
+
+  /**
+   * Removed (or demoted) while leading (thesis 4.2.2): the remaining voters may not know yet
+   * that the removal committed, and may still need this node's vote, which it would refuse
+   * to a shorter log. So the leader first catches up the most up-to-date remaining voter and
+   * hands leadership to it (TimeoutNow), then steps down. If that does not finish within an
+   * election timeout it steps down anyway.
+   */
+  private handOverAfterRemoval(cs: ConfState): void {
+    let target: NodeId = NONE;
+    let best = -1;
+    for (const id of cs.voters) {
+      const m = this.tracker.progress.get(id)?.match ?? -1;
+      if (m > best) {
+        best = m;
+        target = id;
+      }
+    }
+    if (target === NONE) {
+      this.becomeFollower(this.term, NONE);
+      return;
+    }
+    this.cfg.logger?.info(
+      { term: this.term, to: target },
+      'removed from the configuration; handing leadership over',
+    );
+    this.leadTransferee = target;
+    this.electionElapsedTicks = 0;
+    if (best === this.log.lastIndex()) {
+      this.sendTimeoutNow(target);
+      this.becomeFollower(this.term, NONE);
+    } else {
+      this.sendAppend(target);
+    }
   }
 
   /** Called once the application applied up to index: leaves an automatic joint configuration when due. */

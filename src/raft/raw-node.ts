@@ -215,7 +215,10 @@ export class RawNode {
     this.readyOutstanding = false;
     const r = this.raft;
     const lastEntry = rd.entries[rd.entries.length - 1];
-    if (lastEntry) r.log.stableTo(lastEntry.index, lastEntry.term);
+    if (lastEntry) {
+      r.log.stableTo(lastEntry.index, lastEntry.term);
+      r.onPersisted(lastEntry.index, lastEntry.term);
+    }
     if (rd.snapshot) {
       r.log.stableSnapTo(rd.snapshot.metadata.index);
       r.appliedTo(rd.snapshot.metadata.index);
@@ -225,6 +228,11 @@ export class RawNode {
       if (r.role === Role.Leader) r.reduceUncommittedSize(rd.committedEntries);
       r.appliedTo(lastCommitted.index);
     }
+  }
+
+  /** The term of the entry at index in this node's log (persisted or not), or 0 where the log has none. */
+  termAt(index: number): number {
+    return this.raft.log.termOrZero(index);
   }
 
   /** The node's current state. */
