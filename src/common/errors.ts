@@ -20,8 +20,24 @@ export const ErrorCode = {
   CONF_CHANGE_REJECTED: 'CONF_CHANGE_REJECTED',
   /** A leadership transfer was refused (unknown target, learner, already transferring). */
   TRANSFER_REJECTED: 'TRANSFER_REJECTED',
-  /** Log entries below the first index were compacted away. */
+  /** Log entries below the first index, or mvcc revisions below the compaction point, were compacted away. */
   COMPACTED: 'COMPACTED',
+  /** A read, hash or compaction asked for an mvcc revision the store has not reached. */
+  FUTURE_REVISION: 'FUTURE_REVISION',
+  /** A Txn has more operations in one list than the configured maximum. */
+  TOO_MANY_OPS: 'TOO_MANY_OPS',
+  /** A Txn writes the same key twice (a put twice, or a put inside a delete's range). */
+  DUPLICATE_KEY: 'DUPLICATE_KEY',
+  /** A request needs an existing key (ignore_value, ignore_lease) and there is none; or an empty Txn op. */
+  KEY_NOT_FOUND: 'KEY_NOT_FOUND',
+  /** A request has an empty key. */
+  EMPTY_KEY: 'EMPTY_KEY',
+  /** A put sets ignore_value and carries a value too. */
+  VALUE_PROVIDED: 'VALUE_PROVIDED',
+  /** A put sets ignore_lease and carries a lease too. */
+  LEASE_PROVIDED: 'LEASE_PROVIDED',
+  /** A request names a lease that does not exist. */
+  LEASE_NOT_FOUND: 'LEASE_NOT_FOUND',
   /** Log entries above the last index are not (yet) present. */
   UNAVAILABLE: 'UNAVAILABLE',
   /** A snapshot is being prepared; try again. */
