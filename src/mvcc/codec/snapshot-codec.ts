@@ -1,0 +1,75 @@
+/**
+ * The whole store as one byte string (a raft snapshot's data). Layout: the magic "CRNS",
+ * u8 format version, varints applied raft index, current revision, compacted revision and
+ * record count, then each record as varint main, varint sub and its record value body
+ * (record-codec), and last a big-endian CRC-32 of everything before it.
+ */
+import { crc32 } from '../../common/crc32.js';
+import type { MvccMeta, PersistedMvcc } from '../persistence.js';
+import type { RevisionRecord } from '../types.js';
+import { ByteReader, ByteWriter, corrupt } from './bytes.js';
+import { readRecordBody, writeRecordBody } from './record-codec.js';
+
+const MAGIC = Uint8Array.from([0x43, 0x52, 0x4e, 0x53]); // "CRNS"
+const FORMAT_VERSION = 1;
+const CRC_BYTES = 4;
+
+/** A decoded snapshot: the raft index it was taken at and the store's persisted form. */
+export interface DecodedSnapshot extends PersistedMvcc {
+  readonly appliedIndex: number;
+  readonly records: readonly RevisionRecord[];
+}
+
+/** Encodes the store's records (recordCount of them, in revision order) with its meta and the applied index. */
+export function encodeSnapshot(
+  appliedIndex: number,
+  meta: MvccMeta,
+  records: Iterable<RevisionRecord>,
+  recordCount: number,
+): Uint8Array {
+  const w = new ByteWriter(1024);
+  w.raw(MAGIC);
+  w.u8(FORMAT_VERSION);
+  w.uvarint(appliedIndex, 'appliedIndex');
+  w.uvarint(meta.currentRevision, 'currentRevision');
+  w.uvarint(meta.compactedRevision, 'compactedRevision');
+  w.uvarint(recordCount, 'recordCount');
+  let written = 0;
+  for (const record of records) {
+    w.uvarint(record.main);
+    w.uvarint(record.sub);
+    writeRecordBody(w, record);
+    written++;
+  }
+  if (written !== recordCount) throw corrupt(`snapshot of ${written} records, announced ${recordCount}`);
+  const body = w.finish();
+  const out = new Uint8Array(body.length + CRC_BYTES);
+  out.set(body);
+  new DataView(out.buffer).setUint32(body.length, crc32(body));
+  return out;
+}
+
+/** Decodes and checks a snapshot; throws CORRUPT if its checksum or layout is wrong. */
+export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
+  if (bytes.length < MAGIC.length + 1 + CRC_BYTES) throw corrupt('snapshot too short');
+  const bodyLength = bytes.length - CRC_BYTES;
+  const body = bytes.subarray(0, bodyLength);
+  const stored = new DataView(bytes.buffer, bytes.byteOffset + bodyLength, CRC_BYTES).getUint32(0);
+  if (crc32(body) !== stored) throw corrupt('snapshot checksum mismatch');
+  const r = new ByteReader(body);
+  const magic = r.raw(MAGIC.length);
+  if (!magic.every((b, i) => b === MAGIC[i])) throw corrupt('not an mvcc snapshot');
+  const version = r.u8();
+  if (version !== FORMAT_VERSION) throw corrupt(`unknown snapshot format ${version}`);
+  const appliedIndex = r.uvarint();
+  const meta = { currentRevision: r.uvarint(), compactedRevision: r.uvarint() };
+  const count = r.uvarint();
+  const records: RevisionRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const main = r.uvarint();
+    const sub = r.uvarint();
+    records.push(readRecordBody(r, { main, sub }));
+  }
+  if (!r.done) throw corrupt('trailing bytes after snapshot records');
+  return { appliedIndex, meta, records };
+}

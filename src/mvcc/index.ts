@@ -1,0 +1,109 @@
+/**
+ * mvcc: Cairn's replicated state machine, etcd's v3 data model. Depends on common/ only.
+ *
+ * Data model. An ordered key index (key bytes -> KeyIndex: generations of revisions, as
+ * etcd's keyIndex) whose entries hold the history records themselves, and a history
+ * (main revision -> records) in revision order. An empty store is at revision 1; each
+ * write that changes something raises it by one and all changes of one write share it
+ * (sub revisions 0, 1, ...). Per key: createRevision, modRevision, version, lease.
+ *
+ * Applying. `store.apply(command)` is the only way in for writes; the node calls it in log
+ * order with commands decoded by `decodeCommand` from entries `encodeCommand` produced. It
+ * is deterministic (no clock, no randomness) and never throws for a bad command: the result
+ * is `{ ok: true, response, events, changes }` or `{ ok: false, error, events, changes }`.
+ * `events` are the PUT/DELETE events of the revision written (with prevKv), for the watch
+ * hub. Reads (`range`, `readTxn`, `hashKV`) throw CairnError.
+ *
+ * Errors. A CairnError with a stable code (COMPACTED, FUTURE_REVISION, TOO_MANY_OPS,
+ * DUPLICATE_KEY, KEY_NOT_FOUND, EMPTY_KEY, VALUE_PROVIDED, LEASE_PROVIDED, LEASE_NOT_FOUND,
+ * INVALID_ARGUMENT) whose message is etcd's exact error string; ETCD_GRPC_STATUS says which
+ * gRPC status etcd sends with it.
+ *
+ * Compaction boundary. Compact(r) keeps r readable: afterwards a read at a revision below r
+ * answers COMPACTED, at r or above it succeeds (etcd's rule, `rev < compactMainRev`; the
+ * phrase "at or below the compaction point" in ETCD-COMPAT.md holds for a second Compact,
+ * which refuses any r' <= r with COMPACTED). A tombstone at exactly r is kept until the next
+ * compaction, as etcd 3.6 does, so the DELETE events of revision r can still be replayed.
+ *
+ * Persistence (for storage/). Each apply returns `changes: MvccChanges`:
+ *   - written: RevisionRecord[] -> put encodeRecordKey(record) => encodeRecordValue(record)
+ *   - removed: Revision[] (compaction) -> del encodeRecordKey(revision)
+ *   - meta: { currentRevision, compactedRevision } -> put one meta key => encodeMeta(meta)
+ * Write them, in that order, in the same LevelDB batch as the applied raft index
+ * (MvccChangeBuffer merges several applies into one batch). At start-up, read the meta and
+ * every record in key order, decodeRecord each, and call
+ * `MvccStore.load({ meta, records })`. After installing a raft snapshot, replace all
+ * records and the meta with `store.persisted()`. The mvcc record keys should live under
+ * a prefix of their own in the LevelDB key space.
+ *
+ * Snapshots. `store.snapshot(appliedIndex)` serializes everything (uncompacted history,
+ * revisions, the caller's applied raft index) with a CRC; `MvccStore.restore(bytes)` gives
+ * back an identical store and that index. `hashKV(rev)` is a CRC-32 of the persistent form.
+ */
+
+export {
+  type ApplyContext,
+  type ApplyResult,
+  applyCommand,
+} from './apply.js';
+export { ByteReader, ByteWriter } from './codec/bytes.js';
+export { decodeCommand, encodeCommand } from './codec/command-codec.js';
+export {
+  decodeMeta,
+  decodeRecord,
+  decodeRecordKey,
+  encodeMeta,
+  encodeRecordKey,
+  encodeRecordValue,
+  RECORD_KEY_BYTES,
+} from './codec/record-codec.js';
+export { type DecodedSnapshot, decodeSnapshot, encodeSnapshot } from './codec/snapshot-codec.js';
+export type { Command, CommandResponse, CommandResponses, ResponseOf } from './commands.js';
+export { ETCD_ERROR_MESSAGES, ETCD_GRPC_STATUS, type MvccErrorCode, mvccError } from './errors.js';
+export type { HashKVResult } from './hash.js';
+export { compareKeys } from './key-range.js';
+export {
+  MvccChangeBuffer,
+  type MvccChanges,
+  type MvccMeta,
+  type PersistedMvcc,
+} from './persistence.js';
+export {
+  type CompactionRequest,
+  type CompactionResponse,
+  type Compare,
+  CompareResult,
+  CompareTarget,
+  type DeleteKeysResponse,
+  type DeleteRangeRequest,
+  type DeleteRangeResponse,
+  type PutRequest,
+  type PutResponse,
+  type RangeRequest,
+  type RangeResponse,
+  type RequestOp,
+  type ResponseHeader,
+  type ResponseOp,
+  SortOrder,
+  SortTarget,
+  type TxnRequest,
+  type TxnResponse,
+} from './requests.js';
+export { MvccStore, type MvccStoreOptions, type RestoredStore } from './store.js';
+export type { LeaseLookup } from './txn.js';
+export {
+  compareRevisions,
+  EMPTY_BYTES,
+  EventType,
+  type KeyValue,
+  type MvccEvent,
+  type Revision,
+  type RevisionRecord,
+} from './types.js';
+export {
+  DEFAULT_MAX_TXN_OPS,
+  validateDeleteRange,
+  validatePut,
+  validateRange,
+  validateTxn,
+} from './validate.js';

@@ -1,0 +1,87 @@
+/**
+ * What storage/ persists of the store and how the store is rebuilt from it. Each apply
+ * reports its changes (MvccChanges); the node writes them in the same LevelDB batch as the
+ * applied index, so the data on disk and the applied index always agree. At start-up,
+ * loadState rebuilds the in-memory store from the meta value and the records in key order.
+ */
+import { assert } from '../common/assert.js';
+import { KvState } from './state.js';
+import type { Revision, RevisionRecord } from './types.js';
+
+/** The store's two revisions, persisted beside the records. */
+export interface MvccMeta {
+  readonly currentRevision: number;
+  readonly compactedRevision: number;
+}
+
+/**
+ * What one apply (or several, merged) changed. For LevelDB: put every written record
+ * (encodeRecordKey -> encodeRecordValue), then delete every removed record key, then put the
+ * meta value (encodeMeta), all in the batch that stores the applied index. Applying
+ * `written` before `removed` is always correct: compaction only removes revisions at or
+ * below the current one, and revisions are never written twice.
+ */
+export interface MvccChanges {
+  readonly written: readonly RevisionRecord[];
+  readonly removed: readonly Revision[];
+  readonly meta: MvccMeta;
+}
+
+/** Everything storage/ holds for the store: the meta value and every record, in revision order. */
+export interface PersistedMvcc {
+  readonly meta: MvccMeta;
+  readonly records: Iterable<RevisionRecord>;
+}
+
+/** Collects the changes of several applies into one batch (one Ready's worth). */
+export class MvccChangeBuffer {
+  private written: RevisionRecord[] = [];
+  private removed: Revision[] = [];
+  private meta: MvccMeta | undefined;
+
+  /** Adds one apply's changes, in apply order. */
+  add(changes: MvccChanges): void {
+    for (const r of changes.written) this.written.push(r);
+    for (const r of changes.removed) this.removed.push(r);
+    this.meta = changes.meta;
+  }
+
+  /** The merged changes since the last take, or undefined if nothing was added. */
+  take(): MvccChanges | undefined {
+    if (this.meta === undefined) return undefined;
+    const out: MvccChanges = { written: this.written, removed: this.removed, meta: this.meta };
+    this.written = [];
+    this.removed = [];
+    this.meta = undefined;
+    return out;
+  }
+}
+
+/**
+ * Rebuilds the store's state from persisted records (from LevelDB or a snapshot). Checks
+ * what it can: records in order, the current revision not below any record, a compacted
+ * revision not above the current one.
+ */
+export function loadState(persisted: PersistedMvcc): KvState {
+  const { currentRevision, compactedRevision } = persisted.meta;
+  assert(currentRevision >= 1, 'current revision is at least 1');
+  assert(compactedRevision <= currentRevision, 'compacted revision above the current one');
+  const state = new KvState();
+  state.compactedRevision = compactedRevision;
+  for (const record of persisted.records) {
+    assert(
+      record.main <= currentRevision,
+      () => `record at ${record.main} beyond revision ${currentRevision}`,
+    );
+    assert(record.kv.modRevision === record.main, 'record mod revision differs from its revision');
+    const existing = state.keyIndex(record.kv.key);
+    // Share one key buffer per key, as records written by apply do.
+    const shared =
+      existing === undefined || existing.key === record.kv.key
+        ? record
+        : { ...record, kv: { ...record.kv, key: existing.key } };
+    state.appendRecord(shared);
+  }
+  state.currentRevision = currentRevision;
+  return state;
+}

@@ -1,0 +1,189 @@
+/**
+ * The store's data: the key index (key -> KeyIndex, ordered bytewise), the history
+ * (main revision -> its records, ordered), the lease attachments of live keys, and the
+ * current and compacted revisions. Every change enters through appendRecord, in revision
+ * order, whether it comes from a write, from loading disk records or from a snapshot.
+ */
+import { assert } from '../common/assert.js';
+import { KeyIndex } from './key-index.js';
+import { compareKeys, type KeyRange } from './key-range.js';
+import { createSortedMap, type SortedMap } from './sorted-map.js';
+import { EventType, type KeyValue, type RevisionRecord } from './types.js';
+
+/** The kvs a key-range walk found and how many live keys the range holds. */
+export interface KeysAt {
+  readonly kvs: KeyValue[];
+  readonly count: number;
+}
+
+/** The records of one main revision; compaction leaves holes. */
+interface RevisionSlots {
+  readonly slots: (RevisionRecord | undefined)[];
+  /** Invariant: the number of defined slots. */
+  live: number;
+}
+
+/** The in-memory state behind MvccStore; mutated only by appendRecord and compact. */
+export class KvState {
+  /** Invariant: ordered bytewise; no KeyIndex in it is empty. */
+  private readonly keys: SortedMap<Uint8Array, KeyIndex> = createSortedMap(compareKeys);
+  /**
+   * Invariant: history.get(r).slots[s] is the record of revision (r, s); compaction leaves
+   * holes (undefined) and removes a revision once all its records are gone.
+   */
+  private readonly history: SortedMap<number, RevisionSlots> = createSortedMap(
+    (a: number, b: number) => a - b,
+  );
+  /** Invariant: lease id -> the live keys whose current version carries it (never lease 0). */
+  private readonly leases = new Map<number, Set<KeyIndex>>();
+  /** Invariant: the number of records in history. */
+  private records = 0;
+
+  /** The revision of the latest write; 1 for an empty store (as etcd). */
+  currentRevision = 1;
+  /** Reads below this revision are refused; 0 until the first compaction. */
+  compactedRevision = 0;
+
+  /** How many records the history holds. */
+  get recordCount(): number {
+    return this.records;
+  }
+
+  /** How many keys the index holds, deleted-but-not-compacted ones included. */
+  get indexedKeyCount(): number {
+    return this.keys.size;
+  }
+
+  /** The index entry of a key, if the key has any history left. */
+  keyIndex(key: Uint8Array): KeyIndex | undefined {
+    return this.keys.get(key);
+  }
+
+  /**
+   * Adds one change. Records must arrive in (main, sub) order. Returns the key's version
+   * before the change. A DELETE of a key with no live version is accepted only as the first
+   * record of a key in a compacted history (see KeyIndex.restoreCompactedTombstone).
+   */
+  appendRecord(record: RevisionRecord): KeyValue | undefined {
+    let revision = this.history.get(record.main);
+    if (revision === undefined) {
+      const last = this.history.maxKey();
+      assert(last === undefined || last < record.main, () => `record ${record.main} after ${last}`);
+      revision = { slots: [], live: 0 };
+      this.history.set(record.main, revision);
+    }
+    assert(record.sub >= revision.slots.length, () => `record (${record.main}, ${record.sub}) out of order`);
+    revision.slots[record.sub] = record;
+    revision.live++;
+    this.records++;
+
+    let ki = this.keys.get(record.kv.key);
+    if (ki === undefined) {
+      ki = new KeyIndex(record.kv.key);
+      this.keys.set(ki.key, ki);
+    }
+    const prev = ki.current;
+    if (record.type === EventType.Put) {
+      ki.addPut(record);
+    } else if (prev === undefined) {
+      assert(record.main === this.compactedRevision, 'delete of a missing key outside a compacted history');
+      ki.restoreCompactedTombstone(record);
+    } else {
+      ki.addTombstone(record);
+    }
+    this.moveLease(ki, prev?.lease ?? 0, ki.current?.lease ?? 0);
+    return prev;
+  }
+
+  /** The live keys attached to a lease, in key order. */
+  keysOfLease(leaseId: number): Uint8Array[] {
+    const set = this.leases.get(leaseId);
+    if (set === undefined) return [];
+    return [...set].map((ki) => ki.key).sort(compareKeys);
+  }
+
+  /**
+   * Walks a key range at a revision: count is every live key, kvs the first `limit` of them
+   * (all when limit <= 0; none when countOnly).
+   */
+  rangeAt(range: KeyRange, revision: number, limit: number, countOnly: boolean): KeysAt {
+    const kvs: KeyValue[] = [];
+    let count = 0;
+    const visit = (ki: KeyIndex): void => {
+      const kv = ki.at(revision);
+      if (kv === undefined) return;
+      count++;
+      if (!countOnly && (limit <= 0 || kvs.length < limit)) kvs.push(kv);
+    };
+    if (range.kind === 'single') {
+      const ki = this.keys.get(range.key);
+      if (ki !== undefined) visit(ki);
+      return { kvs, count };
+    }
+    for (const [key, ki] of this.keys.entries(range.key)) {
+      if (range.kind === 'interval' && compareKeys(key, range.end) >= 0) break;
+      visit(ki);
+    }
+    return { kvs, count };
+  }
+
+  /** Records with fromRevision <= main <= toRevision, in revision order. */
+  *recordsBetween(fromRevision: number, toRevision: number): Generator<RevisionRecord> {
+    for (const [main, revision] of this.history.entries(fromRevision)) {
+      if (main > toRevision) return;
+      for (const record of revision.slots) if (record !== undefined) yield record;
+    }
+  }
+
+  /**
+   * Drops the history no read at revision >= atRevision needs and returns the dropped
+   * records. Only keys changed since the previous compaction can have anything to drop:
+   * every other key already holds at most one record at or below it, its latest put.
+   */
+  compact(atRevision: number): RevisionRecord[] {
+    assert(atRevision > this.compactedRevision, 'compaction must move forward');
+    assert(atRevision <= this.currentRevision, 'compaction beyond the current revision');
+    const touched = new Set<KeyIndex>();
+    for (const record of this.recordsBetween(this.compactedRevision, atRevision)) {
+      const ki = this.keys.get(record.kv.key);
+      assert(ki !== undefined, 'a record whose key is not indexed');
+      touched.add(ki);
+    }
+    const removed: RevisionRecord[] = [];
+    for (const ki of touched) {
+      for (const record of ki.compact(atRevision)) {
+        this.dropRecord(record);
+        removed.push(record);
+      }
+      if (ki.isEmpty) this.keys.delete(ki.key);
+    }
+    this.compactedRevision = atRevision;
+    return removed;
+  }
+
+  private dropRecord(record: RevisionRecord): void {
+    const revision = this.history.get(record.main);
+    assert(revision !== undefined && revision.slots[record.sub] === record, 'dropping a record not stored');
+    revision.slots[record.sub] = undefined;
+    revision.live--;
+    this.records--;
+    if (revision.live === 0) this.history.delete(record.main);
+  }
+
+  private moveLease(ki: KeyIndex, from: number, to: number): void {
+    if (from === to) return;
+    if (from !== 0) {
+      const set = this.leases.get(from);
+      set?.delete(ki);
+      if (set?.size === 0) this.leases.delete(from);
+    }
+    if (to !== 0) {
+      let set = this.leases.get(to);
+      if (set === undefined) {
+        set = new Set();
+        this.leases.set(to, set);
+      }
+      set.add(ki);
+    }
+  }
+}
