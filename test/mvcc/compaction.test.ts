@@ -1,0 +1,154 @@
+// Proves compaction keeps etcd's boundary (Compact(r) leaves r readable, refuses r at or below the last compaction and above the current revision), that reads at or above r are unchanged by it, and that it frees history: by compacting stores with known histories and comparing reads and record counts before and after.
+import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/common/errors.js';
+import { EventType, type MvccStore } from '../../src/mvcc/index.js';
+import { b, del, fails, get, newStore, ok, put, rangeKeys, str, thrown } from './support.js';
+
+/** a: 2,3,4 ; b: 5 then deleted at 6 ; c: 7 ; a deleted at 8 and re-created at 9. */
+function history(): MvccStore {
+  const store = newStore();
+  put(store, 'a', 'a2');
+  put(store, 'a', 'a3');
+  put(store, 'a', 'a4');
+  put(store, 'b', 'b5');
+  del(store, 'b');
+  put(store, 'c', 'c7');
+  del(store, 'a');
+  put(store, 'a', 'a9');
+  return store;
+}
+
+function snapshotOfReads(store: MvccStore, revisions: number[]): unknown {
+  return revisions.map(
+    (revision) => store.range({ key: Uint8Array.of(0), rangeEnd: Uint8Array.of(0), revision }).kvs,
+  );
+}
+
+describe('the boundary', () => {
+  it("after Compact(r), r stays readable and r-1 answers COMPACTED with etcd's message", () => {
+    const store = history();
+    ok(store, { type: 'compact', request: { revision: 5 } });
+    expect(str(get(store, 'a', 5)!.value)).toBe('a4');
+    expect(str(get(store, 'b', 5)!.value)).toBe('b5');
+    const err = thrown(() => store.range({ key: b('a'), revision: 4 }));
+    expect([err.code, err.message]).toEqual([
+      ErrorCode.COMPACTED,
+      'etcdserver: mvcc: required revision has been compacted',
+    ]);
+    expect(store.compactedRevision).toBe(5);
+  });
+
+  it('a second Compact at or below the compaction point answers COMPACTED; above the current revision FUTURE_REVISION', () => {
+    const store = history();
+    ok(store, { type: 'compact', request: { revision: 5 } });
+    expect(fails(store, { type: 'compact', request: { revision: 5 } }).code).toBe(ErrorCode.COMPACTED);
+    expect(fails(store, { type: 'compact', request: { revision: 3 } }).code).toBe(ErrorCode.COMPACTED);
+    const future = fails(store, { type: 'compact', request: { revision: 10 } });
+    expect([future.code, future.message]).toEqual([
+      ErrorCode.FUTURE_REVISION,
+      'etcdserver: mvcc: required revision is a future revision',
+    ]);
+    expect(fails(newStore(), { type: 'compact', request: { revision: 0 } }).code).toBe(ErrorCode.COMPACTED);
+  });
+
+  it('compacting does not change the revision and answers the current one', () => {
+    const store = history();
+    const resp = ok(store, { type: 'compact', request: { revision: 4, physical: true } });
+    expect(resp.header.revision).toBe(9);
+    expect(store.currentRevision).toBe(9);
+  });
+
+  it('the current revision itself may be compacted', () => {
+    const store = history();
+    ok(store, { type: 'compact', request: { revision: 9 } });
+    expect(rangeKeys(store, 'a', 'z')).toEqual(['a', 'c']);
+    expect(put(store, 'd', 'd10')).toBe(10);
+  });
+});
+
+describe('reads at or above the compaction revision are unchanged', () => {
+  it('for every compaction point of a history', () => {
+    for (let r = 1; r <= 9; r++) {
+      const reference = history();
+      const compacted = history();
+      if (r > 0) ok(compacted, { type: 'compact', request: { revision: r } });
+      const readable = Array.from({ length: 10 - r }, (_, i) => r + i);
+      expect(snapshotOfReads(compacted, readable), `compact at ${r}`).toEqual(
+        snapshotOfReads(reference, readable),
+      );
+    }
+  });
+
+  it('and stay so over successive compactions', () => {
+    const reference = history();
+    const compacted = history();
+    for (const r of [2, 3, 6, 8, 9]) {
+      ok(compacted, { type: 'compact', request: { revision: r } });
+      const readable = Array.from({ length: 10 - r }, (_, i) => r + i);
+      expect(snapshotOfReads(compacted, readable)).toEqual(snapshotOfReads(reference, readable));
+    }
+  });
+
+  it('a key keeps its create revision and version across compaction of its earlier versions', () => {
+    const store = history();
+    ok(store, { type: 'compact', request: { revision: 9 } });
+    put(store, 'a', 'a10');
+    expect(get(store, 'a')).toMatchObject({ createRevision: 9, version: 2 });
+    put(store, 'c', 'c11');
+    expect(get(store, 'c')).toMatchObject({ createRevision: 7, version: 2 });
+  });
+});
+
+describe('memory', () => {
+  it('frees superseded versions and whole deleted keys', () => {
+    const store = history();
+    expect(store.recordCount).toBe(8);
+    ok(store, { type: 'compact', request: { revision: 4 } });
+    // Gone: a@2, a@3. Kept: a@4, b@5, b@6 (tombstone), c@7, a@8 (tombstone), a@9.
+    expect(store.recordCount).toBe(6);
+    ok(store, { type: 'compact', request: { revision: 9 } });
+    // Kept: c@7 (latest of c), a@9.
+    expect(store.recordCount).toBe(2);
+    expect(store.indexedKeyCount).toBe(2);
+  });
+
+  it('reports the removed records so storage can delete them', () => {
+    const store = history();
+    const result = store.apply({ type: 'compact', request: { revision: 6 } });
+    expect(result.ok).toBe(true);
+    expect(result.changes.removed).toEqual([
+      { main: 2, sub: 0 },
+      { main: 3, sub: 0 },
+      { main: 5, sub: 0 },
+    ]);
+    expect(result.changes.meta).toEqual({ currentRevision: 9, compactedRevision: 6 });
+    expect(result.events).toEqual([]);
+  });
+
+  it('keeps a tombstone at exactly the compaction revision until the next compaction (etcd 3.6), so its DELETE event can be replayed', () => {
+    const store = history();
+    ok(store, { type: 'compact', request: { revision: 6 } });
+    const atSix = [...store.records(6, 6)];
+    expect(atSix.map((r) => [r.type, str(r.kv.key)])).toEqual([[EventType.Delete, 'b']]);
+    expect(get(store, 'b', 6)).toBeUndefined();
+    ok(store, { type: 'compact', request: { revision: 7 } });
+    // The tombstone went; a@4 stays because a was alive at 7.
+    expect([...store.records(0, 7)].map((r) => `${str(r.kv.key)}@${r.main}`)).toEqual(['a@4', 'c@7']);
+    expect(store.indexedKeyCount).toBe(2);
+  });
+
+  it('a long-lived store with compaction holds only what is live', () => {
+    const store = newStore();
+    for (let i = 0; i < 2000; i++) {
+      put(store, `k${i % 10}`, `v${i}`);
+      if (i % 7 === 0) del(store, `k${(i + 3) % 10}`);
+      if (i % 100 === 99) ok(store, { type: 'compact', request: { revision: store.currentRevision } });
+    }
+    put(store, 'last', 'v');
+    ok(store, { type: 'compact', request: { revision: store.currentRevision } });
+    const live = store.range({ key: Uint8Array.of(0), rangeEnd: Uint8Array.of(0), countOnly: true }).count;
+    // One record per live key: every older version and every deleted key is gone.
+    expect(store.recordCount).toBe(live);
+    expect(store.indexedKeyCount).toBe(live);
+  });
+});
