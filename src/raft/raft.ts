@@ -862,12 +862,9 @@ export class Raft {
   }
 
   private handleReadIndex(m: Message): void {
-    if (this.tracker.isSingleton()) {
-      this.respondToReadIndex(m, this.log.committed);
-      return;
-    }
     // Until this leader has committed an entry of its term it does not know the latest
-    // commit index (thesis 6.4 step 1): hold the read.
+    // commit index (thesis 6.4 step 1): hold the read. This holds for a single voter too:
+    // a previous leader may have committed entries this one does not yet know are committed.
     if (!this.committedEntryInCurrentTerm()) {
       this.pendingReadIndexMessages.push(m);
       return;
@@ -876,7 +873,8 @@ export class Raft {
   }
 
   private acceptReadIndex(m: Message): void {
-    if (this.cfg.readOnlyOption === ReadOnlyOption.LeaseBased) {
+    // A single voter needs nobody to confirm its leadership.
+    if (this.cfg.readOnlyOption === ReadOnlyOption.LeaseBased || this.tracker.isSingleton()) {
       this.respondToReadIndex(m, this.log.committed);
       return;
     }

@@ -18,11 +18,14 @@ export class Nemesis {
   private writeSeq = 0;
   private readSeq = 0;
   private nextId: number;
+  private lastLeaderTerm = 0;
 
   constructor(
     private readonly w: World,
     private readonly prng: SimPrng,
     foundingSize: number,
+    /** Whether this run adds the leader-churn fault profile. */
+    private readonly leaderChurn: boolean,
   ) {
     this.nextId = foundingSize + 1;
   }
@@ -31,7 +34,7 @@ export class Nemesis {
   propose(at?: SimNode): string | undefined {
     const live = this.w.live();
     if (live.length === 0) return undefined;
-    const n = at ?? this.prng.pick(live);
+    const n = at?.raw ? at : this.prng.pick(live);
     const name = `w${++this.writeSeq}`;
     try {
       n.raw!.propose(new TextEncoder().encode(name));
@@ -155,9 +158,54 @@ export class Nemesis {
     }
   }
 
+  /**
+   * Leader churn: crash or isolate whoever leads, and bring members back quickly. This is
+   * the schedule under which entries of old terms get replicated by newer leaders and
+   * then contested (the Raft paper's Figure 8).
+   */
+  private churn(): void {
+    const p = this.prng;
+    const lead = this.w.leader();
+    // A fresh leader sometimes dies before its first entries leave it.
+    const term = lead?.raw?.status().term ?? 0;
+    if (lead && term !== this.lastLeaderTerm) {
+      this.lastLeaderTerm = term;
+      if (p.chance(0.3)) this.w.crashSoon(lead.id, 1 + p.nextInt(TICK_UNITS));
+    }
+    if (lead && p.chance(0.05)) this.w.crash(lead.id);
+    // A write on the leader, and the leader dies while replicating it.
+    if (lead?.raw && p.chance(0.15) && this.propose(lead) !== undefined)
+      this.w.crashSoon(lead.id, 1 + p.nextInt(2 * TICK_UNITS));
+    if (lead?.raw && p.chance(0.06)) {
+      // Cut the leader off with at most one follower, often right after it proposed: its
+      // newest entries then live on a minority that a later leader may or may not extend.
+      const others = [...this.w.nodes.keys()].filter((n) => n !== lead.id);
+      const buddy = p.chance(0.7) && others.length > 0 ? p.pick(others) : undefined;
+      if (p.chance(0.5)) this.propose(lead);
+      const side = new Set([lead.id, ...(buddy === undefined ? [] : [buddy])]);
+      for (const a of side) {
+        for (const b of others) {
+          if (side.has(b)) continue;
+          this.w.blocked.add(`${a}>${b}`);
+          this.w.blocked.add(`${b}>${a}`);
+        }
+      }
+      this.w.log(() => `isolate leader ${lead.id}${buddy === undefined ? '' : ` with ${buddy}`}`);
+    }
+    if (p.chance(0.2)) {
+      const down = [...this.w.nodes.values()].filter((n) => !n.raw);
+      if (down.length > 0) this.w.restart(p.pick(down).id);
+    }
+    if (p.chance(0.1) && this.w.blocked.size > 0) {
+      this.w.blocked.clear();
+      this.w.log(() => 'heal partitions');
+    }
+  }
+
   /** One tick of chaos: a random mix of workload and faults. */
   act(): void {
     const p = this.prng;
+    if (this.leaderChurn) this.churn();
     if (p.chance(0.6)) this.propose();
     if (p.chance(0.3)) this.read();
     if (p.chance(0.02)) {

@@ -51,7 +51,9 @@ export function runSeed(seed: number, ro: RunOptions = {}): RunResult {
   const voters = Array.from({ length: size }, (_, i) => i + 1);
   for (const id of voters)
     w.addNode(id, { voters, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false });
-  const nemesis = new Nemesis(w, prng.fork(), size);
+  const leaderChurn = prng.chance(0.4);
+  w.log(() => `fault profile: mixed${leaderChurn ? ' + leader churn' : ''}`);
+  const nemesis = new Nemesis(w, prng.fork(), size, leaderChurn);
   nemesis.runFaults(ro.faultTicks ?? 300);
   heal(w);
   checkLiveness(w, nemesis, ro.electionBoundTicks ?? 150, ro.convergenceBoundTicks ?? 300);
@@ -67,6 +69,7 @@ export function runSeed(seed: number, ro: RunOptions = {}): RunResult {
 
 function heal(w: World): void {
   w.log(() => 'heal: network repaired, every member restarted');
+  w.faultsEnabled = false;
   w.blocked.clear();
   w.opts.dropRate = 0;
   w.opts.duplicateRate = 0;

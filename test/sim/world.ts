@@ -72,7 +72,8 @@ type SimEvent =
   | { kind: 'deliver'; msg: Message }
   | { kind: 'sync'; node: NodeId; incarnation: number }
   | { kind: 'tick'; node: NodeId; incarnation: number }
-  | { kind: 'snapFailed'; msg: Message };
+  | { kind: 'snapFailed'; msg: Message }
+  | { kind: 'crash'; node: NodeId; incarnation: number };
 
 interface Scheduled {
   readonly at: number;
@@ -95,6 +96,8 @@ export class World {
   /** Directed links that drop everything: "from>to". */
   readonly blocked = new Set<string>();
   readonly violations: Violation[] = [];
+  /** Cleared when the run heals: faults scheduled earlier no longer fire. */
+  faultsEnabled = true;
   readonly trace: string[] | undefined;
 
   readonly electionSafety = new ElectionSafety();
@@ -188,6 +191,12 @@ export class World {
     n.raw = undefined;
     n.pendingReady = undefined;
     n.reads.clear();
+  }
+
+  /** Crashes a member a little later (mid-replication), if it has not restarted meanwhile. */
+  crashSoon(id: NodeId, delayUnits: number): void {
+    const n = this.nodes.get(id);
+    if (n?.raw) this.schedule(delayUnits, { kind: 'crash', node: id, incarnation: n.incarnation });
   }
 
   /** Restarts a crashed member from its disk. */
@@ -290,6 +299,10 @@ export class World {
       }
       case 'snapFailed':
         this.reportSnapshotToSender(ev.msg, false);
+        return;
+      case 'crash':
+        if (this.faultsEnabled && this.nodes.get(ev.node)?.incarnation === ev.incarnation)
+          this.crash(ev.node);
         return;
       case 'sync': {
         const n = this.nodes.get(ev.node)!;
