@@ -41,11 +41,7 @@
  * back an identical store and that index. `hashKV(rev)` is a CRC-32 of the persistent form.
  */
 
-export {
-  type ApplyContext,
-  type ApplyResult,
-  applyCommand,
-} from './apply.js';
+export type { ApplyResult } from './apply.js';
 export { ByteReader, ByteWriter } from './codec/bytes.js';
 export { decodeCommand, encodeCommand } from './codec/command-codec.js';
 export {

@@ -77,7 +77,11 @@ export class MvccStore {
     return this.state.indexedKeyCount;
   }
 
-  /** Applies one command in log order (see apply.ts). */
+  /**
+   * Applies one command in log order (see apply.ts). The store keeps the command's byte
+   * arrays as they are: pass arrays nobody will mutate or that pin no larger buffer (those
+   * decodeCommand returns are fresh copies).
+   */
   apply<C extends Command>(command: C): ApplyResult<ResponseOf<C>> {
     return applyCommand(this.state, command, this.ctx);
   }
