@@ -1,7 +1,8 @@
 /**
  * The simulator's command line: `--seeds N` runs seeds (from --start, default 1) and prints
  * one summary line; `--seed S` replays one run with its trace and final state hash;
- * `--broken-commit` runs with the test-only broken commit rule (the checkers must object).
+ * `--broken-commit` runs with the test-only broken commit rule (the checkers must object);
+ * `--figure8` forces five members with leader churn, the schedule that exposes it fastest.
  */
 import { parseArgs } from 'node:util';
 import { runSeed } from './run.js';
@@ -12,17 +13,19 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     start: { type: 'string', default: '1' },
     'broken-commit': { type: 'boolean', default: false },
+    figure8: { type: 'boolean', default: false },
     'fault-ticks': { type: 'string', default: '300' },
     quiet: { type: 'boolean', default: false },
   },
 });
 
 const brokenCommitRule = values['broken-commit'] === true;
+const figure8 = values.figure8 === true;
 const faultTicks = Number(values['fault-ticks']);
 
 if (values.seed !== undefined) {
   const seed = Number(values.seed);
-  const r = runSeed(seed, { brokenCommitRule, tracing: true, faultTicks });
+  const r = runSeed(seed, { brokenCommitRule, tracing: true, faultTicks, figure8 });
   if (!values.quiet) for (const line of r.trace ?? []) console.log(line);
   console.log(
     `seed=${seed} members=${r.clusterSize} steps=${r.steps} violations=${r.violations.length} hash=${r.stateHash}`,
@@ -38,14 +41,14 @@ let steps = 0;
 let violations = 0;
 const failing: number[] = [];
 for (let seed = start; seed < start + count; seed++) {
-  const r = runSeed(seed, { brokenCommitRule, faultTicks });
+  const r = runSeed(seed, { brokenCommitRule, faultTicks, figure8 });
   steps += r.steps;
   if (r.violations.length > 0) {
     violations += r.violations.length;
     failing.push(seed);
     const v = r.violations[0]!;
     console.log(
-      `seed ${seed}: ${v.property}: ${v.message}   (replay: npm run sim -- --seed ${seed}${brokenCommitRule ? ' --broken-commit' : ''})`,
+      `seed ${seed}: ${v.property}: ${v.message}   (replay: npm run sim -- --seed ${seed}${brokenCommitRule ? ' --broken-commit' : ''}${figure8 ? ' --figure8' : ''})`,
     );
   }
 }

@@ -193,7 +193,7 @@ export class Nemesis {
       this.w.log(() => `isolate leader ${lead.id}${buddy === undefined ? '' : ` with ${buddy}`}`);
     }
     if (p.chance(0.2)) {
-      const down = [...this.w.nodes.values()].filter((n) => !n.raw);
+      const down = [...this.w.nodes.values()].filter((n) => !n.raw && !n.retired);
       if (down.length > 0) this.w.restart(p.pick(down).id);
     }
     if (p.chance(0.1) && this.w.blocked.size > 0) {
@@ -213,7 +213,7 @@ export class Nemesis {
       if (live.length > 0) this.w.crash(p.pick(live).id);
     }
     if (p.chance(0.05)) {
-      const down = [...this.w.nodes.values()].filter((n) => !n.raw);
+      const down = [...this.w.nodes.values()].filter((n) => !n.raw && !n.retired);
       if (down.length > 0) this.w.restart(p.pick(down).id);
     }
     if (p.chance(0.015)) this.partition();

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  ConfChangeType,
   type ConfState,
   decodeConfChange,
   EntryType,
@@ -66,6 +67,10 @@ export interface SimNode {
   /** ReadIndex reads waiting for their ReadState or for apply. */
   reads: Map<string, { mark: number; index?: number }>;
   wasLeaderTerm: number;
+  /** Set once its removal committed: at which index, and who remained voters. */
+  removal: { index: number; remainingVoters: readonly NodeId[] } | undefined;
+  /** Stopped for good after its removal. */
+  retired: boolean;
 }
 
 type SimEvent =
@@ -146,6 +151,8 @@ export class World {
       sm: { writes: [], has: new Set(), appliedIndex: 0 },
       reads: new Map(),
       wasLeaderTerm: 0,
+      removal: undefined,
+      retired: false,
     };
     this.nodes.set(id, n);
     this.boot(n);
@@ -193,6 +200,36 @@ export class World {
     n.reads.clear();
   }
 
+  private inConfig(cs: ConfState, id: NodeId): boolean {
+    return [...cs.voters, ...cs.learners, ...cs.votersOutgoing, ...cs.learnersNext].includes(id);
+  }
+
+  /**
+   * Marks a member removed at `index`. It stops for good once every remaining voter has
+   * durably learned that the removal committed (then they refuse it, as etcd's peers do),
+   * and once it has handed leadership over and sent what it still had to send. Before that
+   * it may be the only one able to tell a voter that the removal committed.
+   */
+  retireSoon(id: NodeId, index: number, remainingVoters: readonly NodeId[]): void {
+    const n = this.nodes.get(id);
+    if (!n || n.retired || n.removal) return;
+    n.removal = { index, remainingVoters };
+    this.maybeRetire(n);
+  }
+
+  private maybeRetire(n: SimNode): void {
+    if (!n.removal || n.retired) return;
+    const { index, remainingVoters } = n.removal;
+    if (
+      !remainingVoters.every((v) => (this.nodes.get(v)?.disk.initialState().hardState.commit ?? 0) >= index)
+    )
+      return;
+    if (n.raw && (n.raw.status().role === Role.Leader || n.pendingReady || n.raw.hasReady())) return;
+    this.log(() => `retire ${n.id} (removed from the configuration)`);
+    n.retired = true;
+    this.crash(n.id);
+  }
+
   /** Crashes a member a little later (mid-replication), if it has not restarted meanwhile. */
   crashSoon(id: NodeId, delayUnits: number): void {
     const n = this.nodes.get(id);
@@ -202,7 +239,7 @@ export class World {
   /** Restarts a crashed member from its disk. */
   restart(id: NodeId): void {
     const n = this.nodes.get(id);
-    if (!n || n.raw) return;
+    if (!n || n.raw || n.retired) return;
     this.log(() => `restart ${id}`);
     this.boot(n);
   }
@@ -310,6 +347,7 @@ export class World {
         this.sync(n, n.pendingReady);
         n.pendingReady = undefined;
         this.afterEvent(n);
+        for (const m of this.nodes.values()) if (m.removal && !m.retired) this.maybeRetire(m);
         return;
       }
     }
@@ -317,6 +355,7 @@ export class World {
 
   /** Takes a Ready if the node has one and none is pending; its write syncs after a random delay. */
   afterEvent(n: SimNode): void {
+    this.maybeRetire(n);
     this.observeRoles(n);
     if (!n.raw || n.pendingReady || !n.raw.hasReady()) return;
     const rd = n.raw.ready();
@@ -354,7 +393,14 @@ export class World {
       const v = this.sms.observeApply(n.id, e.index, e.term, c);
       if (v) this.violate(v);
       if (e.type === EntryType.ConfChange) {
-        const cs = raw.applyConfChange(decodeConfChange(e.data));
+        const cc = decodeConfChange(e.data);
+        const cs = raw.applyConfChange(cc);
+        // A removed member is stopped once its removal is committed, as etcd's peers refuse
+        // it and it shuts down: otherwise, without pre-vote, it would campaign forever.
+        for (const c of cc.changes) {
+          if (c.type === ConfChangeType.RemoveNode && !this.inConfig(cs, c.nodeId))
+            this.retireSoon(c.nodeId, e.index, cs.voters);
+        }
         this.log(
           () =>
             `node ${n.id} applied conf change @${e.index}: voters=${cs.voters} out=${cs.votersOutgoing} learners=${cs.learners}`,
