@@ -69,7 +69,9 @@ export class RawNode {
   constructor(config: RaftConfig) {
     this.raft = new Raft(config);
     this.prevSoftState = this.raft.softState();
-    this.prevHardState = this.raft.hardState();
+    // What is on disk, not what the core holds: a founding member's bootstrap changes the
+    // hard state (term 1, commit) and that must reach the disk in the first Ready.
+    this.prevHardState = config.storage.initialState().hardState;
   }
 
   /** Advances the logical clock by one tick (elections, heartbeats, check-quorum). */

@@ -83,3 +83,26 @@ describe('election', () => {
     expect(new Set(terms).size).toBe(terms.length);
   });
 });
+
+describe('bootstrap', () => {
+  test("a founding member's first Ready persists the bootstrap hard state and entries", () => {
+    const storage = new MemoryStorage({
+      voters: [1, 2, 3],
+      learners: [],
+      votersOutgoing: [],
+      learnersNext: [],
+      autoLeave: false,
+    });
+    const node = new RawNode({
+      id: 1,
+      storage,
+      electionTimeoutTicks: 10,
+      heartbeatIntervalTicks: 1,
+      prng: testPrng(1),
+    });
+    const rd = node.ready();
+    expect(rd.hardState).toEqual({ term: 1, vote: 0, commit: 3 });
+    expect(rd.entries.map((e) => e.index)).toEqual([1, 2, 3]);
+    expect(rd.mustSync).toBe(true);
+  });
+});

@@ -13,7 +13,8 @@ export interface Violation {
     | 'LeaderCompleteness'
     | 'StateMachineSafety'
     | 'LinearizableRead'
-    | 'Liveness';
+    | 'Liveness'
+    | 'Exception';
   readonly message: string;
 }
 

@@ -33,8 +33,27 @@ export interface RunOptions {
   readonly figure8?: boolean;
 }
 
-/** Runs one seed. The same seed always gives the same steps, violations and state hash. */
+/**
+ * Runs one seed. The same seed always gives the same steps, violations and state hash. An
+ * exception thrown by the core (a failed invariant) is reported as a violation of the run.
+ */
 export function runSeed(seed: number, ro: RunOptions = {}): RunResult {
+  try {
+    return runSeedUnguarded(seed, ro);
+  } catch (err) {
+    const e = err as Error;
+    return {
+      seed,
+      steps: 0,
+      clusterSize: 0,
+      violations: [{ property: 'Exception', message: `${e.name}: ${e.message}` }],
+      stateHash: '',
+      trace: [String(e.stack)],
+    };
+  }
+}
+
+function runSeedUnguarded(seed: number, ro: RunOptions): RunResult {
   const prng = new SimPrng(seed);
   const drawnSize = prng.pick([1, 3, 3, 3, 5, 5]);
   const size = ro.figure8 ? 5 : drawnSize;

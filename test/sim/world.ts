@@ -369,6 +369,7 @@ export class World {
     if (sendEarly) this.send(rd.messages);
     n.pendingReady = rd;
     (rd as Ready & { sentEarly?: boolean }).sentEarly = sendEarly;
+    (rd as Ready & { prevTerm?: number }).prevTerm = this.predecessorTerm(n, rd);
     this.schedule(1 + this.prng.nextInt(TICK_UNITS), {
       kind: 'sync',
       node: n.id,
@@ -384,7 +385,7 @@ export class World {
       n.sm = { writes, has: new Set(writes), appliedIndex: rd.snapshot.metadata.index };
       this.log(() => `node ${n.id} installed snapshot @${rd.snapshot!.metadata.index}`);
     }
-    this.checkNewEntries(n, rd);
+    this.checkNewEntries(n, rd, (rd as Ready & { prevTerm?: number }).prevTerm ?? -1);
     n.disk.append(rd.entries);
     if (rd.hardState) n.disk.setHardState(rd.hardState);
     if (!(rd as Ready & { sentEarly?: boolean }).sentEarly) this.send(rd.messages);
@@ -431,15 +432,20 @@ export class World {
     }
   }
 
-  private checkNewEntries(n: SimNode, rd: Ready): void {
-    const raw = n.raw!;
-    let prevTerm = -1;
+  /** The term of the entry before a Ready's first entry, read when the Ready is taken (-1 if unknown). */
+  private predecessorTerm(n: SimNode, rd: Ready): number {
+    const first = rd.entries[0];
+    if (!first) return -1;
+    if (first.index === 1) return 0;
+    const t = n.raw!.termAt(first.index - 1);
+    return t === 0 ? -1 : t;
+  }
+
+  /** Log Matching over entries as they become durable, with their predecessor as of the Ready. */
+  private checkNewEntries(n: SimNode, rd: Ready, firstPrevTerm: number): void {
+    let prevTerm = firstPrevTerm;
     for (let i = 0; i < rd.entries.length; i++) {
       const e = rd.entries[i]!;
-      if (i === 0) {
-        const t = raw.termAt(e.index - 1);
-        prevTerm = e.index - 1 === 0 ? 0 : t === 0 ? -1 : t;
-      }
       const v = this.logMatching.observeEntry(n.id, e.index, e.term, content(e.data, e.type), prevTerm);
       if (v) this.violate(v);
       prevTerm = e.term;
@@ -450,6 +456,9 @@ export class World {
     if (!n.raw) return;
     const st = n.raw.status();
     if (st.role !== Role.Leader) return;
+    // A leadership whose term never reached the disk had no effect on anyone (the driver
+    // sends nothing before it is durable) and is forgotten by a crash: count it once durable.
+    if (n.disk.initialState().hardState.term !== st.term) return;
     const v1 = this.electionSafety.observeLeader(st.term, n.id);
     if (v1) this.violate(v1);
     const first = n.disk.firstIndex();
