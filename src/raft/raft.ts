@@ -1031,6 +1031,16 @@ export class Raft {
   /** Installs a snapshot from the leader; returns false if it is stale or not for us. */
   restore(s: Snapshot): boolean {
     if (s.metadata.index <= this.log.committed) return false;
+    if (this.log.applying > this.log.applied) {
+      // Committed entries handed to the application are still being applied; switching to
+      // the snapshot's configuration now would put their configuration changes out of
+      // order. Decline; the leader sends the snapshot again.
+      this.cfg.logger?.debug(
+        { index: s.metadata.index },
+        'declining a snapshot while entries are being applied',
+      );
+      return false;
+    }
     if (this.role !== Role.Follower) {
       // Only a follower installs snapshots; anything else means a bug elsewhere. Step down safely.
       this.cfg.logger?.warn({ role: this.role }, 'attempted to restore a snapshot while not a follower');
@@ -1093,6 +1103,11 @@ export class Raft {
     this.isLearner = pr?.isLearner ?? false;
     if ((!pr || this.isLearner) && this.role === Role.Leader) {
       this.handOverAfterRemoval(cs);
+      return cs;
+    }
+    if ((!pr || this.isLearner) && (this.role === Role.Candidate || this.role === Role.PreCandidate)) {
+      // No longer a voter: this campaign must not succeed.
+      this.becomeFollower(this.term, NONE);
       return cs;
     }
     if (this.role !== Role.Leader || cs.voters.length === 0) return cs;

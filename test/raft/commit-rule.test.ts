@@ -25,7 +25,7 @@ function figure8(brokenCommitRule: boolean): Outcome {
   });
   // (a) S1 leads term 2 and replicates x only to S2.
   expect(c.elect(1)).toBe(Role.Leader);
-  const cut = c.partition([1, 2], [3, 4, 5]);
+  c.partition([1, 2], [3, 4, 5]);
   c.get(1).node.propose(data('x'));
   c.stabilize();
   const oldEntryIndex = c.get(1).node.status().lastIndex;

@@ -76,9 +76,15 @@ function runSeedUnguarded(seed: number, ro: RunOptions): RunResult {
   const leaderChurn = prng.chance(0.4) || ro.figure8 === true;
   w.log(() => `fault profile: mixed${leaderChurn ? ' + leader churn' : ''}`);
   const nemesis = new Nemesis(w, prng.fork(), size, leaderChurn);
-  nemesis.runFaults(ro.faultTicks ?? 300);
-  heal(w);
-  checkLiveness(w, nemesis, ro.electionBoundTicks ?? 150, ro.convergenceBoundTicks ?? 300);
+  try {
+    nemesis.runFaults(ro.faultTicks ?? 300);
+    heal(w);
+    checkLiveness(w, nemesis, ro.electionBoundTicks ?? 150, ro.convergenceBoundTicks ?? 300);
+  } catch (err) {
+    const e = err as Error;
+    w.log(() => `EXCEPTION ${e.stack}`);
+    w.violate({ property: 'Exception', message: `${e.name}: ${e.message}` });
+  }
   return {
     seed,
     steps: w.steps,

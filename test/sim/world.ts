@@ -395,7 +395,14 @@ export class World {
       if (v) this.violate(v);
       if (e.type === EntryType.ConfChange) {
         const cc = decodeConfChange(e.data);
-        const cs = raw.applyConfChange(cc);
+        let cs: ConfState;
+        try {
+          cs = raw.applyConfChange(cc);
+        } catch (err) {
+          throw new Error(
+            `node ${n.id} applying conf change @${e.index} (term ${e.term}) with config ${JSON.stringify(raw.status().config)} in a Ready committing ${rd.committedEntries.map((x) => x.index)}: ${(err as Error).message}`,
+          );
+        }
         // A removed member is stopped once its removal is committed, as etcd's peers refuse
         // it and it shuts down: otherwise, without pre-vote, it would campaign forever.
         for (const c of cc.changes) {
