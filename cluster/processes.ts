@@ -68,7 +68,11 @@ export function spawnMember(t: LocalTopology, m: LocalMember, opts: SpawnOptions
     });
     child.unref();
   } else {
-    child = spawn(command, [...args, ...memberFlags(t, m, opts.extraFlags)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
+    child = spawn(command, [...args, ...memberFlags(t, m, opts.extraFlags)], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
   }
   if (child.pid === undefined) throw new Error(`could not start member ${m.name}`);
   writeFileSync(pidFileOf(m), `${child.pid}\n`);
