@@ -1,11 +1,12 @@
 /**
  * Proves check-quorum and pre-vote: a leader cut off from its quorum steps down within an
- * election timeout, and a node that rejoins after a partition cannot depose a healthy
+ * election timeout and, when it rejoins, its uncommitted entries give way to the new
+ * leader's log; and a node that rejoins after a partition cannot depose a healthy
  * leader nor raise the cluster's term (while without pre-vote it does).
  */
 import { describe, expect, test } from 'vitest';
 import { Role } from '../../src/raft/index.js';
-import { TestCluster } from './harness.js';
+import { TestCluster, data } from './harness.js';
 
 describe('check-quorum', () => {
   test('a partitioned leader steps down after an election timeout', () => {
@@ -14,6 +15,28 @@ describe('check-quorum', () => {
     c.isolate(1);
     c.tick(25, [1]);
     expect(c.get(1).node.status().role).toBe(Role.Follower);
+  });
+
+  test('a partitioned old leader steps down and its uncommitted entries are overwritten when it rejoins', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.elect(1);
+    c.get(1).node.propose(data('committed'));
+    c.stabilize();
+    c.isolate(1);
+    c.get(1).node.propose(data('lost-1'));
+    c.get(1).node.propose(data('lost-2'));
+    c.stabilize();
+    c.tick(25, [1]);
+    expect(c.get(1).node.status().role).toBe(Role.Follower);
+    c.tick(30, [2, 3]);
+    const lead = c.leader();
+    expect(lead && lead.id !== 1).toBe(true);
+    lead!.node.propose(data('new'));
+    c.stabilize();
+    c.heal();
+    c.tick(5);
+    expect(c.appliedData(1)).toEqual(['committed', 'new']);
+    expect(c.appliedData(1)).toEqual(c.appliedData(lead!.id));
   });
 
   test('a leader that hears from a quorum stays leader', () => {
