@@ -12,6 +12,7 @@ import {
   decodeConfChange,
   type Entry,
   EntryType,
+  leaderMaySendBeforePersist,
   type Message,
   MessageType,
   NONE,
@@ -297,13 +298,9 @@ export class RaftNode<R> {
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.role);
     if (rd.hardState) this.termNow = rd.hardState.term;
-    // The leader sends before its own write completes (thesis 10.2.1): its disk write and the
-    // followers' run in parallel. Not when the write changes its term or vote: a leader whose
-    // term is not durable could crash, win the same term again and send other entries in it.
-    const termOrVoteChanges =
-      rd.hardState !== undefined &&
-      (rd.hardState.term !== this.persistedTerm || rd.hardState.vote !== this.persistedVote);
-    const sendEarly = this.raw.status().role === Role.Leader && !termOrVoteChanges;
+    // A leader's disk write runs in parallel with its followers' (see leaderMaySendBeforePersist).
+    const persisted = { term: this.persistedTerm, vote: this.persistedVote, commit: 0 };
+    const sendEarly = leaderMaySendBeforePersist(rd, this.raw.status().role === Role.Leader, persisted);
     if (sendEarly) this.send(rd.messages);
 
     if (rd.snapshot) {

@@ -10,6 +10,7 @@ import {
   type ConfState,
   decodeConfChange,
   EntryType,
+  leaderMaySendBeforePersist,
   MemoryStorage,
   type Message,
   MessageType,
@@ -62,7 +63,7 @@ export interface SimNode {
   /** Increases at every restart; events of an older incarnation are ignored. */
   incarnation: number;
   /** The Ready taken but not yet synced (the leader may already have sent its messages). */
-  pendingReady: Ready | undefined;
+  pending: PendingWrite | undefined;
   sm: SimStateMachine;
   /** ReadIndex reads waiting for their ReadState or for apply. */
   reads: Map<string, { mark: number; index?: number }>;
@@ -71,6 +72,15 @@ export interface SimNode {
   removal: { index: number; remainingVoters: readonly NodeId[] } | undefined;
   /** Stopped for good after its removal. */
   retired: boolean;
+}
+
+/** A Ready whose write is in flight to the simulated disk. */
+interface PendingWrite {
+  readonly rd: Ready;
+  /** Whether its messages already went out (a leader whose term is durable). */
+  readonly sentEarly: boolean;
+  /** The term of the entry before its first entry, as of when it was taken (-1 if unknown). */
+  readonly prevTerm: number;
 }
 
 type SimEvent =
@@ -147,7 +157,7 @@ export class World {
       disk,
       raw: undefined,
       incarnation: 0,
-      pendingReady: undefined,
+      pending: undefined,
       sm: { writes: [], has: new Set(), appliedIndex: 0 },
       reads: new Map(),
       wasLeaderTerm: 0,
@@ -161,7 +171,7 @@ export class World {
 
   private boot(n: SimNode): void {
     n.incarnation++;
-    n.pendingReady = undefined;
+    n.pending = undefined;
     n.reads = new Map();
     n.wasLeaderTerm = 0;
     // The state machine restarts from the snapshot on disk; raft redelivers what follows it.
@@ -194,9 +204,9 @@ export class World {
   crash(id: NodeId): void {
     const n = this.nodes.get(id);
     if (!n?.raw) return;
-    this.log(() => `crash ${id}${n.pendingReady ? ' (losing an unsynced write)' : ''}`);
+    this.log(() => `crash ${id}${n.pending ? ' (losing an unsynced write)' : ''}`);
     n.raw = undefined;
-    n.pendingReady = undefined;
+    n.pending = undefined;
     n.reads.clear();
   }
 
@@ -224,7 +234,7 @@ export class World {
       !remainingVoters.every((v) => (this.nodes.get(v)?.disk.initialState().hardState.commit ?? 0) >= index)
     )
       return;
-    if (n.raw && (n.raw.status().role === Role.Leader || n.pendingReady || n.raw.hasReady())) return;
+    if (n.raw && (n.raw.status().role === Role.Leader || n.pending || n.raw.hasReady())) return;
     this.log(() => `retire ${n.id} (removed from the configuration)`);
     n.retired = true;
     this.crash(n.id);
@@ -343,9 +353,9 @@ export class World {
         return;
       case 'sync': {
         const n = this.nodes.get(ev.node)!;
-        if (!n.raw || n.incarnation !== ev.incarnation || !n.pendingReady) return;
-        this.sync(n, n.pendingReady);
-        n.pendingReady = undefined;
+        if (!n.raw || n.incarnation !== ev.incarnation || !n.pending) return;
+        this.sync(n, n.pending);
+        n.pending = undefined;
         this.afterEvent(n);
         for (const m of this.nodes.values()) if (m.removal && !m.retired) this.maybeRetire(m);
         return;
@@ -357,19 +367,15 @@ export class World {
   afterEvent(n: SimNode): void {
     this.maybeRetire(n);
     this.observeRoles(n);
-    if (!n.raw || n.pendingReady || !n.raw.hasReady()) return;
+    if (!n.raw || n.pending || !n.raw.hasReady()) return;
     const rd = n.raw.ready();
-    // A leader sends before its own write is durable (thesis 10.2.1), unless that write
-    // changes its term or vote: a leader whose term is not yet durable could come back
-    // from a crash, win the same term again and send different entries under it.
-    const hs = n.disk.initialState().hardState;
-    const termOrVoteChanges =
-      rd.hardState !== undefined && (rd.hardState.term !== hs.term || rd.hardState.vote !== hs.vote);
-    const sendEarly = n.raw.status().role === Role.Leader && !termOrVoteChanges;
+    const sendEarly = leaderMaySendBeforePersist(
+      rd,
+      n.raw.status().role === Role.Leader,
+      n.disk.initialState().hardState,
+    );
     if (sendEarly) this.send(rd.messages);
-    n.pendingReady = rd;
-    (rd as Ready & { sentEarly?: boolean }).sentEarly = sendEarly;
-    (rd as Ready & { prevTerm?: number }).prevTerm = this.predecessorTerm(n, rd);
+    n.pending = { rd, sentEarly: sendEarly, prevTerm: this.predecessorTerm(n, rd) };
     this.schedule(1 + this.prng.nextInt(TICK_UNITS), {
       kind: 'sync',
       node: n.id,
@@ -377,18 +383,19 @@ export class World {
     });
   }
 
-  private sync(n: SimNode, rd: Ready): void {
+  private sync(n: SimNode, pending: PendingWrite): void {
     const raw = n.raw!;
+    const rd = pending.rd;
     if (rd.snapshot) {
       n.disk.applySnapshot(rd.snapshot);
       const writes = JSON.parse(new TextDecoder().decode(rd.snapshot.data)) as string[];
       n.sm = { writes, has: new Set(writes), appliedIndex: rd.snapshot.metadata.index };
       this.log(() => `node ${n.id} installed snapshot @${rd.snapshot!.metadata.index}`);
     }
-    this.checkNewEntries(n, rd, (rd as Ready & { prevTerm?: number }).prevTerm ?? -1);
+    this.checkNewEntries(n, rd, pending.prevTerm);
     n.disk.append(rd.entries);
     if (rd.hardState) n.disk.setHardState(rd.hardState);
-    if (!(rd as Ready & { sentEarly?: boolean }).sentEarly) this.send(rd.messages);
+    if (!pending.sentEarly) this.send(rd.messages);
     for (const e of rd.committedEntries) {
       const c = content(e.data, e.type);
       const v = this.sms.observeApply(n.id, e.index, e.term, c);
