@@ -19,6 +19,11 @@ export interface PersistBatch {
   /** State-machine changes to write atomically with `appliedIndex`. */
   readonly stateMachineWrites?: StateMachineWrites;
   readonly appliedIndex: number;
+  /**
+   * Whether the write must be synced (default true). A batch of state-machine changes alone
+   * need not be: the log it was applied from is durable and a restart replays it.
+   */
+  readonly sync?: boolean;
 }
 
 /** Durable storage of the raft log, hard state, snapshots and state machine data. */
@@ -47,8 +52,8 @@ export interface StateMachine<Result> {
   apply(pos: ApplyPosition, envelope: Envelope): Result;
   /** Records that an entry without state-machine effect (no-op, conf change) was applied. */
   skip(pos: ApplyPosition): void;
-  /** Takes the changes made since the last call, to be persisted with the applied index. */
-  takeWrites(): StateMachineWrites;
+  /** Takes the changes made since the last call (undefined if none), to be persisted with the applied index. */
+  takeWrites(): StateMachineWrites | undefined;
   /** Serializes the whole state (a raft snapshot's data). */
   snapshot(): Uint8Array;
   /** Replaces the whole state with a snapshot's data. */

@@ -280,12 +280,30 @@ export class RaftNode<R> {
         this.raw.advance(rd);
         await this.maybeSnapshot();
       }
+      await this.flushStateMachineWrites();
     } catch (err) {
       this.fail(err as Error);
     } finally {
       this.processing = false;
     }
     if (!this.stopped && !this.fatal && this.raw.hasReady()) this.schedule();
+  }
+
+  /**
+   * Entries applied after the last write left their state-machine changes in memory; with
+   * nothing else to write, they go out now in a batch of their own (unsynced: the log they
+   * came from is durable), so the applied index on disk does not lag behind for long.
+   */
+  private async flushStateMachineWrites(): Promise<void> {
+    if (this.stopped) return;
+    const writes = this.opts.stateMachine.takeWrites();
+    if (writes === undefined) return;
+    await this.opts.storage.persist({
+      entries: [],
+      stateMachineWrites: writes,
+      appliedIndex: this.opts.stateMachine.appliedIndex,
+      sync: false,
+    });
   }
 
   private fail(err: Error): void {

@@ -10,11 +10,11 @@ import { EntryKind } from '../../src/node/envelope.js';
 import {
   eventually,
   Hub,
-  KvStateMachine,
   type MemMember,
   type MemNodeStorage,
   startMember,
   startMemCluster,
+  TextStateMachine,
 } from './support.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -97,8 +97,8 @@ describe('RaftNode', () => {
     await victim.node.stop();
     // Restart from what was persisted: a fresh state machine replays the log.
     const storage: MemNodeStorage = victim.storage;
-    const sm = new KvStateMachine();
-    const again = startMember(hub, victim.id, storage, sm);
+    const sm = new TextStateMachine();
+    const again = startMember<number, TextStateMachine>(hub, victim.id, storage, sm);
     running = running.map((m) => (m === victim ? again : m));
     await eventually(() => (sm.data.get('r9') === '9' ? true : undefined), 'replay');
     expect(sm.data.size).toBe(10);

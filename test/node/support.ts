@@ -19,7 +19,8 @@ import { testPrng } from '../raft/harness.js';
 export class MemNodeStorage implements NodeStorage {
   readonly raftStorage: MemoryStorage;
   persists = 0;
-  smData = new Map<string, string>();
+  /** Every batch of state-machine writes persisted, in order (opaque here). */
+  smWrites: unknown[] = [];
   smApplied = 0;
 
   constructor(confState: ConfState) {
@@ -32,8 +33,7 @@ export class MemNodeStorage implements NodeStorage {
     if (b.snapshot) this.raftStorage.applySnapshot(b.snapshot);
     this.raftStorage.append(b.entries);
     if (b.hardState) this.raftStorage.setHardState(b.hardState);
-    const writes = b.stateMachineWrites as Map<string, string> | undefined;
-    if (writes) for (const [k, v] of writes) this.smData.set(k, v);
+    if (b.stateMachineWrites !== undefined) this.smWrites.push(b.stateMachineWrites);
     this.smApplied = b.appliedIndex;
   }
 
@@ -45,8 +45,8 @@ export class MemNodeStorage implements NodeStorage {
   async close(): Promise<void> {}
 }
 
-/** A key-value state machine: payload "key=value" sets a key; the result is the apply index. */
-export class KvStateMachine implements StateMachine<number> {
+/** A toy state machine: payload "key=value" sets a key; the result is the apply index. */
+export class TextStateMachine implements StateMachine<number> {
   appliedIndex = 0;
   data = new Map<string, string>();
   private writes = new Map<string, string>();
@@ -63,7 +63,8 @@ export class KvStateMachine implements StateMachine<number> {
     this.appliedIndex = pos.index;
   }
 
-  takeWrites(): Map<string, string> {
+  takeWrites(): Map<string, string> | undefined {
+    if (this.writes.size === 0) return undefined;
     const w = this.writes;
     this.writes = new Map();
     return w;
@@ -82,7 +83,8 @@ export class KvStateMachine implements StateMachine<number> {
 
 /** Routes messages between in-process nodes, asynchronously, with cuttable links. */
 export class Hub {
-  readonly nodes = new Map<NodeId, RaftNode<number>>();
+  // biome-ignore lint/suspicious/noExplicitAny: nodes of any result type share one hub
+  readonly nodes = new Map<NodeId, RaftNode<any>>();
   readonly down = new Set<NodeId>();
 
   transportFor(from: NodeId): PeerTransport {
@@ -103,32 +105,38 @@ export class Hub {
 }
 
 /** A member of an in-process cluster. */
-export interface MemMember {
+export interface MemMember<R = number, S extends StateMachine<R> = TextStateMachine & StateMachine<R>> {
   id: NodeId;
-  node: RaftNode<number>;
+  node: RaftNode<R>;
   storage: MemNodeStorage;
-  sm: KvStateMachine;
+  sm: S;
 }
 
-/** Builds and starts an in-process cluster with fast ticks. */
+/** Builds and starts an in-process cluster with fast ticks, over the toy state machine. */
 export function startMemCluster(ids: NodeId[], hub = new Hub(), snapshotCount = 1_000_000): MemMember[] {
+  return startClusterWith(ids, () => new TextStateMachine(), hub, snapshotCount) as MemMember[];
+}
+
+/** Builds and starts an in-process cluster over state machines made by `makeSm`. */
+export function startClusterWith<R, S extends StateMachine<R>>(
+  ids: NodeId[],
+  makeSm: () => S,
+  hub = new Hub(),
+  snapshotCount = 1_000_000,
+): MemMember<R, S>[] {
   const cs = { voters: ids, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
-  return ids.map((id) => {
-    const storage = new MemNodeStorage(cs);
-    const sm = new KvStateMachine();
-    return startMember(hub, id, storage, sm, snapshotCount);
-  });
+  return ids.map((id) => startMember(hub, id, new MemNodeStorage(cs), makeSm(), snapshotCount));
 }
 
 /** Starts (or restarts) one member over the given storage and state machine. */
-export function startMember(
+export function startMember<R, S extends StateMachine<R>>(
   hub: Hub,
   id: NodeId,
   storage: MemNodeStorage,
-  sm: KvStateMachine,
+  sm: S,
   snapshotCount = 1_000_000,
-): MemMember {
-  const node = new RaftNode<number>({
+): MemMember<R, S> {
+  const node = new RaftNode<R>({
     id,
     storage,
     stateMachine: sm,
