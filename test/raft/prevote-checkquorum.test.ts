@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { Role } from '../../src/raft/index.js';
-import { TestCluster, data } from './harness.js';
+import { data, TestCluster } from './harness.js';
 
 describe('check-quorum', () => {
   test('a partitioned leader steps down after an election timeout', () => {
