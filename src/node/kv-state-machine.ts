@@ -9,11 +9,18 @@ import {
   type Command,
   type CommandResponse,
   decodeCommand,
+  decodeMeta,
+  decodeRecord,
+  encodeMeta,
+  encodeRecordKey,
+  encodeRecordValue,
   MvccChangeBuffer,
   type MvccChanges,
   MvccStore,
   type PersistedMvcc,
+  type RevisionRecord,
 } from '../mvcc/index.js';
+import type { RecoveredState, StateMachineOps } from '../storage/level-storage.js';
 import { EntryKind, type Envelope } from './envelope.js';
 import type { ApplyPosition, StateMachine } from './ports.js';
 
@@ -108,4 +115,42 @@ export class KvStateMachine implements StateMachine<KvResult> {
     this.buffer = new MvccChangeBuffer();
     this.replaceWith = this.kv.persisted();
   }
+}
+
+/** The state machine's key for the mvcc meta record; revision records are 12 bytes, so it cannot collide. */
+const META_KEY = new Uint8Array([0]);
+
+function changeOps(c: MvccChanges): { puts: [Uint8Array, Uint8Array][]; dels: Uint8Array[] } {
+  const puts: [Uint8Array, Uint8Array][] = c.written.map((r) => [encodeRecordKey(r), encodeRecordValue(r)]);
+  puts.push([META_KEY, encodeMeta(c.meta)]);
+  return { puts, dels: c.removed.map((r) => encodeRecordKey(r)) };
+}
+
+/** Turns the KvStateMachine's writes into storage operations (the composition root hands this to storage). */
+export function kvWritesToOps(writes: unknown): StateMachineOps {
+  const w = writes as KvWrites;
+  const puts: [Uint8Array, Uint8Array][] = [];
+  const dels: Uint8Array[] = [];
+  if (w.replaceWith) {
+    for (const r of w.replaceWith.records) puts.push([encodeRecordKey(r), encodeRecordValue(r)]);
+    puts.push([META_KEY, encodeMeta(w.replaceWith.meta)]);
+  }
+  if (w.changes) {
+    const c = changeOps(w.changes);
+    puts.push(...c.puts);
+    dels.push(...c.dels);
+  }
+  return { clearFirst: w.replaceWith !== undefined, puts, dels };
+}
+
+/** Rebuilds the key-value state machine from what storage recovered at start-up. */
+export function recoverKvStateMachine(recovered: RecoveredState): KvStateMachine {
+  let meta: PersistedMvcc['meta'] | undefined;
+  const records: RevisionRecord[] = [];
+  for (const [key, value] of recovered.stateMachine) {
+    if (key.byteLength === META_KEY.byteLength && key[0] === META_KEY[0]) meta = decodeMeta(value);
+    else records.push(decodeRecord(key, value));
+  }
+  if (!meta) return new KvStateMachine(new MvccStore(), recovered.appliedIndex);
+  return new KvStateMachine(MvccStore.load({ meta, records }), recovered.appliedIndex);
 }

@@ -1,0 +1,246 @@
+/**
+ * A member's durable storage on LevelDB: the raft log, hard state, snapshot, and the state
+ * machine's data with its applied index. Every write a Ready needs is one LevelDB batch
+ * written with `sync: true` (classic-level then fsyncs before the write completes), so a
+ * Ready's entries, hard state and the state-machine changes applied with it become durable
+ * together. The log since the last snapshot is also kept in a MemoryStorage, which the raft
+ * core reads synchronously.
+ */
+
+import { Level } from 'level';
+import { crc32 } from '../common/crc32.js';
+import { CairnError, ErrorCode } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import {
+  type ConfState,
+  EMPTY_CONF_STATE,
+  type Entry,
+  type HardState,
+  MemoryStorage,
+  type Snapshot,
+} from '../raft/index.js';
+import {
+  decodeEntry,
+  decodeHardState,
+  decodeSnapshotMeta,
+  encodeEntry,
+  encodeHardState,
+  encodeSnapshotMeta,
+} from './entry-codec.js';
+import { indexOfLogKey, logKey, Prefix, prefixRange, singleKey, stateMachineKey } from './layout.js';
+
+/** What a state machine asks storage to write: its own keys, optionally replacing all it had. */
+export interface StateMachineOps {
+  /** Delete every state-machine key first (a snapshot from the leader replaces the state). */
+  readonly clearFirst: boolean;
+  readonly puts: readonly (readonly [Uint8Array, Uint8Array])[];
+  readonly dels: readonly Uint8Array[];
+}
+
+/** One durable write. */
+export interface DurableBatch {
+  readonly hardState?: HardState | undefined;
+  readonly entries: readonly Entry[];
+  readonly snapshot?: Snapshot | undefined;
+  /** State-machine changes in whatever form the state machine produces; `toOps` turns them into StateMachineOps. */
+  readonly stateMachineWrites?: unknown;
+  readonly appliedIndex: number;
+  /** Default true. */
+  readonly sync?: boolean;
+}
+
+/** Options of a storage. */
+export interface LevelStorageOptions {
+  readonly logger: Logger;
+  /** Turns the state machine's writes into key operations. */
+  readonly toOps: (writes: unknown) => StateMachineOps;
+  /** The founding configuration, used only when the folder is new. */
+  readonly initialConfState?: ConfState;
+  /** Test hook: runs before each synced write (a slow disk). */
+  readonly beforeSync?: () => Promise<void>;
+}
+
+/** What was on disk at start-up, for rebuilding the state machine. */
+export interface RecoveredState {
+  readonly appliedIndex: number;
+  /** The state machine's keys and values (prefix removed), in key order. */
+  readonly stateMachine: readonly (readonly [Uint8Array, Uint8Array])[];
+}
+
+type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+function u53(n: number): Uint8Array {
+  const out = new Uint8Array(8);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, Math.floor(n / 2 ** 32));
+  v.setUint32(4, n % 2 ** 32);
+  return out;
+}
+
+function readU53(b: Uint8Array): number {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return v.getUint32(0) * 2 ** 32 + v.getUint32(4);
+}
+
+/** LevelDB-backed storage for one member. */
+export class LevelStorage {
+  /** Number of LevelDB batches written, for tests and metrics. */
+  batchesWritten = 0;
+
+  private constructor(
+    private readonly db: Level<Uint8Array, Uint8Array>,
+    readonly raftStorage: MemoryStorage,
+    private readonly opts: LevelStorageOptions,
+  ) {}
+
+  /**
+   * Opens (or creates) the data folder and loads it, checking every checksum and that the log
+   * is contiguous after the snapshot. Refuses to start with CORRUPT, naming what is wrong,
+   * rather than serve data it cannot vouch for.
+   */
+  static async open(
+    dir: string,
+    opts: LevelStorageOptions,
+  ): Promise<{ storage: LevelStorage; recovered: RecoveredState }> {
+    const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    await db.open();
+    try {
+      const hsBytes = await db.get(singleKey(Prefix.hardState));
+      const metaBytes = await db.get(singleKey(Prefix.snapshotMeta));
+      const appliedBytes = await db.get(singleKey(Prefix.applied));
+      let snapshot: Snapshot | undefined;
+      if (metaBytes) {
+        const { meta, dataCrc } = decodeSnapshotMeta(metaBytes);
+        const data = (await db.get(singleKey(Prefix.snapshotData))) ?? new Uint8Array(0);
+        if (crc32(data) !== dataCrc)
+          throw new CairnError(ErrorCode.CORRUPT, `the snapshot at index ${meta.index} fails its checksum`);
+        snapshot = { metadata: meta, data };
+      }
+      const entries: Entry[] = [];
+      let expected = (snapshot?.metadata.index ?? 0) + 1;
+      for await (const [key, value] of db.iterator(prefixRange(Prefix.log))) {
+        const index = indexOfLogKey(key);
+        if (index < expected && entries.length === 0) continue; // below the snapshot: left by an interrupted compaction
+        if (index !== expected)
+          throw new CairnError(
+            ErrorCode.CORRUPT,
+            `the raft log has a gap: entry ${expected} is missing before ${index}`,
+          );
+        entries.push(decodeEntry(index, value));
+        expected++;
+      }
+      const fresh = !hsBytes && !snapshot && entries.length === 0;
+      const memory = new MemoryStorage(
+        fresh ? (opts.initialConfState ?? EMPTY_CONF_STATE) : EMPTY_CONF_STATE,
+      );
+      if (snapshot) memory.applySnapshot(snapshot);
+      memory.append(entries);
+      if (hsBytes) {
+        const hs = decodeHardState(hsBytes);
+        if (hs.commit > memory.lastIndex()) {
+          throw new CairnError(
+            ErrorCode.CORRUPT,
+            `the hard state commits index ${hs.commit} but the log ends at ${memory.lastIndex()}`,
+          );
+        }
+        memory.setHardState(hs);
+      }
+      const stateMachine: (readonly [Uint8Array, Uint8Array])[] = [];
+      for await (const [key, value] of db.iterator(prefixRange(Prefix.stateMachine)))
+        stateMachine.push([key.slice(1), value]);
+      const appliedIndex = appliedBytes ? readU53(appliedBytes) : 0;
+      opts.logger.info(
+        { dir, snapshotIndex: snapshot?.metadata.index ?? 0, entries: entries.length, appliedIndex, fresh },
+        'storage opened',
+      );
+      return { storage: new LevelStorage(db, memory, opts), recovered: { appliedIndex, stateMachine } };
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  /** Writes a Ready's worth of state in one batch (synced unless told otherwise), then updates the in-memory log. */
+  async persist(b: DurableBatch): Promise<void> {
+    const ops: BatchOp[] = [];
+    if (b.snapshot) {
+      // A snapshot from the leader replaces the whole log.
+      for (let i = this.raftStorage.firstIndex(); i <= this.raftStorage.lastIndex(); i++)
+        ops.push({ type: 'del', key: logKey(i) });
+      ops.push(
+        ...this.snapshotOps(
+          b.snapshot.metadata.index,
+          b.snapshot.metadata.term,
+          b.snapshot.metadata.confState,
+          b.snapshot.data,
+        ),
+      );
+    }
+    if (b.entries.length > 0) {
+      const last = b.entries[b.entries.length - 1]!.index;
+      // A conflicting suffix beyond the new entries is truncated on disk as in memory.
+      for (let i = last + 1; i <= this.raftStorage.lastIndex(); i++)
+        ops.push({ type: 'del', key: logKey(i) });
+      for (const e of b.entries) ops.push({ type: 'put', key: logKey(e.index), value: encodeEntry(e) });
+    }
+    if (b.hardState)
+      ops.push({ type: 'put', key: singleKey(Prefix.hardState), value: encodeHardState(b.hardState) });
+    if (b.stateMachineWrites !== undefined) {
+      const sm = this.opts.toOps(b.stateMachineWrites);
+      if (sm.clearFirst) {
+        for await (const key of this.db.keys(prefixRange(Prefix.stateMachine)))
+          ops.push({ type: 'del', key });
+      }
+      for (const k of sm.dels) ops.push({ type: 'del', key: stateMachineKey(k) });
+      for (const [k, v] of sm.puts) ops.push({ type: 'put', key: stateMachineKey(k), value: v });
+      ops.push({ type: 'put', key: singleKey(Prefix.applied), value: u53(b.appliedIndex) });
+    }
+    if (ops.length > 0) await this.write(ops, b.sync ?? true);
+    if (b.snapshot) this.raftStorage.applySnapshot(b.snapshot);
+    this.raftStorage.append(b.entries);
+    if (b.hardState) this.raftStorage.setHardState(b.hardState);
+  }
+
+  /** Records a locally taken snapshot and compacts the log up to compactIndex, durably. */
+  async saveSnapshot(
+    index: number,
+    confState: ConfState,
+    data: Uint8Array,
+    compactIndex: number,
+  ): Promise<void> {
+    const term = this.raftStorage.term(index);
+    const ops: BatchOp[] = this.snapshotOps(index, term, confState, data);
+    for (let i = this.raftStorage.firstIndex(); i <= compactIndex; i++)
+      ops.push({ type: 'del', key: logKey(i) });
+    await this.write(ops, true);
+    this.raftStorage.createSnapshot(index, confState, data);
+    this.raftStorage.compact(compactIndex);
+  }
+
+  private snapshotOps(index: number, term: number, confState: ConfState, data: Uint8Array): BatchOp[] {
+    return [
+      {
+        type: 'put',
+        key: singleKey(Prefix.snapshotMeta),
+        value: encodeSnapshotMeta({ index, term, confState }, crc32(data)),
+      },
+      { type: 'put', key: singleKey(Prefix.snapshotData), value: data },
+    ];
+  }
+
+  private async write(ops: BatchOp[], sync: boolean): Promise<void> {
+    if (sync && this.opts.beforeSync) await this.opts.beforeSync();
+    await this.db.batch(ops, { sync });
+    this.batchesWritten++;
+  }
+
+  /** Flushes and closes the database. */
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  /** Test hook: the underlying database (to corrupt it on purpose). */
+  get database(): Level<Uint8Array, Uint8Array> {
+    return this.db;
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Proves the LevelDB storage: what one synced batch wrote is all there after reopening
+ * (entries, hard state, state-machine data with its applied index); a conflicting suffix
+ * is truncated on disk as in memory; a snapshot and the compaction behind it survive a
+ * restart; an installed snapshot replaces the log and the state machine's data; and a
+ * corrupt or missing entry makes start-up refuse with CORRUPT naming the entry.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { ErrorCode, isCairnError } from '../../src/common/errors.js';
+import { silentLogger } from '../../src/common/logger.js';
+import { type ConfState, type Entry, EntryType } from '../../src/raft/index.js';
+import { logKey } from '../../src/storage/layout.js';
+import { LevelStorage, type StateMachineOps } from '../../src/storage/level-storage.js';
+
+const CS: ConfState = {
+  voters: [1, 2, 3],
+  learners: [],
+  votersOutgoing: [],
+  learnersNext: [],
+  autoLeave: false,
+};
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+const entry = (index: number, term: number, data = `e${index}`): Entry => ({
+  index,
+  term,
+  type: EntryType.Normal,
+  data: enc(data),
+});
+const ops = (o: Partial<StateMachineOps>): StateMachineOps => ({
+  clearFirst: false,
+  puts: [],
+  dels: [],
+  ...o,
+});
+const dirs: string[] = [];
+const open: LevelStorage[] = [];
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'cairn-storage-'));
+  dirs.push(d);
+  return d;
+}
+
+async function openAt(dir: string) {
+  const r = await LevelStorage.open(dir, {
+    logger: silentLogger(),
+    toOps: (w) => w as StateMachineOps,
+    initialConfState: CS,
+  });
+  open.push(r.storage);
+  return r;
+}
+
+async function reopen(s: LevelStorage, dir: string) {
+  await s.close();
+  open.splice(open.indexOf(s), 1);
+  return openAt(dir);
+}
+
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('LevelStorage', () => {
+  test('a new folder starts with the founding configuration and nothing else', async () => {
+    const { storage, recovered } = await openAt(tempDir());
+    expect(storage.raftStorage.initialState().confState.voters).toEqual([1, 2, 3]);
+    expect(storage.raftStorage.lastIndex()).toBe(0);
+    expect(recovered).toEqual({ appliedIndex: 0, stateMachine: [] });
+  });
+
+  test('entries, hard state and state-machine data come back after reopening', async () => {
+    const dir = tempDir();
+    const { storage } = await openAt(dir);
+    await storage.persist({
+      entries: [entry(1, 1), entry(2, 1), entry(3, 2)],
+      hardState: { term: 2, vote: 3, commit: 2 },
+      stateMachineWrites: ops({ puts: [[enc('a'), enc('1')]] }),
+      appliedIndex: 2,
+    });
+    expect(storage.batchesWritten).toBe(1);
+    const again = await reopen(storage, dir);
+    const rs = again.storage.raftStorage;
+    expect(rs.lastIndex()).toBe(3);
+    expect(rs.entries(1, 4, Infinity).map((e) => [e.index, e.term, dec(e.data)])).toEqual([
+      [1, 1, 'e1'],
+      [2, 1, 'e2'],
+      [3, 2, 'e3'],
+    ]);
+    expect(rs.initialState().hardState).toEqual({ term: 2, vote: 3, commit: 2 });
+    expect(again.recovered.appliedIndex).toBe(2);
+    expect(again.recovered.stateMachine.map(([k, v]) => [dec(k), dec(v)])).toEqual([['a', '1']]);
+  });
+
+  test('a conflicting suffix is truncated on disk too', async () => {
+    const dir = tempDir();
+    const { storage } = await openAt(dir);
+    await storage.persist({ entries: [1, 2, 3, 4, 5].map((i) => entry(i, 1)), appliedIndex: 0 });
+    await storage.persist({ entries: [entry(3, 2, 'x'), entry(4, 2, 'y')], appliedIndex: 0 });
+    const again = await reopen(storage, dir);
+    const rs = again.storage.raftStorage;
+    expect(rs.lastIndex()).toBe(4);
+    expect(rs.entries(1, 5, Infinity).map((e) => e.term)).toEqual([1, 1, 2, 2]);
+  });
+
+  test('a snapshot and the compaction behind it survive a restart', async () => {
+    const dir = tempDir();
+    const { storage } = await openAt(dir);
+    await storage.persist({
+      entries: [1, 2, 3, 4, 5].map((i) => entry(i, 1)),
+      hardState: { term: 1, vote: 1, commit: 5 },
+      appliedIndex: 0,
+    });
+    await storage.saveSnapshot(4, CS, enc('image@4'), 3);
+    const again = await reopen(storage, dir);
+    const rs = again.storage.raftStorage;
+    expect(rs.snapshot().metadata.index).toBe(4);
+    expect(dec(rs.snapshot().data)).toBe('image@4');
+    expect(rs.firstIndex()).toBe(5);
+    expect(rs.lastIndex()).toBe(5);
+  });
+
+  test('an installed snapshot replaces the log and the state-machine data', async () => {
+    const dir = tempDir();
+    const { storage } = await openAt(dir);
+    await storage.persist({
+      entries: [entry(1, 1), entry(2, 1)],
+      stateMachineWrites: ops({ puts: [[enc('old'), enc('1')]] }),
+      appliedIndex: 2,
+    });
+    await storage.persist({
+      entries: [],
+      snapshot: { metadata: { index: 10, term: 3, confState: CS }, data: enc('image@10') },
+      hardState: { term: 3, vote: 0, commit: 10 },
+      stateMachineWrites: ops({ clearFirst: true, puts: [[enc('new'), enc('2')]] }),
+      appliedIndex: 10,
+    });
+    const again = await reopen(storage, dir);
+    expect(again.storage.raftStorage.firstIndex()).toBe(11);
+    expect(again.recovered.stateMachine.map(([k]) => dec(k))).toEqual(['new']);
+    expect(again.recovered.appliedIndex).toBe(10);
+  });
+
+  test('a corrupt entry or a gap in the log refuses start-up with CORRUPT', async () => {
+    const dir = tempDir();
+    const { storage } = await openAt(dir);
+    await storage.persist({ entries: [1, 2, 3].map((i) => entry(i, 1)), appliedIndex: 0 });
+    const raw = await storage.database.get(logKey(2));
+    const flipped = raw!.slice();
+    flipped[flipped.length - 1] = flipped[flipped.length - 1]! ^ 0xff;
+    await storage.database.put(logKey(2), flipped);
+    await storage.close();
+    open.splice(open.indexOf(storage), 1);
+    const failure = await openAt(dir).catch((e: unknown) => e);
+    expect(isCairnError(failure, ErrorCode.CORRUPT)).toBe(true);
+    expect((failure as Error).message).toMatch(/entry 2 fails its checksum/);
+
+    const dir2 = tempDir();
+    const second = await openAt(dir2);
+    await second.storage.persist({ entries: [1, 2, 3].map((i) => entry(i, 1)), appliedIndex: 0 });
+    await second.storage.database.del(logKey(2));
+    await second.storage.close();
+    open.splice(open.indexOf(second.storage), 1);
+    const gap = await openAt(dir2).catch((e: unknown) => e);
+    expect((gap as Error).message).toMatch(/entry 2 is missing/);
+  });
+});
