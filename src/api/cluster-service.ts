@@ -1,0 +1,24 @@
+/** The etcd Cluster service's MemberList, as etcdctl `member list` reads it. */
+import type { ClusterInfo } from './cluster-info.js';
+import { responseHeader } from './header.js';
+import type { StatusSource } from './status-source.js';
+
+type Callback = (err: Error | null, value?: unknown) => void;
+
+/** Handlers for etcdserverpb.Cluster (MemberList for now). */
+export function clusterHandlers(info: ClusterInfo, status: () => StatusSource): Record<string, (call: unknown, cb: Callback) => void> {
+  return {
+    MemberList(_call: unknown, cb: Callback): void {
+      cb(null, {
+        header: responseHeader(info, status()),
+        members: info.members.map((m) => ({
+          ID: m.id,
+          name: m.name,
+          peerURLs: [...m.peerUrls],
+          clientURLs: [...m.clientUrls],
+          isLearner: m.isLearner,
+        })),
+      });
+    },
+  };
+}

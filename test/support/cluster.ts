@@ -1,0 +1,70 @@
+/**
+ * A real three-member cluster for end-to-end tests: member processes started through
+ * cluster/ (the same code path as cluster/start.sh, from TypeScript source), on free
+ * loopback ports, with data in a temporary folder. Every process is killed in stop().
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { spawnMember } from '../../cluster/processes.js';
+import { type LocalMember, type LocalTopology, localTopology } from '../../cluster/topology.js';
+import { freePorts } from './ports.js';
+
+/** A running test cluster. */
+export class TestCluster {
+  readonly processes = new Map<string, ChildProcess>();
+
+  private constructor(readonly topology: LocalTopology) {}
+
+  /** Starts three members on free ports; extra flags go to every member. */
+  static async start(extraFlags: readonly string[] = ['--heartbeat-interval=50', '--election-timeout=500']): Promise<TestCluster> {
+    const ports = await freePorts(6);
+    const root = mkdtempSync(join(tmpdir(), 'cairn-e2e-'));
+    const t = localTopology(root, [0, 1, 2].map((i) => ({ client: ports[2 * i]!, peer: ports[2 * i + 1]! })), 'cairn-e2e');
+    const c = new TestCluster(t);
+    c.extraFlags = extraFlags;
+    for (const m of t.members) c.startMember(m);
+    return c;
+  }
+
+  private extraFlags: readonly string[] = [];
+
+  /** Starts (or restarts) one member. */
+  startMember(m: LocalMember): void {
+    const child = spawnMember(this.topology, m, { entry: 'source', detached: false, extraFlags: this.extraFlags });
+    child.stdout?.resume();
+    child.stderr?.resume();
+    this.processes.set(m.name, child);
+  }
+
+  /** Kills one member with a signal and waits for it to exit. */
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const p = this.processes.get(name);
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+    p.kill(signal);
+    await exited;
+    this.processes.delete(name);
+  }
+
+  /** The member with this name. */
+  member(name: string): LocalMember {
+    const m = this.topology.members.find((x) => x.name === name);
+    if (!m) throw new Error(`no member ${name}`);
+    return m;
+  }
+
+  /** An etcd3 client for some members (default: all). */
+  client(names?: readonly string[]): Etcd3 {
+    const ms = names ? names.map((n) => this.member(n)) : this.topology.members;
+    return new Etcd3({ hosts: ms.map((m) => m.clientUrl), dialTimeout: 2000 });
+  }
+
+  /** Kills every member and removes the data folder. */
+  async stop(): Promise<void> {
+    for (const name of [...this.processes.keys()]) await this.kill(name);
+    rmSync(this.topology.rootDir, { recursive: true, force: true });
+  }
+}
