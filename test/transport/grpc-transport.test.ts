@@ -33,7 +33,7 @@ afterEach(async () => {
   servers.clear();
 });
 
-function member(id: NodeId, clusterId = CLUSTER): Member {
+function member(id: NodeId, clusterId = CLUSTER, bounds: { queueMessagesMax?: number } = {}): Member {
   const m: Member = {
     id,
     received: [],
@@ -49,6 +49,7 @@ function member(id: NodeId, clusterId = CLUSTER): Member {
     onMessage: (msg) => m.received.push(msg),
     onUnreachable: (peer) => m.unreachable.push(peer),
     onSnapshotStatus: (peer, ok) => m.snapshotStatus.push({ id: peer, ok }),
+    ...bounds,
   });
   transports.add(transport);
   return Object.assign(m, { transport });
@@ -196,18 +197,7 @@ describe('GrpcTransport', () => {
     const port = await serve(b);
     a.transport.addPeer(2, `127.0.0.1:${port}`);
     // A raw client sees the refusal's status.
-    const { Client } = loadRaftProto();
-    const raw = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    const status = await new Promise<grpc.ServiceError | null>((resolve) => {
-      const call = raw.makeClientStreamRequest(
-        '/cairn.raft.RaftPeer/Stream',
-        loadRaftProto().service.Stream!.requestSerialize,
-        loadRaftProto().service.Stream!.responseDeserialize,
-        (err) => resolve(err),
-      );
-      call.write({ cluster_id: CLUSTER + 1, from: 1, to: 2, message: null });
-    });
-    raw.close();
+    const status = await rawStream(port, { cluster_id: CLUSTER + 1, from: 1, to: 2, message: null });
     expect(status?.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(status?.details).toMatch(/cluster id mismatch/);
     // The transport of the other cluster gets nothing through and is told the peer is unreachable.
@@ -254,7 +244,73 @@ describe('GrpcTransport', () => {
     expect(b.received.length).toBe(1);
     expect(a.unreachable).toEqual([]);
   });
+  it('refuses an envelope for another member and a message that breaks the contract', async () => {
+    const b = member(2);
+    const port = await serve(b);
+    const wire = (message: object, to = 2) => ({ cluster_id: CLUSTER, from: 1, to, message });
+    const base = { type: MessageType.Heartbeat, from: 1, to: 2, entries: [], has_context: false };
+    expect((await rawStream(port, wire({ ...base, to: 3 }, 3)))?.code).toBe(grpc.status.FAILED_PRECONDITION);
+    const unsafe = await rawStream(port, wire({ ...base, term: 2 ** 60 }));
+    expect(unsafe?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(unsafe?.details).toMatch(/term/);
+    const local = await rawStream(port, wire({ ...base, type: MessageType.Hup }));
+    expect(local?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(b.received).toEqual([]);
+  });
+
+  it('drops messages beyond the queue bound and reports the peer unreachable', async () => {
+    const a = member(1, CLUSTER, { queueMessagesMax: 2 });
+    const b = member(2);
+    const port = await serve(b);
+    a.transport.addPeer(2, `127.0.0.1:${port}`);
+    // The streams are still being established: everything queues, and the bound is hit at once.
+    a.transport.send([1, 2, 3, 4, 5].map((commit) => msg(MessageType.Heartbeat, 1, 2, { commit })));
+    await until('unreachable', () => a.unreachable.includes(2));
+    await until('the queued messages', () => b.received.length === 2);
+    expect(b.received.map((m) => m.commit)).toEqual([1, 2]);
+  });
+
+  it('reports a queued snapshot as failed when its peer is removed', async () => {
+    const a = member(1);
+    const b = member(2);
+    const port = await serve(b);
+    a.transport.addPeer(2, `127.0.0.1:${port}`);
+    a.transport.send([msg(MessageType.Snap, 1, 2, { snapshot: tinySnapshot() })]);
+    a.transport.removePeer(2);
+    await until('snapshot status', () => a.snapshotStatus.length === 1);
+    expect(a.snapshotStatus).toEqual([{ id: 2, ok: false }]);
+    a.transport.send([msg(MessageType.Heartbeat, 1, 2)]);
+    await until('unreachable', () => a.unreachable.includes(2));
+  });
+
+  it('leaves no socket open once transports are stopped and servers shut down', async () => {
+    const ms = await cluster3();
+    ms[0]!.transport.send([msg(MessageType.Heartbeat, 1, 2), msg(MessageType.Heartbeat, 1, 3)]);
+    await until('delivery', () => ms[1]!.received.length === 1 && ms[2]!.received.length === 1);
+    for (const m of ms) await m.transport.stop();
+    for (const m of ms) await new Promise<void>((r) => m.server!.tryShutdown(() => r()));
+    const sockets = () => process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP'));
+    await until('sockets closed', () => sockets().length === 0);
+  });
 });
+
+async function rawStream(port: number, envelope: object): Promise<grpc.ServiceError | null> {
+  const { Client, service } = loadRaftProto();
+  const raw = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  try {
+    return await new Promise<grpc.ServiceError | null>((resolve) => {
+      const call = raw.makeClientStreamRequest(
+        '/cairn.raft.RaftPeer/Stream',
+        service.Stream!.requestSerialize,
+        service.Stream!.responseDeserialize,
+        (err) => resolve(err),
+      );
+      call.write(envelope);
+    });
+  } finally {
+    raw.close();
+  }
+}
 
 function withoutSnapshotData(m: Message): Message {
   if (m.snapshot === undefined) return m;
