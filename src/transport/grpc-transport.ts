@@ -8,7 +8,6 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
-import type { PeerTransport } from '../node/ports.js';
 import { type Message, MessageType, type NodeId } from '../raft/types.js';
 import { decodeMessage, encodeEnvelope, estimateMessageBytes, WIRE_MESSAGE_TYPES } from './raft-codec.js';
 import { loadRaftProto, type WireAck, type WireEnvelope } from './raft-proto.js';
@@ -270,7 +269,7 @@ export function grpcTargetOf(url: string): string {
 }
 
 /** The gRPC implementation of PeerTransport; register() adds RaftPeer to the node's server. */
-export class GrpcTransport implements PeerTransport {
+export class GrpcTransport {
   private readonly peers = new Map<NodeId, Peer>();
   private readonly serverCalls = new Set<(err: grpc.ServiceError | null) => void>();
   private stopped = false;
