@@ -1,0 +1,51 @@
+/**
+ * Proves the imports run the way DESIGN.md draws them, by reading every source file:
+ * common <- raft <- storage, transport <- node <- api <- main; mvcc depends on common only;
+ * client never imports server code. A file that imports against the direction fails here.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, test } from 'vitest';
+
+const SRC = join(import.meta.dirname, '../../src');
+
+/** Which src/ folders each folder may import from (besides itself and npm packages). */
+const ALLOWED: Record<string, readonly string[]> = {
+  common: [],
+  raft: ['common'],
+  mvcc: ['common'],
+  storage: ['common', 'raft'],
+  transport: ['common', 'raft'],
+  node: ['common', 'raft', 'storage', 'transport', 'mvcc'],
+  coordination: ['common'],
+  api: ['common', 'raft', 'storage', 'transport', 'mvcc', 'node', 'coordination'],
+  client: ['common'],
+  cli: ['common', 'client'],
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? sourceFiles(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+describe('import direction', () => {
+  const files = sourceFiles(SRC).filter((f) => relative(SRC, f).includes('/'));
+
+  test('there are sources to check', () => {
+    expect(files.length).toBeGreaterThan(20);
+  });
+
+  test.each(files.map((f) => relative(SRC, f)))('%s', (rel) => {
+    const folder = rel.split('/')[0]!;
+    const allowed = ALLOWED[folder];
+    expect(allowed, `folder ${folder} has no rule`).toBeDefined();
+    const src = readFileSync(join(SRC, rel), 'utf8');
+    for (const m of src.matchAll(/from\s+['"](\.\.?\/[^'"]+)['"]/g)) {
+      const target = relative(SRC, join(SRC, rel, '..', m[1]!)).split('/')[0]!;
+      if (target === folder) continue;
+      expect(allowed, `${rel} imports ${m[1]}`).toContain(target);
+    }
+  });
+});
