@@ -6,7 +6,10 @@ import type { StatusSource } from './status-source.js';
 type Callback = (err: Error | null, value?: unknown) => void;
 
 /** Handlers for etcdserverpb.Cluster (MemberList for now). */
-export function clusterHandlers(info: ClusterInfo, status: () => StatusSource): Record<string, (call: unknown, cb: Callback) => void> {
+export function clusterHandlers(
+  info: ClusterInfo,
+  status: () => StatusSource,
+): Record<string, (call: unknown, cb: Callback) => void> {
   return {
     MemberList(_call: unknown, cb: Callback): void {
       cb(null, {

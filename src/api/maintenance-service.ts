@@ -12,7 +12,10 @@ export const ETCD_API_VERSION = '3.4.0';
 type Callback = (err: Error | null, value?: unknown) => void;
 
 /** Handlers for etcdserverpb.Maintenance (Status for now). */
-export function maintenanceHandlers(info: ClusterInfo, status: () => StatusSource): Record<string, (call: unknown, cb: Callback) => void> {
+export function maintenanceHandlers(
+  info: ClusterInfo,
+  status: () => StatusSource,
+): Record<string, (call: unknown, cb: Callback) => void> {
   return {
     Status(_call: unknown, cb: Callback): void {
       const s = status();

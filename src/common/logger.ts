@@ -9,7 +9,11 @@ import pretty from 'pino-pretty';
 export type { Logger };
 
 /** Builds the root logger of a process with its member name bound. */
-export function createRootLogger(opts: { name: string; level: string; pretty?: boolean | undefined }): Logger {
+export function createRootLogger(opts: {
+  name: string;
+  level: string;
+  pretty?: boolean | undefined;
+}): Logger {
   const usePretty = opts.pretty ?? process.stdout.isTTY === true;
   const base = { member: opts.name };
   if (!usePretty) return pino({ level: opts.level, base });

@@ -19,10 +19,16 @@ export class TestCluster {
   private constructor(readonly topology: LocalTopology) {}
 
   /** Starts three members on free ports; extra flags go to every member. */
-  static async start(extraFlags: readonly string[] = ['--heartbeat-interval=50', '--election-timeout=500']): Promise<TestCluster> {
+  static async start(
+    extraFlags: readonly string[] = ['--heartbeat-interval=50', '--election-timeout=500'],
+  ): Promise<TestCluster> {
     const ports = await freePorts(6);
     const root = mkdtempSync(join(tmpdir(), 'cairn-e2e-'));
-    const t = localTopology(root, [0, 1, 2].map((i) => ({ client: ports[2 * i]!, peer: ports[2 * i + 1]! })), 'cairn-e2e');
+    const t = localTopology(
+      root,
+      [0, 1, 2].map((i) => ({ client: ports[2 * i]!, peer: ports[2 * i + 1]! })),
+      'cairn-e2e',
+    );
     const c = new TestCluster(t);
     c.extraFlags = extraFlags;
     for (const m of t.members) c.startMember(m);
@@ -33,7 +39,11 @@ export class TestCluster {
 
   /** Starts (or restarts) one member. */
   startMember(m: LocalMember): void {
-    const child = spawnMember(this.topology, m, { entry: 'source', detached: false, extraFlags: this.extraFlags });
+    const child = spawnMember(this.topology, m, {
+      entry: 'source',
+      detached: false,
+      extraFlags: this.extraFlags,
+    });
     child.stdout?.resume();
     child.stderr?.resume();
     this.processes.set(m.name, child);

@@ -1,0 +1,58 @@
+/**
+ * The one table that maps Cairn's stable error codes to the gRPC status and the exact
+ * error string etcd sends, so etcd clients recognise every error (client/ holds the
+ * inverse). An error without an entry is an internal error and says so.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { type CairnError, ErrorCode, isCairnError } from '../common/errors.js';
+import { ETCD_ERROR_MESSAGES, ETCD_GRPC_STATUS } from '../mvcc/index.js';
+
+type GrpcError = Error & { code: grpc.status; details: string };
+
+const STATUS_BY_NAME: Record<string, grpc.status> = {
+  OUT_OF_RANGE: grpc.status.OUT_OF_RANGE,
+  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
+  NOT_FOUND: grpc.status.NOT_FOUND,
+};
+
+/** Codes outside mvcc, with etcd's strings (etcd's rpctypes). */
+const SERVER_ERRORS: Partial<Record<ErrorCode, { status: grpc.status; message: string }>> = {
+  [ErrorCode.NO_LEADER]: { status: grpc.status.UNAVAILABLE, message: 'etcdserver: no leader' },
+  [ErrorCode.NOT_LEADER]: { status: grpc.status.UNAVAILABLE, message: 'etcdserver: not leader' },
+  [ErrorCode.PROPOSAL_DROPPED]: { status: grpc.status.UNAVAILABLE, message: 'etcdserver: no leader' },
+  [ErrorCode.TIMEOUT]: { status: grpc.status.UNAVAILABLE, message: 'etcdserver: request timed out' },
+  [ErrorCode.OVERLOADED]: {
+    status: grpc.status.RESOURCE_EXHAUSTED,
+    message: 'etcdserver: too many requests',
+  },
+  [ErrorCode.TOO_LARGE]: {
+    status: grpc.status.INVALID_ARGUMENT,
+    message: 'etcdserver: request is too large',
+  },
+  [ErrorCode.STOPPED]: { status: grpc.status.UNAVAILABLE, message: 'etcdserver: server stopped' },
+};
+
+function grpcError(status: grpc.status, message: string): GrpcError {
+  return Object.assign(new Error(message), { code: status, details: message });
+}
+
+/** The gRPC error etcd would send for this error. */
+export function toGrpcError(err: unknown): GrpcError {
+  if (isCairnError(err)) {
+    const e = err as CairnError;
+    if (e.code in ETCD_ERROR_MESSAGES) {
+      const code = e.code as keyof typeof ETCD_ERROR_MESSAGES;
+      return grpcError(
+        STATUS_BY_NAME[ETCD_GRPC_STATUS[code]] ?? grpc.status.INVALID_ARGUMENT,
+        ETCD_ERROR_MESSAGES[code],
+      );
+    }
+    const mapped = SERVER_ERRORS[e.code];
+    if (mapped) return grpcError(mapped.status, mapped.message);
+    if (e.code === ErrorCode.INVALID_ARGUMENT) return grpcError(grpc.status.INVALID_ARGUMENT, e.message);
+  }
+  return grpcError(
+    grpc.status.INTERNAL,
+    `etcdserver: internal error: ${(err as Error)?.message ?? String(err)}`,
+  );
+}

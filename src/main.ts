@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+/**
+ * The composition root: configuration -> storage -> node -> API -> listen. Flags are
+ * etcd's (`cairn --name n1 --initial-cluster ...`), or a YAML file, or CAIRN_* variables.
+ */
+import { readFileSync } from 'node:fs';
+import { startServer } from './api/server.js';
+import { loadServerConfig } from './common/config.js';
+import { isCairnError } from './common/errors.js';
+import { createRootLogger } from './common/logger.js';
+
+const HELP = `cairn: a Raft-replicated coordination service, wire-compatible with etcd's v3 API
+
+usage: cairn [flags]   (flags are etcd's where the meaning is the same)
+  --name, --data-dir, --listen-client-urls, --advertise-client-urls, --listen-peer-urls,
+  --initial-advertise-peer-urls, --initial-cluster, --initial-cluster-state,
+  --initial-cluster-token, --heartbeat-interval (ms), --election-timeout (ms),
+  --snapshot-count, --max-request-bytes, --quota-backend-bytes, --request-timeout (ms),
+  --log-level, --config-file (YAML with the same keys); CAIRN_<FLAG> environment variables.`;
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(HELP);
+    return;
+  }
+  let config: ReturnType<typeof loadServerConfig>;
+  try {
+    config = loadServerConfig({ argv, env: process.env, readFile: (p) => readFileSync(p, 'utf8') });
+  } catch (err) {
+    console.error(`cairn: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  const logger = createRootLogger({
+    name: config.name,
+    level: config.logLevel,
+    pretty: process.env.CAIRN_LOG_PRETTY === '1' || undefined,
+  });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, isCairnError(err) ? 'cannot start' : 'cannot start: unexpected error');
+    console.error(`cairn: cannot start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    server.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        logger.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: Error) => {
+  console.error(`cairn: ${err.stack ?? err.message}`);
+  process.exit(1);
+});
