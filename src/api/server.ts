@@ -145,7 +145,9 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
 
   const defs = serviceDefinitions();
   const grpcOptions = {
-    'grpc.max_receive_message_length': config.maxRequestBytes + 64 * 1024,
+    // As etcd: the transport admits a little more than --max-request-bytes, so an oversized
+    // request gets etcd's own error ("request is too large") rather than a transport error.
+    'grpc.max_receive_message_length': config.maxRequestBytes + 512 * 1024,
     'grpc.max_send_message_length': 2 ** 31 - 1,
   };
   const clientServer = new grpc.Server(grpcOptions);
