@@ -61,7 +61,7 @@ async function startAll(hub: Hub, snapshotCount: number): Promise<Member[]> {
         snapshotCatchUpEntries: 5,
         leaseReads: false,
       });
-      hub.nodes.set(id, node);
+      hub.attach(id, node);
       node.start();
       return { id, node, storage, sm };
     }),

@@ -4,15 +4,10 @@
  */
 import { silentLogger } from '../../src/common/logger.js';
 import type { Envelope } from '../../src/node/envelope.js';
-import type {
-  ApplyPosition,
-  NodeStorage,
-  PeerTransport,
-  PersistBatch,
-  StateMachine,
-} from '../../src/node/ports.js';
+import type { ApplyPosition, NodeStorage, PersistBatch, StateMachine } from '../../src/node/ports.js';
 import { RaftNode } from '../../src/node/raft-node.js';
-import { type ConfState, MemoryStorage, type Message, type NodeId } from '../../src/raft/index.js';
+import { type ConfState, MemoryStorage, type NodeId } from '../../src/raft/index.js';
+import { MemoryTransportHub } from '../../src/transport/memory-transport.js';
 import { testPrng } from '../raft/harness.js';
 
 /** A NodeStorage that keeps everything in memory and survives a simulated restart. */
@@ -81,26 +76,15 @@ export class TextStateMachine implements StateMachine<number> {
   }
 }
 
-/** Routes messages between in-process nodes, asynchronously, with cuttable links. */
-export class Hub {
+/** The in-memory transport hub, with the nodes registered on it. */
+export class Hub extends MemoryTransportHub {
   // biome-ignore lint/suspicious/noExplicitAny: nodes of any result type share one hub
   readonly nodes = new Map<NodeId, RaftNode<any>>();
-  readonly down = new Set<NodeId>();
 
-  transportFor(from: NodeId): PeerTransport {
-    return {
-      send: (msgs: readonly Message[]) => {
-        for (const m of msgs) {
-          setImmediate(() => {
-            if (this.down.has(from) || this.down.has(m.to)) return;
-            this.nodes.get(m.to)?.step(m);
-          });
-        }
-      },
-      addPeer: () => {},
-      removePeer: () => {},
-      stop: async () => {},
-    };
+  // biome-ignore lint/suspicious/noExplicitAny: nodes of any result type share one hub
+  attach(id: NodeId, node: RaftNode<any>): void {
+    this.nodes.set(id, node);
+    this.register(id, { onMessage: (m) => node.step(m) });
   }
 }
 
@@ -153,7 +137,7 @@ export function startMember<R, S extends StateMachine<R>>(
     snapshotCatchUpEntries: 5,
     leaseReads: false,
   });
-  hub.nodes.set(id, node);
+  hub.attach(id, node);
   node.start();
   return { id, node, storage, sm };
 }
