@@ -20,7 +20,7 @@ import {
 import { RaftNode } from '../../src/node/raft-node.js';
 import { LevelStorage } from '../../src/storage/level-storage.js';
 import { testPrng } from '../raft/harness.js';
-import { eventually, Hub } from './support.js';
+import { eventually, Hub, retryRetriable } from './support.js';
 
 interface Member {
   id: number;
@@ -108,7 +108,8 @@ describe('a cluster on LevelDB', () => {
         'a leader after restart',
       );
       for (const m of members) {
-        await m.node.linearizableBarrier();
+        // A member that does not know the new leader yet answers NO_LEADER (retriable), as etcd does.
+        await retryRetriable(() => m.node.linearizableBarrier());
         expect(m.sm.store.currentRevision).toBe(revision);
         const all = m.sm.store.range({ key: enc('acct/'), rangeEnd: enc('acct0') });
         expect(all.count).toBe(40);

@@ -17,7 +17,7 @@ import {
 } from '../../src/mvcc/index.js';
 import { EntryKind } from '../../src/node/envelope.js';
 import { type KvResult, KvStateMachine, type KvWrites } from '../../src/node/kv-state-machine.js';
-import { eventually, Hub, type MemMember, startClusterWith } from './support.js';
+import { eventually, Hub, type MemMember, retryRetriable, startClusterWith } from './support.js';
 
 type KvMember = MemMember<KvResult, KvStateMachine>;
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -44,7 +44,7 @@ async function propose(m: KvMember, c: Command): Promise<KvResult> {
 }
 
 async function read(m: KvMember, key: string): Promise<string | undefined> {
-  await m.node.linearizableBarrier();
+  await retryRetriable(() => m.node.linearizableBarrier());
   return dec(m.sm.store.range({ key: enc(key) }).kvs[0]?.value);
 }
 
@@ -87,7 +87,7 @@ describe('KvStateMachine over raft', () => {
     expect(r.ok).toBe(false);
     expect(!r.ok && r.error.code).toBe(ErrorCode.FUTURE_REVISION);
     for (const m of ms) {
-      await m.node.linearizableBarrier();
+      await retryRetriable(() => m.node.linearizableBarrier());
       expect(m.sm.store.currentRevision).toBe(2);
       expect(m.sm.store.compactedRevision).toBe(0);
     }

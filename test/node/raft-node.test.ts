@@ -12,6 +12,7 @@ import {
   Hub,
   type MemMember,
   type MemNodeStorage,
+  retryRetriable,
   startMember,
   startMemCluster,
   TextStateMachine,
@@ -38,7 +39,7 @@ describe('RaftNode', () => {
     );
     expect(new Set(results).size).toBe(3);
     for (const m of running) {
-      await m.node.linearizableBarrier();
+      await retryRetriable(() => m.node.linearizableBarrier());
       expect(m.sm.data.get('k0')).toBe('v0');
       expect(m.sm.data.get('k2')).toBe('v2');
     }
@@ -69,7 +70,7 @@ describe('RaftNode', () => {
     const second = await eventually(() => leaderOf(rest), 'a new leader');
     await second.node.propose(EntryKind.Mvcc, enc('after=1'));
     for (const m of rest) {
-      await m.node.linearizableBarrier();
+      await retryRetriable(() => m.node.linearizableBarrier());
       for (const k of acked) expect(m.sm.data.has(k)).toBe(true);
     }
   });

@@ -2,6 +2,7 @@
  * In-memory ports for testing the node runtime without disks or sockets: a storage that
  * counts persists, a tiny key-value state machine, and a message hub that can cut links.
  */
+import { isCairnError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/logger.js';
 import type { Envelope } from '../../src/node/envelope.js';
 import type { ApplyPosition, NodeStorage, PersistBatch, StateMachine } from '../../src/node/ports.js';
@@ -150,5 +151,18 @@ export async function eventually<T>(fn: () => T | undefined, what: string, deadl
     if (v !== undefined) return v;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Runs fn until it stops failing with a retriable error (e.g. NO_LEADER right after an election). */
+export async function retryRetriable<T>(fn: () => Promise<T>, deadlineMs = 10_000): Promise<T> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isCairnError(err) || !err.retriable || Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 }
