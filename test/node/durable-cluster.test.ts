@@ -92,9 +92,11 @@ describe('a cluster on LevelDB', () => {
       members = await startAll(new Hub(), snapshotCount);
       const lead = await eventually(() => members.find((m) => m.node.status().role === 'leader'), 'a leader');
       for (let i = 0; i < 40; i++) {
-        const r = await lead.node.propose(
-          EntryKind.Mvcc,
-          encodeCommand({ type: 'put', request: { key: enc(`acct/${i}`), value: enc(`${i}`) } }),
+        const r = await retryRetriable(() =>
+          lead.node.propose(
+            EntryKind.Mvcc,
+            encodeCommand({ type: 'put', request: { key: enc(`acct/${i}`), value: enc(`${i}`) } }),
+          ),
         );
         expect(r.ok).toBe(true);
       }
@@ -114,9 +116,11 @@ describe('a cluster on LevelDB', () => {
         const all = m.sm.store.range({ key: enc('acct/'), rangeEnd: enc('acct0') });
         expect(all.count).toBe(40);
       }
-      const after = await again.node.propose(
-        EntryKind.Mvcc,
-        encodeCommand({ type: 'put', request: { key: enc('after'), value: enc('x') } }),
+      const after = await retryRetriable(() =>
+        again.node.propose(
+          EntryKind.Mvcc,
+          encodeCommand({ type: 'put', request: { key: enc('after'), value: enc('x') } }),
+        ),
       );
       expect(after.ok && after.response.header.revision).toBe(revision + 1);
     },

@@ -40,7 +40,8 @@ function start(ids: number[], hub = new Hub(), snapshotCount = 1_000_000): KvMem
 }
 
 async function propose(m: KvMember, c: Command): Promise<KvResult> {
-  return m.node.propose(EntryKind.Mvcc, encodeCommand(c));
+  // NO_LEADER right after an election means the write certainly did not happen: retry it.
+  return retryRetriable(() => m.node.propose(EntryKind.Mvcc, encodeCommand(c)));
 }
 
 async function read(m: KvMember, key: string): Promise<string | undefined> {

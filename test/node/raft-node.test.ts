@@ -35,7 +35,7 @@ describe('RaftNode', () => {
     running = startMemCluster([1, 2, 3]);
     await eventually(() => leaderOf(running), 'a leader');
     const results = await Promise.all(
-      running.map((m, i) => m.node.propose(EntryKind.Mvcc, enc(`k${i}=v${i}`))),
+      running.map((m, i) => retryRetriable(() => m.node.propose(EntryKind.Mvcc, enc(`k${i}=v${i}`)))),
     );
     expect(new Set(results).size).toBe(3);
     for (const m of running) {
@@ -50,7 +50,7 @@ describe('RaftNode', () => {
     running = startMemCluster([7], hub);
     await eventually(() => leaderOf(running), 'a leader');
     const m = running[0]!;
-    const index = await m.node.propose(EntryKind.Mvcc, enc('a=1'));
+    const index = await retryRetriable(() => m.node.propose(EntryKind.Mvcc, enc('a=1')));
     expect(m.storage.raftStorage.lastIndex()).toBeGreaterThanOrEqual(index);
     expect(m.storage.raftStorage.term(index)).toBeGreaterThan(0);
   });
@@ -61,14 +61,14 @@ describe('RaftNode', () => {
     const first = await eventually(() => leaderOf(running), 'a leader');
     const acked: string[] = [];
     for (let i = 0; i < 20; i++) {
-      await first.node.propose(EntryKind.Mvcc, enc(`w${i}=${i}`));
+      await retryRetriable(() => first.node.propose(EntryKind.Mvcc, enc(`w${i}=${i}`)));
       acked.push(`w${i}`);
     }
     hub.down.add(first.id);
     await first.node.stop();
     const rest = running.filter((m) => m !== first);
     const second = await eventually(() => leaderOf(rest), 'a new leader');
-    await second.node.propose(EntryKind.Mvcc, enc('after=1'));
+    await retryRetriable(() => second.node.propose(EntryKind.Mvcc, enc('after=1')));
     for (const m of rest) {
       await retryRetriable(() => m.node.linearizableBarrier());
       for (const k of acked) expect(m.sm.data.has(k)).toBe(true);
@@ -81,7 +81,8 @@ describe('RaftNode', () => {
     const lead = await eventually(() => leaderOf(running), 'a leader');
     const lagging = running.find((m) => m !== lead)!;
     hub.down.add(lagging.id);
-    for (let i = 0; i < 40; i++) await lead.node.propose(EntryKind.Mvcc, enc(`s${i}=${i}`));
+    for (let i = 0; i < 40; i++)
+      await retryRetriable(() => lead.node.propose(EntryKind.Mvcc, enc(`s${i}=${i}`)));
     await eventually(() => (lead.storage.raftStorage.firstIndex() > 10 ? true : undefined), 'log compaction');
     hub.down.delete(lagging.id);
     await eventually(() => (lagging.sm.data.get('s39') === '39' ? true : undefined), 'catch-up');
@@ -92,7 +93,8 @@ describe('RaftNode', () => {
     const hub = new Hub();
     running = startMemCluster([1, 2, 3], hub);
     const lead = await eventually(() => leaderOf(running), 'a leader');
-    for (let i = 0; i < 10; i++) await lead.node.propose(EntryKind.Mvcc, enc(`r${i}=${i}`));
+    for (let i = 0; i < 10; i++)
+      await retryRetriable(() => lead.node.propose(EntryKind.Mvcc, enc(`r${i}=${i}`)));
     const victim = running.find((m) => m !== lead)!;
     await eventually(() => (victim.sm.data.get('r9') === '9' ? true : undefined), 'replication');
     await victim.node.stop();
