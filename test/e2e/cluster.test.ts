@@ -1,6 +1,7 @@
 /**
  * Proves the three-member cluster on real processes, driven by the etcd3 npm client: a
- * write through any member is readable linearizably from every member; SIGKILL of the
+ * write through any member is readable linearizably from every member; transactions,
+ * sorted and limited ranges and deletes behave as on etcd; SIGKILL of the
  * leader during a stream of writes loses no acknowledged write, a new leader serves, and
  * the killed member rejoins and catches up; a full restart of all three keeps every
  * acknowledged write.
@@ -62,6 +63,33 @@ describe('a three-member cluster', () => {
       for (const writer of cluster.topology.members)
         expect(await c.get(`via/${writer.name}`).string()).toBe(writer.name);
     }
+  });
+
+  test('the etcd3 client: transactions, sorted and limited ranges, deletes with previous values', async () => {
+    const c = client();
+    await c.put('acct/a').value('100').exec();
+    await c.put('acct/b').value('5').exec();
+    await c.put('acct/c').value('50').exec();
+    const debit = await c
+      .if('acct/a', 'Value', '==', '100')
+      .then(c.put('acct/a').value('90'))
+      .else(c.get('acct/a'))
+      .commit();
+    expect(debit.succeeded).toBe(true);
+    const again = await c
+      .if('acct/a', 'Value', '==', '100')
+      .then(c.put('acct/a').value('80'))
+      .else(c.get('acct/a'))
+      .commit();
+    expect(again.succeeded).toBe(false);
+    expect(await c.get('acct/a').string()).toBe('90');
+    const sorted = await c.getAll().prefix('acct/').sort('Value', 'Descend').limit(2).strings();
+    // Values compare as bytes: "90" > "50" > "5".
+    expect(Object.keys(sorted)).toEqual(['acct/a', 'acct/c']);
+    expect(await c.getAll().prefix('acct/').count()).toBe(3);
+    const del = await c.delete().prefix('acct/').getPrevious();
+    expect(del.map((kv) => kv.key.toString()).sort()).toEqual(['acct/a', 'acct/b', 'acct/c']);
+    expect(await c.getAll().prefix('acct/').count()).toBe(0);
   });
 
   test('SIGKILL of the leader loses no acknowledged write; the member rejoins and catches up', async () => {
