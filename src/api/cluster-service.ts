@@ -1,5 +1,5 @@
 /** The etcd Cluster service's MemberList, as etcdctl `member list` reads it. */
-import type { ClusterInfo } from './cluster-info.js';
+import type { ClusterInfo, MemberInfo } from './cluster-info.js';
 import { responseHeader } from './header.js';
 import type { StatusSource } from './status-source.js';
 
@@ -9,12 +9,13 @@ type Callback = (err: Error | null, value?: unknown) => void;
 export function clusterHandlers(
   info: ClusterInfo,
   status: () => StatusSource,
+  membersNow: () => readonly MemberInfo[] = () => info.members,
 ): Record<string, (call: unknown, cb: Callback) => void> {
   return {
     MemberList(_call: unknown, cb: Callback): void {
       cb(null, {
         header: responseHeader(info, status()),
-        members: info.members.map((m) => ({
+        members: membersNow().map((m) => ({
           ID: m.id,
           name: m.name,
           peerURLs: [...m.peerUrls],

@@ -11,6 +11,7 @@ import type { Logger } from '../common/logger.js';
 import { encodeCommand } from '../mvcc/index.js';
 import { EntryKind } from '../node/envelope.js';
 import { type KvResult, kvWritesToOps, recoverKvStateMachine } from '../node/kv-state-machine.js';
+import { encodeMemberAttributes } from '../node/member-attributes.js';
 import { RaftNode } from '../node/raft-node.js';
 import { LevelStorage } from '../storage/level-storage.js';
 import { GrpcTransport, RAFT_PEER_SERVER_OPTIONS } from '../transport/grpc-transport.js';
@@ -159,13 +160,39 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     defs.maintenance,
     maintenanceHandlers(info, status) as grpc.UntypedServiceImplementation,
   );
-  clientServer.addService(defs.cluster, clusterHandlers(info, status) as grpc.UntypedServiceImplementation);
+  // Client URLs as the members published them through raft (our own as configured until then).
+  const membersNow = (): MemberInfo[] =>
+    members.map((m) => ({ ...m, clientUrls: sm.members.get(m.id)?.clientUrls ?? m.clientUrls }));
+  clientServer.addService(
+    defs.cluster,
+    clusterHandlers(info, status, membersNow) as grpc.UntypedServiceImplementation,
+  );
   const peerServer = new grpc.Server(RAFT_PEER_SERVER_OPTIONS);
   transport.register(peerServer);
 
   for (const url of config.listenPeerUrls) await bind(peerServer, url);
   running.start();
   for (const url of config.listenClientUrls) await bind(clientServer, url);
+  // Publish this member's name and client URLs through raft (as etcd does), retrying until
+  // it lands: every member then lists everyone's client URLs.
+  let stopped = false;
+  const publish = async (): Promise<void> => {
+    const attrs = encodeMemberAttributes({
+      id: self.id,
+      name: config.name,
+      clientUrls: config.advertiseClientUrls,
+    });
+    while (!stopped) {
+      try {
+        await running.propose(EntryKind.MemberAttributes, attrs);
+        log.info({ clientUrls: config.advertiseClientUrls }, 'published member attributes');
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  };
+  void publish();
   log.info(
     {
       memberId: self.id,
@@ -180,6 +207,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     info,
     node: running,
     async stop(): Promise<void> {
+      stopped = true;
       await new Promise<void>((resolve) => clientServer.tryShutdown(() => resolve()));
       await running.stop();
       await transport.stop();

@@ -22,6 +22,11 @@ import {
 } from '../mvcc/index.js';
 import type { RecoveredState, StateMachineOps } from '../storage/level-storage.js';
 import { EntryKind, type Envelope } from './envelope.js';
+import {
+  decodeMemberAttributes,
+  encodeMemberAttributes,
+  type MemberAttributes,
+} from './member-attributes.js';
 import type { ApplyPosition, StateMachine } from './ports.js';
 
 /** What one applied entry produced for its proposer. */
@@ -33,6 +38,8 @@ export interface KvWrites {
   readonly replaceWith?: PersistedMvcc;
   /** Then apply these changes (records written and removed, meta). */
   readonly changes?: MvccChanges;
+  /** Members' attributes published (or, with replaceWith, all of them). */
+  readonly members?: readonly MemberAttributes[];
 }
 
 /** Applies mvcc commands from the log; deterministic, as every member must reach the same state. */
@@ -40,12 +47,20 @@ export class KvStateMachine implements StateMachine<KvResult> {
   private kv: MvccStore;
   private buffer = new MvccChangeBuffer();
   private replaceWith: PersistedMvcc | undefined;
+  private readonly memberAttributes = new Map<number, MemberAttributes>();
+  private publishedSinceTake: MemberAttributes[] = [];
   /** Invariant: the index of the last entry whose effects are in `kv`. */
   appliedIndex: number;
 
-  constructor(store: MvccStore, appliedIndex: number) {
+  constructor(store: MvccStore, appliedIndex: number, members: readonly MemberAttributes[] = []) {
     this.kv = store;
     this.appliedIndex = appliedIndex;
+    for (const m of members) this.memberAttributes.set(m.id, m);
+  }
+
+  /** The attributes members have published, by member id. */
+  get members(): ReadonlyMap<number, MemberAttributes> {
+    return this.memberAttributes;
   }
 
   /** The store, for reads (ranges are served locally after a ReadIndex barrier). */
@@ -56,6 +71,20 @@ export class KvStateMachine implements StateMachine<KvResult> {
   /** @inheritdoc */
   apply(pos: ApplyPosition, env: Envelope): KvResult {
     this.appliedIndex = pos.index;
+    if (env.kind === EntryKind.MemberAttributes) {
+      const attrs = decodeMemberAttributes(env.payload);
+      if (!attrs) return this.refused(pos.index, 'malformed member attributes');
+      this.memberAttributes.set(attrs.id, attrs);
+      this.publishedSinceTake.push(attrs);
+      const meta = this.kv.meta();
+      return {
+        ok: true,
+        response: { header: { revision: meta.currentRevision } },
+        events: [],
+        changes: { written: [], removed: [], meta },
+        index: pos.index,
+      } as unknown as KvResult;
+    }
     if (env.kind !== EntryKind.Mvcc) {
       return this.refused(pos.index, `entry kind ${env.kind} has no effect on the key-value store`);
     }
@@ -91,19 +120,38 @@ export class KvStateMachine implements StateMachine<KvResult> {
   takeWrites(): KvWrites | undefined {
     const changes = this.buffer.take();
     const replaceWith = this.replaceWith;
+    const members = replaceWith ? [...this.memberAttributes.values()] : this.publishedSinceTake;
     this.replaceWith = undefined;
-    if (!changes && !replaceWith) return undefined;
-    return { ...(replaceWith ? { replaceWith } : {}), ...(changes ? { changes } : {}) };
+    this.publishedSinceTake = [];
+    if (!changes && !replaceWith && members.length === 0) return undefined;
+    return {
+      ...(replaceWith ? { replaceWith } : {}),
+      ...(changes ? { changes } : {}),
+      ...(members.length > 0 ? { members } : {}),
+    };
   }
 
   /** @inheritdoc */
+  /** Layout: u32 length of the mvcc snapshot, the mvcc snapshot, then the members' attributes as JSON. */
   snapshot(): Uint8Array {
-    return this.kv.snapshot(this.appliedIndex);
+    const mvcc = this.kv.snapshot(this.appliedIndex);
+    const members = new TextEncoder().encode(JSON.stringify([...this.memberAttributes.values()]));
+    const out = new Uint8Array(4 + mvcc.byteLength + members.byteLength);
+    new DataView(out.buffer).setUint32(0, mvcc.byteLength);
+    out.set(mvcc, 4);
+    out.set(members, 4 + mvcc.byteLength);
+    return out;
   }
 
   /** @inheritdoc */
   restore(index: number, data: Uint8Array): void {
-    const restored = MvccStore.restore(data);
+    if (data.byteLength < 4)
+      throw new CairnError(ErrorCode.CORRUPT, `snapshot at raft index ${index} is truncated`);
+    const mvccBytes = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
+    if (4 + mvccBytes > data.byteLength)
+      throw new CairnError(ErrorCode.CORRUPT, `snapshot at raft index ${index} is truncated`);
+    const restored = MvccStore.restore(data.subarray(4, 4 + mvccBytes));
+    const members = JSON.parse(new TextDecoder().decode(data.subarray(4 + mvccBytes))) as MemberAttributes[];
     if (restored.appliedIndex !== index) {
       throw new CairnError(
         ErrorCode.CORRUPT,
@@ -114,11 +162,24 @@ export class KvStateMachine implements StateMachine<KvResult> {
     this.appliedIndex = index;
     this.buffer = new MvccChangeBuffer();
     this.replaceWith = this.kv.persisted();
+    this.memberAttributes.clear();
+    for (const m of members) this.memberAttributes.set(m.id, m);
   }
 }
 
 /** The state machine's key for the mvcc meta record; revision records are 12 bytes, so it cannot collide. */
 const META_KEY = new Uint8Array([0]);
+/** Members' attributes live under [1, member id (8 bytes)]: 9 bytes, no collision either. */
+const MEMBER_KEY_PREFIX = 1;
+
+function memberKey(id: number): Uint8Array {
+  const k = new Uint8Array(9);
+  k[0] = MEMBER_KEY_PREFIX;
+  const v = new DataView(k.buffer);
+  v.setUint32(1, Math.floor(id / 2 ** 32));
+  v.setUint32(5, id % 2 ** 32);
+  return k;
+}
 
 function changeOps(c: MvccChanges): { puts: [Uint8Array, Uint8Array][]; dels: Uint8Array[] } {
   const puts: [Uint8Array, Uint8Array][] = c.written.map((r) => [encodeRecordKey(r), encodeRecordValue(r)]);
@@ -140,6 +201,7 @@ export function kvWritesToOps(writes: unknown): StateMachineOps {
     puts.push(...c.puts);
     dels.push(...c.dels);
   }
+  for (const m of w.members ?? []) puts.push([memberKey(m.id), encodeMemberAttributes(m)]);
   return { clearFirst: w.replaceWith !== undefined, puts, dels };
 }
 
@@ -147,10 +209,14 @@ export function kvWritesToOps(writes: unknown): StateMachineOps {
 export function recoverKvStateMachine(recovered: RecoveredState): KvStateMachine {
   let meta: PersistedMvcc['meta'] | undefined;
   const records: RevisionRecord[] = [];
+  const members: MemberAttributes[] = [];
   for (const [key, value] of recovered.stateMachine) {
     if (key.byteLength === META_KEY.byteLength && key[0] === META_KEY[0]) meta = decodeMeta(value);
-    else records.push(decodeRecord(key, value));
+    else if (key.byteLength === 9 && key[0] === MEMBER_KEY_PREFIX) {
+      const m = decodeMemberAttributes(value);
+      if (m) members.push(m);
+    } else records.push(decodeRecord(key, value));
   }
-  if (!meta) return new KvStateMachine(new MvccStore(), recovered.appliedIndex);
-  return new KvStateMachine(MvccStore.load({ meta, records }), recovered.appliedIndex);
+  const store = meta ? MvccStore.load({ meta, records }) : new MvccStore();
+  return new KvStateMachine(store, recovered.appliedIndex, members);
 }

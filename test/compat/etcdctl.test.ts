@@ -116,9 +116,12 @@ describe.skipIf(!hasEtcdctl)('etcdctl against a Cairn cluster', () => {
     expect(leaders.size).toBe(1);
     expect(status.filter((s) => s.Status.header.member_id === s.Status.leader)).toHaveLength(1);
     const members = JSON.parse((await etcdctl(['member', 'list', '-w', 'json'])).stdout) as {
-      members: { name: string }[];
+      members: { name: string; clientURLs?: string[] }[];
     };
     expect(members.members.map((m) => m.name).sort()).toEqual(['n1', 'n2', 'n3']);
+    // Every member's client URL, as each member published it through raft.
+    const urls = members.members.flatMap((m) => m.clientURLs ?? []).sort();
+    expect(urls).toEqual(cluster.topology.members.map((m) => m.clientUrl).sort());
   });
 
   test("malformed and oversized requests get etcd's errors and the cluster keeps serving", async () => {
