@@ -11,6 +11,7 @@ import type { Logger } from '../common/logger.js';
 import { type Message, MessageType, type NodeId } from '../raft/types.js';
 import { decodeMessage, encodeEnvelope, estimateMessageBytes, WIRE_MESSAGE_TYPES } from './raft-codec.js';
 import { loadRaftProto, type WireAck, type WireEnvelope } from './raft-proto.js';
+import { chunkSnapshot, SnapshotAssembler } from './snapshot-chunks.js';
 
 /** Default bound on the number of queued messages per stream. */
 export const QUEUE_MESSAGES_MAX_DEFAULT = 4096;
@@ -385,6 +386,21 @@ export class GrpcTransport {
     let ok = false;
     if (peer === undefined) {
       this.opts.logger.debug({ to: m.to, type: m.type }, 'unknown peer: drop');
+    } else if (isSnap && m.snapshot) {
+      // Chunks of at most SNAPSHOT_CHUNK_BYTES, written one at a time on the bulk stream; only
+      // the last one reports the snapshot's status (a failure before it drops it too).
+      const envelopes = chunkSnapshot(this.opts.clusterId, m);
+      ok = true;
+      for (let i = 0; i < envelopes.length && ok; i++) {
+        const env = envelopes[i]!;
+        const last = i === envelopes.length - 1;
+        ok = peer.bulk.enqueue({
+          envelope: env,
+          bytes: (env.snapshot_chunk?.byteLength ?? 0) + 256,
+          isSnap: last,
+          reported: false,
+        });
+      }
     } else if (bytes > this.messageBytesMax) {
       this.opts.logger.warn({ to: m.to, type: m.type, bytes }, 'message larger than messageBytesMax: drop');
     } else {
@@ -424,6 +440,7 @@ export class GrpcTransport {
       return;
     }
     this.serverCalls.add(finish);
+    const assembler = new SnapshotAssembler();
     // Headers tell the sender that the stream is established (it starts writing then).
     call.sendMetadata(new grpc.Metadata());
     call.on('data', (env: WireEnvelope) => {
@@ -444,7 +461,13 @@ export class GrpcTransport {
       }
       let m: Message;
       try {
-        m = decodeMessage(env);
+        if ((env.chunk_count ?? 0) > 0) {
+          const whole = assembler.add(env);
+          if (whole === undefined) return;
+          m = whole;
+        } else {
+          m = decodeMessage(env);
+        }
       } catch (err) {
         refuse(grpc.status.INVALID_ARGUMENT, `invalid raft message: ${(err as Error).message}`);
         return;

@@ -51,6 +51,12 @@ export interface WireEnvelope {
   from: number;
   to: number;
   message: WireMessage | null;
+  /** A chunk of a snapshot's data (chunked snapshots only). */
+  snapshot_chunk?: Uint8Array;
+  chunk_index?: number;
+  /** 0 or absent: not chunked. */
+  chunk_count?: number;
+  snapshot_crc?: number;
 }
 
 /** The (empty) reply of RaftPeer.Stream. */
