@@ -3,7 +3,7 @@ import { CairnError, ErrorCode } from '../common/errors.js';
 import type { Storage } from './storage.js';
 import type { NodeId } from './types.js';
 
-/** The injected source of randomness: the core never touches Math.random (deterministic simulation). */
+/** The injected source of randomness: the core draws no randomness of its own (deterministic simulation). */
 export interface Prng {
   /** A uniformly distributed integer in [0, n). */
   nextInt(n: number): number;
