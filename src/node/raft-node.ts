@@ -340,6 +340,10 @@ export class RaftNode<R> {
       snapshot: rd.snapshot,
       stateMachineWrites: this.opts.stateMachine.takeWrites(),
       appliedIndex: this.opts.stateMachine.appliedIndex,
+      // New entries, a new term or vote, or an installed snapshot must be on disk before any
+      // message depends on them. A Ready that only moves the commit index need not be synced
+      // (as in etcd): a commit index lost in a crash is learned again from the leader.
+      sync: rd.mustSync || rd.snapshot !== undefined,
     });
     const lastEntry = rd.entries[rd.entries.length - 1];
     if (rd.snapshot) this.stableIndex = Math.max(this.stableIndex, rd.snapshot.metadata.index);
