@@ -1,11 +1,12 @@
 /**
- * Loads proto/raft/raft.proto at run time and exposes the RaftPeer service definition and
- * the wire shapes as proto-loader decodes them (keepCase, uint64 as JS numbers).
+ * Loads proto/raft/raft.proto at run time (through common/proto-loader: field names as
+ * declared, uint64 and enums as JS numbers, bytes as Buffers) and exposes the RaftPeer
+ * service, its method paths and codecs, and the wire shapes as they decode.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { loadProtoPackage } from '../common/proto-loader.js';
 
-/** An entry as it travels: uint64 fields decoded as numbers, bytes as Buffer. */
+/** An entry as it travels. */
 export interface WireEntry {
   term: number;
   index: number;
@@ -22,10 +23,11 @@ export interface WireConfState {
   auto_leave: boolean;
 }
 
-/** A snapshot as it travels. */
-export interface WireSnapshot {
-  metadata: { index: number; term: number; conf_state: WireConfState | null } | null;
-  data: Uint8Array;
+/** A snapshot's metadata as it travels (its data travels in chunks). */
+export interface WireSnapshotMetadata {
+  index: number;
+  term: number;
+  conf_state: WireConfState | null;
 }
 
 /** A raft message as it travels. */
@@ -38,45 +40,70 @@ export interface WireMessage {
   index: number;
   entries: WireEntry[];
   commit: number;
-  snapshot: WireSnapshot | null;
+  snapshot: WireSnapshotMetadata | null;
   reject: boolean;
   reject_hint: number;
   has_context: boolean;
   context: Uint8Array;
 }
 
-/** One addressed message, the unit of the RaftPeer.Stream call. */
+/** One addressed message: the unit of RaftPeer.Stream. */
 export interface WireEnvelope {
   cluster_id: number;
   from: number;
   to: number;
   message: WireMessage | null;
-  /** A chunk of a snapshot's data (chunked snapshots only). */
-  snapshot_chunk?: Uint8Array;
-  chunk_index?: number;
-  /** 0 or absent: not chunked. */
-  chunk_count?: number;
-  snapshot_crc?: number;
 }
 
-/** The (empty) reply of RaftPeer.Stream. */
+/** One piece of a snapshot: the unit of RaftPeer.Snapshot. */
+export interface WireSnapshotChunk {
+  cluster_id: number;
+  from: number;
+  to: number;
+  /** First chunk only. */
+  message: WireMessage | null;
+  /** First chunk only. */
+  total_bytes: number;
+  offset: number;
+  data: Uint8Array;
+  /** CRC-32 of the data from its start through this chunk. */
+  crc32: number;
+}
+
+/** The (empty) replies of both calls. */
 export type WireAck = Record<string, never>;
 
-/** The RaftPeer service and its client constructor, loaded once. */
+/** Full gRPC method path of the message stream. */
+export const STREAM_METHOD = '/cairn.raft.RaftPeer/Stream';
+/** Full gRPC method path of the snapshot call. */
+export const SNAPSHOT_METHOD = '/cairn.raft.RaftPeer/Snapshot';
+
+/** The RaftPeer service definition, its client constructor and the codecs of its calls. */
 export interface RaftProto {
   readonly service: grpc.ServiceDefinition;
   readonly Client: grpc.ServiceClientConstructor;
+  readonly serializeEnvelope: (e: WireEnvelope) => Buffer;
+  readonly serializeChunk: (c: WireSnapshotChunk) => Buffer;
+  readonly deserializeAck: (b: Buffer) => WireAck;
 }
 
 let loaded: RaftProto | undefined;
 
-/** Loads the raft peer proto (cached): uint64 as Number, field names as declared. */
+/** Loads the raft peer proto once and returns the cached definitions afterwards. */
 export function loadRaftProto(): RaftProto {
   if (loaded !== undefined) return loaded;
   const pkg = loadProtoPackage('raft', ['raft.proto']) as unknown as {
     cairn: { raft: { RaftPeer: grpc.ServiceClientConstructor } };
   };
   const Client = pkg.cairn.raft.RaftPeer;
-  loaded = { service: Client.service, Client };
+  const stream = Client.service.Stream!;
+  const snapshot = Client.service.Snapshot!;
+  loaded = {
+    service: Client.service,
+    Client,
+    serializeEnvelope: stream.requestSerialize as (e: WireEnvelope) => Buffer,
+    serializeChunk: snapshot.requestSerialize as (c: WireSnapshotChunk) => Buffer,
+    deserializeAck: stream.responseDeserialize as (b: Buffer) => WireAck,
+  };
   return loaded;
 }

@@ -1,76 +1,93 @@
 /**
- * Proves the snapshot chunking protocol: a snapshot is split into chunks of at most
- * SNAPSHOT_CHUNK_BYTES that reassemble to the identical message; chunks out of order, a
- * corrupted chunk (checksum) and a snapshot over the size bound are refused.
+ * Proves the snapshot chunk protocol on its own, without a network: a snapshot splits into
+ * chunks of at most the chunk size (metadata and size on the first, a running CRC on each)
+ * that reassemble to the identical message, an empty snapshot travels as one chunk, and the
+ * assembler refuses chunks out of order, corrupted or surplus data, a short snapshot, a
+ * declared size over its bound, and chunks from another cluster or for another member.
  */
 import { describe, expect, test } from 'vitest';
+import { crc32 } from '../../src/common/crc32.js';
 import { type Message, MessageType } from '../../src/raft/types.js';
-import {
-  chunkSnapshot,
-  SNAPSHOT_CHUNK_BYTES,
-  SnapshotAssembler,
-} from '../../src/transport/snapshot-chunks.js';
+import type { WireSnapshotChunk } from '../../src/transport/raft-proto.js';
+import { PeerRefusal, type RefusalReason } from '../../src/transport/refusal.js';
+import { SnapshotAssembler, snapshotChunks } from '../../src/transport/snapshot-chunks.js';
+import { msg, sameBytes, snapshotOf, withoutSnapshotData } from './support.js';
+
+const CLUSTER = 7;
+const LOCAL = { clusterId: CLUSTER, selfId: 2 };
+const MiB = 1024 * 1024;
 
 function snap(bytes: number): Message {
-  const data = new Uint8Array(bytes);
-  for (let i = 0; i < bytes; i++) data[i] = (i * 31) & 0xff;
-  return {
-    type: MessageType.Snap,
-    to: 2,
-    from: 1,
-    term: 3,
-    logTerm: 0,
-    index: 0,
-    entries: [],
-    commit: 0,
-    reject: false,
-    rejectHint: 0,
-    snapshot: {
-      metadata: {
-        index: 99,
-        term: 3,
-        confState: {
-          voters: [1, 2, 3],
-          learners: [],
-          votersOutgoing: [],
-          learnersNext: [],
-          autoLeave: false,
-        },
-      },
-      data,
-    },
-  };
+  return msg(MessageType.Snap, 1, 2, { snapshot: snapshotOf(bytes) });
+}
+
+function refusal(f: () => unknown): RefusalReason | undefined {
+  try {
+    f();
+  } catch (err) {
+    if (err instanceof PeerRefusal) return err.reason;
+    throw err;
+  }
+  return undefined;
+}
+
+function assemble(chunks: readonly WireSnapshotChunk[], max?: number): Message {
+  const a = new SnapshotAssembler(LOCAL, max);
+  for (const c of chunks) a.add(c);
+  return a.finish();
 }
 
 describe('snapshot chunks', () => {
-  test('a 5.5 MiB snapshot travels as 6 chunks and reassembles identically', () => {
-    const m = snap(5.5 * 1024 * 1024);
-    const envs = chunkSnapshot(7, m);
-    expect(envs).toHaveLength(6);
-    expect(envs.every((e) => (e.snapshot_chunk?.byteLength ?? 0) <= SNAPSHOT_CHUNK_BYTES)).toBe(true);
-    const a = new SnapshotAssembler();
-    const results = envs.map((e) => a.add(e));
-    expect(results.slice(0, 5).every((r) => r === undefined)).toBe(true);
-    const whole = results[5]!;
-    expect(whole.snapshot!.metadata).toEqual(m.snapshot!.metadata);
-    expect(Buffer.compare(Buffer.from(whole.snapshot!.data), Buffer.from(m.snapshot!.data))).toBe(0);
+  test('a 5.5 MiB snapshot travels as six chunks of at most 1 MiB and reassembles identically', () => {
+    const m = snap(5.5 * MiB);
+    const chunks = [...snapshotChunks(CLUSTER, m, MiB)];
+    expect(chunks).toHaveLength(6);
+    expect(chunks.every((c) => c.data.byteLength <= MiB)).toBe(true);
+    expect(chunks.map((c) => c.offset)).toEqual([0, 1, 2, 3, 4, 5].map((i) => i * MiB));
+    expect(chunks[0]!.message).not.toBeNull();
+    expect(chunks[0]!.total_bytes).toBe(5.5 * MiB);
+    expect(chunks.slice(1).every((c) => c.message === null)).toBe(true);
+    expect(chunks.at(-1)!.crc32).toBe(crc32(m.snapshot!.data));
+    const whole = assemble(chunks);
+    expect(withoutSnapshotData(whole)).toEqual(withoutSnapshotData(m));
+    expect(sameBytes(whole.snapshot!.data, m.snapshot!.data)).toBe(true);
   });
 
-  test('out-of-order chunks, a corrupted chunk and an oversized snapshot are refused', () => {
-    const envs = chunkSnapshot(7, snap(3 * 1024 * 1024));
-    const a = new SnapshotAssembler();
-    a.add(envs[0]!);
-    expect(() => a.add(envs[2]!)).toThrow(/out of order/);
+  test('an empty snapshot travels as one chunk', () => {
+    const m = snap(0);
+    const chunks = [...snapshotChunks(CLUSTER, m)];
+    expect(chunks).toHaveLength(1);
+    expect(assemble(chunks)).toEqual(m);
+  });
 
-    const b = new SnapshotAssembler();
-    const bad = { ...envs[1]!, snapshot_chunk: envs[1]!.snapshot_chunk!.slice() };
-    bad.snapshot_chunk[0] = bad.snapshot_chunk[0]! ^ 0xff;
-    b.add(envs[0]!);
-    b.add(bad);
-    expect(() => b.add(envs[2]!)).toThrow(/checksum/);
+  test('refuses chunks out of order, corrupted, surplus or missing data', () => {
+    const chunks = [...snapshotChunks(CLUSTER, snap(3000), 1000)];
+    const [c0, c1, c2] = chunks as [WireSnapshotChunk, WireSnapshotChunk, WireSnapshotChunk];
+    expect(refusal(() => assemble([c0, c2, c1]))).toBe('INVALID');
+    expect(refusal(() => assemble([c1, c0, c2]))).toBe('INVALID');
+    expect(refusal(() => assemble([c0, { ...c1, message: c0.message }, c2]))).toBe('INVALID');
+    const flipped = { ...c1, data: Uint8Array.from(c1.data, (x, i) => (i === 5 ? x ^ 0x10 : x)) };
+    expect(refusal(() => assemble([c0, flipped, c2]))).toBe('CORRUPT');
+    expect(refusal(() => assemble([c0, c1]))).toBe('CORRUPT');
+    expect(refusal(() => assemble([{ ...c0, total_bytes: 2000 }, c1, c2]))).toBe('CORRUPT');
+    expect(refusal(() => new SnapshotAssembler(LOCAL).finish())).toBe('INVALID');
+  });
 
-    const c = new SnapshotAssembler(1.5 * 1024 * 1024);
-    c.add(envs[0]!);
-    expect(() => c.add(envs[1]!)).toThrow(/larger than/);
+  test('refuses a snapshot over its bound at the first chunk, before its data arrives', () => {
+    const chunks = [...snapshotChunks(CLUSTER, snap(3000), 1000)];
+    const a = new SnapshotAssembler(LOCAL, 2999);
+    expect(refusal(() => a.add(chunks[0]!))).toBe('TOO_LARGE');
+    expect(assemble(chunks, 3000).snapshot!.data.byteLength).toBe(3000);
+  });
+
+  test('refuses chunks from another cluster, for another member, or without a Snap message', () => {
+    const chunks = [...snapshotChunks(CLUSTER, snap(10))];
+    expect(refusal(() => assemble(chunks.map((c) => ({ ...c, cluster_id: 8 }))))).toBe('WRONG_CLUSTER');
+    expect(refusal(() => assemble([...snapshotChunks(CLUSTER, { ...snap(10), to: 3 })]))).toBe(
+      'WRONG_MEMBER',
+    );
+    const heartbeat = { ...chunks[0]!, message: { ...chunks[0]!.message!, type: MessageType.Heartbeat } };
+    expect(refusal(() => assemble([heartbeat]))).toBe('INVALID');
+    expect(refusal(() => assemble([{ ...chunks[0]!, message: null }]))).toBe('INVALID');
   });
 });

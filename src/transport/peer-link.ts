@@ -1,0 +1,148 @@
+/**
+ * Everything a member keeps for one peer: two connections (control and append, so a
+ * heartbeat never shares a TCP send buffer with megabytes of entries), a long-lived stream
+ * on each, and a snapshot slot on the append connection. It routes each message to its lane
+ * and encodes it there, so queue bounds count exact bytes.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../common/logger.js';
+import type { Message, NodeId } from '../raft/types.js';
+import { Backoff } from './backoff.js';
+import { laneOf } from './lanes.js';
+import { PeerStream, type StreamBounds, type StreamStats } from './peer-stream.js';
+import { encodeEnvelope } from './raft-codec.js';
+import { loadRaftProto } from './raft-proto.js';
+import { SnapshotSender } from './snapshot-sender.js';
+
+/** Room for a frame's envelope around its payload, in gRPC's message size limits. */
+export const FRAME_OVERHEAD_BYTES = 64 * 1024;
+
+/** What one peer link needs: the peer, the channel settings, the bounds and where to report. */
+export interface PeerLinkOptions {
+  readonly id: NodeId;
+  readonly url: string;
+  readonly log: Logger;
+  readonly clusterId: number;
+  readonly credentials: grpc.ChannelCredentials;
+  readonly bounds: StreamBounds;
+  /** Larger messages are dropped before they are queued. */
+  readonly messageBytesMax: number;
+  readonly snapshotChunkBytes: number;
+  readonly snapshotBytesMax: number;
+  readonly snapshotSendTimeoutMs: number;
+  readonly reconnectBackoffInitialMs: number;
+  readonly reconnectBackoffMaxMs: number;
+  /** Messages to this peer were lost after they were accepted. */
+  readonly onUnreachable: () => void;
+  readonly onSnapshotStatus: (ok: boolean) => void;
+}
+
+/** What a peer link holds right now, for tests and metrics. */
+export interface PeerStats {
+  readonly control: StreamStats;
+  readonly append: StreamStats;
+  readonly snapshotSending: boolean;
+}
+
+/** Turns a peer URL (http://host:port, https://host:port, host:port, unix:path) into a gRPC target. */
+export function grpcTargetOf(url: string): string {
+  const m = /^(?:https?|grpcs?):\/\/([^/]+)\/?$/.exec(url);
+  return m === null ? url : m[1]!;
+}
+
+/** One peer's connections, streams and snapshot slot. */
+export class PeerLink {
+  private readonly controlClient: grpc.Client;
+  private readonly appendClient: grpc.Client;
+  private readonly control: PeerStream;
+  private readonly append: PeerStream;
+  private readonly snapshots: SnapshotSender;
+
+  constructor(private readonly opts: PeerLinkOptions) {
+    const { Client } = loadRaftProto();
+    const target = grpcTargetOf(opts.url);
+    const channelOptions: grpc.ChannelOptions = {
+      'grpc.max_send_message_length':
+        Math.max(opts.messageBytesMax, opts.snapshotChunkBytes) + FRAME_OVERHEAD_BYTES,
+      'grpc.max_receive_message_length': FRAME_OVERHEAD_BYTES,
+      'grpc.initial_reconnect_backoff_ms': opts.reconnectBackoffInitialMs,
+      'grpc.max_reconnect_backoff_ms': opts.reconnectBackoffMaxMs,
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+      // A pool of its own per channel: control and append get separate connections.
+      'grpc.use_local_subchannel_pool': 1,
+    };
+    this.controlClient = new Client(target, opts.credentials, channelOptions);
+    this.appendClient = new Client(target, opts.credentials, channelOptions);
+    const backoff = (): Backoff =>
+      new Backoff({ initialMs: opts.reconnectBackoffInitialMs, maxMs: opts.reconnectBackoffMaxMs });
+    this.control = new PeerStream({
+      client: this.controlClient,
+      log: opts.log.child({ lane: 'control' }),
+      bounds: opts.bounds,
+      backoff: backoff(),
+      onLost: opts.onUnreachable,
+    });
+    this.append = new PeerStream({
+      client: this.appendClient,
+      log: opts.log.child({ lane: 'append' }),
+      bounds: opts.bounds,
+      backoff: backoff(),
+      onLost: opts.onUnreachable,
+    });
+    this.snapshots = new SnapshotSender({
+      client: this.appendClient,
+      log: opts.log.child({ lane: 'snapshot' }),
+      clusterId: opts.clusterId,
+      chunkBytes: opts.snapshotChunkBytes,
+      snapshotBytesMax: opts.snapshotBytesMax,
+      timeoutMs: opts.snapshotSendTimeoutMs,
+      onStatus: opts.onSnapshotStatus,
+      onUnreachable: opts.onUnreachable,
+    });
+  }
+
+  /** The URL this link dials. */
+  get url(): string {
+    return this.opts.url;
+  }
+
+  /**
+   * Routes a message to its lane. False if it was dropped at once (lane down or full, or too
+   * large); a snapshot always returns true and reports its outcome through onSnapshotStatus.
+   */
+  send(m: Message): boolean {
+    const lane = laneOf(m.type);
+    if (lane === 'snapshot') {
+      this.snapshots.send(m);
+      return true;
+    }
+    const frame = loadRaftProto().serializeEnvelope(encodeEnvelope(this.opts.clusterId, m));
+    if (frame.byteLength > this.opts.messageBytesMax) {
+      this.opts.log.error(
+        { type: m.type, bytes: frame.byteLength, messageBytesMax: this.opts.messageBytesMax },
+        'message larger than messageBytesMax: drop',
+      );
+      return false;
+    }
+    return (lane === 'append' ? this.append : this.control).enqueue(frame);
+  }
+
+  /** What the link holds now. */
+  stats(): PeerStats {
+    return {
+      control: this.control.stats(),
+      append: this.append.stats(),
+      snapshotSending: this.snapshots.sending,
+    };
+  }
+
+  /** Closes streams and connections; a snapshot under way reports failure. */
+  close(): void {
+    this.control.close();
+    this.append.close();
+    this.snapshots.close();
+    this.controlClient.close();
+    this.appendClient.close();
+  }
+}
