@@ -2,12 +2,27 @@
 import type * as grpc from '@grpc/grpc-js';
 import { etcdServices } from '../common/proto-loader.js';
 
-/** KV, Maintenance and Cluster as etcd declares them. */
-export function serviceDefinitions(): {
-  kv: grpc.ServiceDefinition;
-  maintenance: grpc.ServiceDefinition;
-  cluster: grpc.ServiceDefinition;
-} {
+/** Every etcd service Cairn serves on its client port, as etcd declares them. */
+export interface ServiceDefinitions {
+  readonly kv: grpc.ServiceDefinition;
+  readonly watch: grpc.ServiceDefinition;
+  readonly lease: grpc.ServiceDefinition;
+  readonly cluster: grpc.ServiceDefinition;
+  readonly maintenance: grpc.ServiceDefinition;
+  readonly lock: grpc.ServiceDefinition;
+  readonly election: grpc.ServiceDefinition;
+}
+
+/** The service definitions of etcd's client API. */
+export function serviceDefinitions(): ServiceDefinitions {
   const s = etcdServices();
-  return { kv: s.KV.service, maintenance: s.Maintenance.service, cluster: s.Cluster.service };
+  return {
+    kv: s.KV.service,
+    watch: s.Watch.service,
+    lease: s.Lease.service,
+    cluster: s.Cluster.service,
+    maintenance: s.Maintenance.service,
+    lock: s.Lock.service,
+    election: s.Election.service,
+  };
 }

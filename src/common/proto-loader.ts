@@ -47,17 +47,28 @@ export function loadProtoPackage(includeDir: string, files: readonly string[]): 
 }
 
 /** etcd's services as Cairn declares them (proto/etcd): client constructors and service definitions. */
-export function etcdServices(): {
-  KV: grpc.ServiceClientConstructor;
-  Maintenance: grpc.ServiceClientConstructor;
-  Cluster: grpc.ServiceClientConstructor;
-} {
-  const pkg = loadProtoPackage('etcd', ['etcdserverpb/rpc.proto']) as unknown as {
-    etcdserverpb: {
-      KV: grpc.ServiceClientConstructor;
-      Maintenance: grpc.ServiceClientConstructor;
-      Cluster: grpc.ServiceClientConstructor;
-    };
+export interface EtcdServices {
+  readonly KV: grpc.ServiceClientConstructor;
+  readonly Watch: grpc.ServiceClientConstructor;
+  readonly Lease: grpc.ServiceClientConstructor;
+  readonly Cluster: grpc.ServiceClientConstructor;
+  readonly Maintenance: grpc.ServiceClientConstructor;
+  /** v3lockpb.Lock */
+  readonly Lock: grpc.ServiceClientConstructor;
+  /** v3electionpb.Election */
+  readonly Election: grpc.ServiceClientConstructor;
+}
+
+/** Loads etcd's services (etcdserverpb, v3lockpb, v3electionpb) once. */
+export function etcdServices(): EtcdServices {
+  const pkg = loadProtoPackage('etcd', [
+    'etcdserverpb/rpc.proto',
+    'v3lockpb/v3lock.proto',
+    'v3electionpb/v3election.proto',
+  ]) as unknown as {
+    etcdserverpb: Omit<EtcdServices, 'Lock' | 'Election'>;
+    v3lockpb: { Lock: grpc.ServiceClientConstructor };
+    v3electionpb: { Election: grpc.ServiceClientConstructor };
   };
-  return pkg.etcdserverpb;
+  return { ...pkg.etcdserverpb, Lock: pkg.v3lockpb.Lock, Election: pkg.v3electionpb.Election };
 }
