@@ -13,6 +13,7 @@ const STATUS_BY_NAME: Record<string, grpc.status> = {
   OUT_OF_RANGE: grpc.status.OUT_OF_RANGE,
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
   NOT_FOUND: grpc.status.NOT_FOUND,
+  FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
 };
 
 /** Codes outside mvcc, with etcd's strings (etcd's rpctypes). */

@@ -38,6 +38,10 @@ export const ErrorCode = {
   LEASE_PROVIDED: 'LEASE_PROVIDED',
   /** A request names a lease that does not exist. */
   LEASE_NOT_FOUND: 'LEASE_NOT_FOUND',
+  /** A grant names a lease id that already exists. */
+  LEASE_EXISTS: 'LEASE_EXISTS',
+  /** A grant asks for a TTL above the largest one (9,000,000,000 s, as etcd). */
+  LEASE_TTL_TOO_LARGE: 'LEASE_TTL_TOO_LARGE',
   /** Log entries above the last index are not (yet) present. */
   UNAVAILABLE: 'UNAVAILABLE',
   /** A snapshot is being prepared; try again. */

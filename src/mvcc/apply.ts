@@ -5,13 +5,18 @@
  * never exceptions, because a command in the log is applied on every member whatever it
  * answers; an exception out of here is an invariant violation (a bug).
  */
-import type { CairnError } from '../common/errors.js';
-import { ErrorCode } from '../common/errors.js';
+import { CairnError, ErrorCode } from '../common/errors.js';
 import type { Command, CommandResponse, ResponseOf } from './commands.js';
 import { mvccError } from './errors.js';
 import { compareKeys } from './key-range.js';
+import { LEASE_TTL_SECONDS_MAX } from './lease-table.js';
 import type { MvccChanges } from './persistence.js';
-import type { CompactionRequest, DeleteKeysResponse } from './requests.js';
+import type {
+  CompactionRequest,
+  DeleteKeysResponse,
+  LeaseGrantResponse,
+  LeaseRevokeResponse,
+} from './requests.js';
 import type { KvState } from './state.js';
 import {
   checkLease,
@@ -93,7 +98,48 @@ function applyAny(state: KvState, command: Command, ctx: ApplyContext): ApplyRes
       const response: DeleteKeysResponse = { header: { revision: txn.revision }, deleted };
       return finished(txn, response);
     }
+    case 'leaseGrant':
+      return grantLease(state, command.id, command.ttlSeconds);
+    case 'leaseRevoke':
+      return revokeLease(state, command.id);
   }
+}
+
+/** Grants a lease (etcd's lessor.Grant): id 0 and existing ids are refused; no revision is written. */
+function grantLease(state: KvState, id: number, ttlSeconds: number): ApplyResult {
+  if (!Number.isSafeInteger(id) || id <= 0)
+    return failed(
+      state,
+      new CairnError(ErrorCode.INVALID_ARGUMENT, `lease id ${id} is not a positive integer`),
+    );
+  if (ttlSeconds > LEASE_TTL_SECONDS_MAX) return failed(state, mvccError(ErrorCode.LEASE_TTL_TOO_LARGE));
+  if (state.leaseTable.has(id)) return failed(state, mvccError(ErrorCode.LEASE_EXISTS));
+  const record = { id, ttlSeconds };
+  state.leaseTable.add(record);
+  const response: LeaseGrantResponse = { header: { revision: state.currentRevision }, id, ttlSeconds };
+  return {
+    ok: true,
+    response,
+    events: [],
+    changes: { written: [], removed: [], meta: metaOf(state), leasesGranted: [record] },
+  };
+}
+
+/** Revokes a lease: its keys are deleted together in one revision (one DELETE event each), then the lease goes. */
+function revokeLease(state: KvState, id: number): ApplyResult {
+  if (!state.leaseTable.has(id)) return failed(state, mvccError(ErrorCode.LEASE_NOT_FOUND));
+  const txn = new WriteTxn(state);
+  let deleted = 0;
+  for (const key of state.keysOfLease(id)) if (txn.deleteKey(key) !== undefined) deleted++;
+  const outcome = txn.finish();
+  state.leaseTable.remove(id);
+  const response: LeaseRevokeResponse = { header: { revision: state.currentRevision }, deleted };
+  return {
+    ok: true,
+    response,
+    events: outcome.events,
+    changes: { written: outcome.records, removed: [], meta: metaOf(state), leasesRevoked: [id] },
+  };
 }
 
 /**

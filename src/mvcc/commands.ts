@@ -9,6 +9,8 @@ import type {
   DeleteKeysResponse,
   DeleteRangeRequest,
   DeleteRangeResponse,
+  LeaseGrantResponse,
+  LeaseRevokeResponse,
   PutRequest,
   PutResponse,
   TxnRequest,
@@ -25,7 +27,11 @@ export type Command =
    * Deletes the listed keys that exist, all in one revision (one DELETE event each): the
    * hook for lease revocation, which passes the keys attached to the lease at apply time.
    */
-  | { readonly type: 'deleteKeys'; readonly keys: readonly Uint8Array[] };
+  | { readonly type: 'deleteKeys'; readonly keys: readonly Uint8Array[] }
+  /** Creates a lease; the proposer chose the id and applied the minimum TTL. */
+  | { readonly type: 'leaseGrant'; readonly id: number; readonly ttlSeconds: number }
+  /** Removes a lease and deletes every key attached to it, all in one revision. */
+  | { readonly type: 'leaseRevoke'; readonly id: number };
 
 /** What each command type answers. */
 export interface CommandResponses {
@@ -34,6 +40,8 @@ export interface CommandResponses {
   readonly txn: TxnResponse;
   readonly compact: CompactionResponse;
   readonly deleteKeys: DeleteKeysResponse;
+  readonly leaseGrant: LeaseGrantResponse;
+  readonly leaseRevoke: LeaseRevokeResponse;
 }
 
 /** The response type of a command type. */

@@ -17,6 +17,8 @@ export const ETCD_ERROR_MESSAGES = {
   [ErrorCode.VALUE_PROVIDED]: 'etcdserver: value is provided',
   [ErrorCode.LEASE_PROVIDED]: 'etcdserver: lease is provided',
   [ErrorCode.LEASE_NOT_FOUND]: 'etcdserver: requested lease not found',
+  [ErrorCode.LEASE_EXISTS]: 'etcdserver: lease already exists',
+  [ErrorCode.LEASE_TTL_TOO_LARGE]: 'etcdserver: too large lease TTL',
 } as const;
 
 /** A code the state machine answers with. */
@@ -24,7 +26,7 @@ export type MvccErrorCode = keyof typeof ETCD_ERROR_MESSAGES;
 
 /** The gRPC status name etcd sends with each of these errors, for api/'s table. */
 export const ETCD_GRPC_STATUS: Readonly<
-  Record<MvccErrorCode, 'OUT_OF_RANGE' | 'INVALID_ARGUMENT' | 'NOT_FOUND'>
+  Record<MvccErrorCode, 'OUT_OF_RANGE' | 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'FAILED_PRECONDITION'>
 > = {
   [ErrorCode.COMPACTED]: 'OUT_OF_RANGE',
   [ErrorCode.FUTURE_REVISION]: 'OUT_OF_RANGE',
@@ -35,6 +37,8 @@ export const ETCD_GRPC_STATUS: Readonly<
   [ErrorCode.VALUE_PROVIDED]: 'INVALID_ARGUMENT',
   [ErrorCode.LEASE_PROVIDED]: 'INVALID_ARGUMENT',
   [ErrorCode.LEASE_NOT_FOUND]: 'NOT_FOUND',
+  [ErrorCode.LEASE_EXISTS]: 'FAILED_PRECONDITION',
+  [ErrorCode.LEASE_TTL_TOO_LARGE]: 'OUT_OF_RANGE',
 };
 
 /** Builds the error for code with etcd's message. */

@@ -58,6 +58,7 @@ export type { Command, CommandResponse, CommandResponses, ResponseOf } from './c
 export { ETCD_ERROR_MESSAGES, ETCD_GRPC_STATUS, type MvccErrorCode, mvccError } from './errors.js';
 export type { HashKVResult } from './hash.js';
 export { compareKeys } from './key-range.js';
+export { LEASE_TTL_SECONDS_MAX, type LeaseRecord, LeaseTable } from './lease-table.js';
 export {
   MvccChangeBuffer,
   type MvccChanges,
@@ -73,6 +74,8 @@ export {
   type DeleteKeysResponse,
   type DeleteRangeRequest,
   type DeleteRangeResponse,
+  type LeaseGrantResponse,
+  type LeaseRevokeResponse,
   type PutRequest,
   type PutResponse,
   type RangeRequest,

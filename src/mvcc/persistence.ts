@@ -5,6 +5,7 @@
  * loadState rebuilds the in-memory store from the meta value and the records in key order.
  */
 import { assert } from '../common/assert.js';
+import type { LeaseRecord } from './lease-table.js';
 import { KvState } from './state.js';
 import type { Revision, RevisionRecord } from './types.js';
 
@@ -25,12 +26,18 @@ export interface MvccChanges {
   readonly written: readonly RevisionRecord[];
   readonly removed: readonly Revision[];
   readonly meta: MvccMeta;
+  /** Leases created (put encodeLeaseKey -> encodeLeaseValue). */
+  readonly leasesGranted?: readonly LeaseRecord[];
+  /** Leases removed, by id (del encodeLeaseKey). A batch never grants and revokes the same id. */
+  readonly leasesRevoked?: readonly number[];
 }
 
 /** Everything storage/ holds for the store: the meta value and every record, in revision order. */
 export interface PersistedMvcc {
   readonly meta: MvccMeta;
   readonly records: Iterable<RevisionRecord>;
+  /** The leases that exist; none when absent. */
+  readonly leases?: Iterable<LeaseRecord>;
 }
 
 /** Collects the changes of several applies into one batch (one Ready's worth). */
@@ -38,18 +45,35 @@ export class MvccChangeBuffer {
   private written: RevisionRecord[] = [];
   private removed: Revision[] = [];
   private meta: MvccMeta | undefined;
+  /** The last thing that happened to each lease in this batch: granted (its record) or revoked (null). */
+  private leases = new Map<number, LeaseRecord | null>();
 
   /** Adds one apply's changes, in apply order. */
   add(changes: MvccChanges): void {
     for (const r of changes.written) this.written.push(r);
     for (const r of changes.removed) this.removed.push(r);
+    for (const l of changes.leasesGranted ?? []) this.leases.set(l.id, l);
+    for (const id of changes.leasesRevoked ?? []) this.leases.set(id, null);
     this.meta = changes.meta;
   }
 
   /** The merged changes since the last take, or undefined if nothing was added. */
   take(): MvccChanges | undefined {
     if (this.meta === undefined) return undefined;
-    const out: MvccChanges = { written: this.written, removed: this.removed, meta: this.meta };
+    const leasesGranted: LeaseRecord[] = [];
+    const leasesRevoked: number[] = [];
+    for (const [id, record] of this.leases) {
+      if (record === null) leasesRevoked.push(id);
+      else leasesGranted.push(record);
+    }
+    const out: MvccChanges = {
+      written: this.written,
+      removed: this.removed,
+      meta: this.meta,
+      ...(leasesGranted.length > 0 ? { leasesGranted } : {}),
+      ...(leasesRevoked.length > 0 ? { leasesRevoked } : {}),
+    };
+    this.leases = new Map();
     this.written = [];
     this.removed = [];
     this.meta = undefined;
@@ -83,5 +107,6 @@ export function loadState(persisted: PersistedMvcc): KvState {
     state.appendRecord(shared);
   }
   state.currentRevision = currentRevision;
+  for (const lease of persisted.leases ?? []) state.leaseTable.add(lease);
   return state;
 }

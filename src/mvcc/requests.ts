@@ -171,3 +171,16 @@ export interface DeleteKeysResponse {
   readonly header: ResponseHeader;
   readonly deleted: number;
 }
+
+/** A lease created: its id and the TTL it was granted with. */
+export interface LeaseGrantResponse {
+  readonly header: ResponseHeader;
+  readonly id: number;
+  readonly ttlSeconds: number;
+}
+
+/** A lease revoked; `deleted` keys went with it, in the revision of the header. */
+export interface LeaseRevokeResponse {
+  readonly header: ResponseHeader;
+  readonly deleted: number;
+}

@@ -7,6 +7,7 @@
 import { assert } from '../common/assert.js';
 import { KeyIndex } from './key-index.js';
 import { compareKeys, type KeyRange } from './key-range.js';
+import { LeaseTable } from './lease-table.js';
 import { createSortedMap, type SortedMap } from './sorted-map.js';
 import { EventType, type KeyValue, type RevisionRecord } from './types.js';
 
@@ -36,6 +37,8 @@ export class KvState {
   );
   /** Invariant: lease id -> the live keys whose current version carries it (never lease 0). */
   private readonly leases = new Map<number, Set<KeyIndex>>();
+  /** The leases that exist (granted and not yet revoked). */
+  readonly leaseTable = new LeaseTable();
   /** Invariant: the number of records in history. */
   private records = 0;
 

@@ -9,6 +9,7 @@ import { decodeSnapshot, encodeSnapshot } from './codec/snapshot-codec.js';
 import type { Command, ResponseOf } from './commands.js';
 import { mvccError } from './errors.js';
 import { type HashKVResult, hashRecords } from './hash.js';
+import type { LeaseRecord } from './lease-table.js';
 import { loadState, type MvccMeta, type PersistedMvcc } from './persistence.js';
 import { executeRange, type ReadView, rangeRevisionError } from './range.js';
 import type { RangeRequest, RangeResponse, TxnRequest, TxnResponse } from './requests.js';
@@ -22,7 +23,7 @@ import { WriteTxn } from './write-txn.js';
 export interface MvccStoreOptions {
   /** Most operations in one list of a Txn (etcd's --max-txn-ops); 128 by default. */
   readonly maxTxnOps?: number;
-  /** Whether a lease exists (the lease state machine); by default every lease id is accepted. */
+  /** Whether a lease exists; by default the store's own lease table decides (tests may accept any id). */
   readonly leaseExists?: LeaseLookup;
 }
 
@@ -42,7 +43,7 @@ export class MvccStore {
   ) {
     this.ctx = {
       maxTxnOps: options.maxTxnOps ?? DEFAULT_MAX_TXN_OPS,
-      leaseExists: options.leaseExists ?? (() => true),
+      leaseExists: options.leaseExists ?? ((id) => this.state.leaseTable.has(id)),
     };
   }
 
@@ -141,12 +142,28 @@ export class MvccStore {
 
   /** Everything storage/ needs to rewrite the store from scratch (after a snapshot is installed). */
   persisted(): PersistedMvcc {
-    return { meta: this.meta(), records: this.records() };
+    return { meta: this.meta(), records: this.records(), leases: this.state.leaseTable.all() };
+  }
+
+  /** A lease, if it exists. */
+  lease(id: number): LeaseRecord | undefined {
+    return this.state.leaseTable.get(id);
+  }
+
+  /** Every lease, in id order. */
+  leases(): LeaseRecord[] {
+    return this.state.leaseTable.all();
   }
 
   /** Serializes the whole store, with the raft index it reflects, into a raft snapshot's data. */
   snapshot(appliedIndex: number): Uint8Array {
-    return encodeSnapshot(appliedIndex, this.meta(), this.records(), this.state.recordCount);
+    return encodeSnapshot(
+      appliedIndex,
+      this.meta(),
+      this.records(),
+      this.state.recordCount,
+      this.state.leaseTable.all(),
+    );
   }
 
   private view(): ReadView {

@@ -14,6 +14,7 @@ import {
   encodeMeta,
   encodeRecordKey,
   encodeRecordValue,
+  type LeaseRecord,
   MvccChangeBuffer,
   type MvccChanges,
   MvccStore,
@@ -171,20 +172,43 @@ export class KvStateMachine implements StateMachine<KvResult> {
 const META_KEY = new Uint8Array([0]);
 /** Members' attributes live under [1, member id (8 bytes)]: 9 bytes, no collision either. */
 const MEMBER_KEY_PREFIX = 1;
+/** Leases live under [2, lease id (8 bytes)] with the granted TTL (8 bytes) as value. */
+const LEASE_KEY_PREFIX = 2;
+
+function idKey(prefix: number, id: number): Uint8Array {
+  const k = new Uint8Array(9);
+  k[0] = prefix;
+  writeU53(new DataView(k.buffer), 1, id);
+  return k;
+}
+
+function writeU53(v: DataView, offset: number, n: number): void {
+  v.setUint32(offset, Math.floor(n / 2 ** 32));
+  v.setUint32(offset + 4, n % 2 ** 32);
+}
+
+function readU53(bytes: Uint8Array, offset: number): number {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return v.getUint32(offset) * 2 ** 32 + v.getUint32(offset + 4);
+}
 
 function memberKey(id: number): Uint8Array {
-  const k = new Uint8Array(9);
-  k[0] = MEMBER_KEY_PREFIX;
-  const v = new DataView(k.buffer);
-  v.setUint32(1, Math.floor(id / 2 ** 32));
-  v.setUint32(5, id % 2 ** 32);
-  return k;
+  return idKey(MEMBER_KEY_PREFIX, id);
+}
+
+function leaseOps(lease: LeaseRecord): [Uint8Array, Uint8Array] {
+  const value = new Uint8Array(8);
+  writeU53(new DataView(value.buffer), 0, lease.ttlSeconds);
+  return [idKey(LEASE_KEY_PREFIX, lease.id), value];
 }
 
 function changeOps(c: MvccChanges): { puts: [Uint8Array, Uint8Array][]; dels: Uint8Array[] } {
   const puts: [Uint8Array, Uint8Array][] = c.written.map((r) => [encodeRecordKey(r), encodeRecordValue(r)]);
   puts.push([META_KEY, encodeMeta(c.meta)]);
-  return { puts, dels: c.removed.map((r) => encodeRecordKey(r)) };
+  for (const lease of c.leasesGranted ?? []) puts.push(leaseOps(lease));
+  const dels = c.removed.map((r) => encodeRecordKey(r));
+  for (const id of c.leasesRevoked ?? []) dels.push(idKey(LEASE_KEY_PREFIX, id));
+  return { puts, dels };
 }
 
 /** Turns the KvStateMachine's writes into storage operations (the composition root hands this to storage). */
@@ -195,6 +219,7 @@ export function kvWritesToOps(writes: unknown): StateMachineOps {
   if (w.replaceWith) {
     for (const r of w.replaceWith.records) puts.push([encodeRecordKey(r), encodeRecordValue(r)]);
     puts.push([META_KEY, encodeMeta(w.replaceWith.meta)]);
+    for (const lease of w.replaceWith.leases ?? []) puts.push(leaseOps(lease));
   }
   if (w.changes) {
     const c = changeOps(w.changes);
@@ -210,13 +235,16 @@ export function recoverKvStateMachine(recovered: RecoveredState): KvStateMachine
   let meta: PersistedMvcc['meta'] | undefined;
   const records: RevisionRecord[] = [];
   const members: MemberAttributes[] = [];
+  const leases: LeaseRecord[] = [];
   for (const [key, value] of recovered.stateMachine) {
     if (key.byteLength === META_KEY.byteLength && key[0] === META_KEY[0]) meta = decodeMeta(value);
     else if (key.byteLength === 9 && key[0] === MEMBER_KEY_PREFIX) {
       const m = decodeMemberAttributes(value);
       if (m) members.push(m);
+    } else if (key.byteLength === 9 && key[0] === LEASE_KEY_PREFIX) {
+      leases.push({ id: readU53(key, 1), ttlSeconds: readU53(value, 0) });
     } else records.push(decodeRecord(key, value));
   }
-  const store = meta ? MvccStore.load({ meta, records }) : new MvccStore();
+  const store = meta ? MvccStore.load({ meta, records, leases }) : new MvccStore();
   return new KvStateMachine(store, recovered.appliedIndex, members);
 }

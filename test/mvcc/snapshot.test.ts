@@ -3,6 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode, isCairnError } from '../../src/common/errors.js';
 import { MvccStore } from '../../src/mvcc/index.js';
 import { newStore } from './support.js';
+
+/** The workload attaches keys to leases it never granted; the restored store must accept them as the original does. */
+const ANY_LEASE = { leaseExists: () => true };
+
 import { readBattery, workload } from './workload.js';
 
 function built(seed: number, count: number): MvccStore {
@@ -23,7 +27,7 @@ describe('snapshot and restore', () => {
     it(`restores an identical store (seed ${seed})`, () => {
       const original = built(seed, 400);
       expect(original.compactedRevision).toBeGreaterThan(0);
-      const { store: restored, appliedIndex } = MvccStore.restore(original.snapshot(12345));
+      const { store: restored, appliedIndex } = MvccStore.restore(original.snapshot(12345), ANY_LEASE);
       expect(appliedIndex).toBe(12345);
       expect(readBattery(restored)).toEqual(readBattery(original));
       expect(restored.hashKV()).toEqual(original.hashKV());

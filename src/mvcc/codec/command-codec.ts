@@ -33,6 +33,8 @@ enum CommandTag {
   Txn = 3,
   Compact = 4,
   DeleteKeys = 5,
+  LeaseGrant = 6,
+  LeaseRevoke = 7,
 }
 
 enum OpTag {
@@ -74,6 +76,15 @@ export function encodeCommand(command: Command): Uint8Array {
       w.uvarint(command.keys.length);
       for (const key of command.keys) w.bytes(key);
       break;
+    case 'leaseGrant':
+      w.u8(CommandTag.LeaseGrant);
+      w.svarint(command.id, 'lease id');
+      w.svarint(command.ttlSeconds, 'lease ttl');
+      break;
+    case 'leaseRevoke':
+      w.u8(CommandTag.LeaseRevoke);
+      w.svarint(command.id, 'lease id');
+      break;
   }
   return w.finish();
 }
@@ -111,6 +122,14 @@ export function decodeCommand(bytes: Uint8Array): Command {
       command = { type: 'deleteKeys', keys };
       break;
     }
+    case CommandTag.LeaseGrant: {
+      const id = r.svarint();
+      command = { type: 'leaseGrant', id, ttlSeconds: r.svarint() };
+      break;
+    }
+    case CommandTag.LeaseRevoke:
+      command = { type: 'leaseRevoke', id: r.svarint() };
+      break;
     default:
       throw corrupt(`unknown command tag ${tag}`);
   }

@@ -2,22 +2,25 @@
  * The whole store as one byte string (a raft snapshot's data). Layout: the magic "CRNS",
  * u8 format version, varints applied raft index, current revision, compacted revision and
  * record count, then each record as varint main, varint sub and its record value body
- * (record-codec), and last a big-endian CRC-32 of everything before it.
+ * (record-codec), then (format 2) varint lease count and each lease as varint id and varint
+ * TTL in seconds, and last a big-endian CRC-32 of everything before it.
  */
 import { crc32 } from '../../common/crc32.js';
+import type { LeaseRecord } from '../lease-table.js';
 import type { MvccMeta, PersistedMvcc } from '../persistence.js';
 import type { RevisionRecord } from '../types.js';
 import { ByteReader, ByteWriter, corrupt } from './bytes.js';
 import { readRecordBody, writeRecordBody } from './record-codec.js';
 
 const MAGIC = Uint8Array.from([0x43, 0x52, 0x4e, 0x53]); // "CRNS"
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 const CRC_BYTES = 4;
 
 /** A decoded snapshot: the raft index it was taken at and the store's persisted form. */
 export interface DecodedSnapshot extends PersistedMvcc {
   readonly appliedIndex: number;
   readonly records: readonly RevisionRecord[];
+  readonly leases: readonly LeaseRecord[];
 }
 
 /** Encodes the store's records (recordCount of them, in revision order) with its meta and the applied index. */
@@ -26,6 +29,7 @@ export function encodeSnapshot(
   meta: MvccMeta,
   records: Iterable<RevisionRecord>,
   recordCount: number,
+  leases: readonly LeaseRecord[] = [],
 ): Uint8Array {
   const w = new ByteWriter(1024);
   w.raw(MAGIC);
@@ -42,6 +46,11 @@ export function encodeSnapshot(
     written++;
   }
   if (written !== recordCount) throw corrupt(`snapshot of ${written} records, announced ${recordCount}`);
+  w.uvarint(leases.length);
+  for (const lease of leases) {
+    w.uvarint(lease.id, 'lease id');
+    w.uvarint(lease.ttlSeconds, 'lease ttl');
+  }
   const body = w.finish();
   const out = new Uint8Array(body.length + CRC_BYTES);
   out.set(body);
@@ -60,7 +69,7 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   const magic = r.raw(MAGIC.length);
   if (!magic.every((b, i) => b === MAGIC[i])) throw corrupt('not an mvcc snapshot');
   const version = r.u8();
-  if (version !== FORMAT_VERSION) throw corrupt(`unknown snapshot format ${version}`);
+  if (version !== 1 && version !== FORMAT_VERSION) throw corrupt(`unknown snapshot format ${version}`);
   const appliedIndex = r.uvarint();
   const meta = { currentRevision: r.uvarint(), compactedRevision: r.uvarint() };
   const count = r.uvarint();
@@ -70,6 +79,11 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
     const sub = r.uvarint();
     records.push(readRecordBody(r, { main, sub }));
   }
+  const leases: LeaseRecord[] = [];
+  if (version >= 2) {
+    const leaseCount = r.uvarint();
+    for (let i = 0; i < leaseCount; i++) leases.push({ id: r.uvarint(), ttlSeconds: r.uvarint() });
+  }
   if (!r.done) throw corrupt('trailing bytes after snapshot records');
-  return { appliedIndex, meta, records };
+  return { appliedIndex, meta, records, leases };
 }
