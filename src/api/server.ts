@@ -12,13 +12,16 @@ import { encodeCommand } from '../mvcc/index.js';
 import { EntryKind } from '../node/envelope.js';
 import { type KvResult, kvWritesToOps, recoverKvStateMachine } from '../node/kv-state-machine.js';
 import { encodeMemberAttributes } from '../node/member-attributes.js';
+import { MemberLeases, minLeaseTtlSeconds } from '../node/member-leases.js';
 import { RaftNode } from '../node/raft-node.js';
 import { LevelStorage } from '../storage/level-storage.js';
 import { GrpcTransport, RAFT_PEER_SERVER_OPTIONS } from '../transport/grpc-transport.js';
+import { LeaseForwarder, registerLeasePeer } from '../transport/lease-forwarding.js';
 import type { ClusterInfo, MemberInfo } from './cluster-info.js';
 import { clusterHandlers } from './cluster-service.js';
 import { serviceDefinitions } from './definitions.js';
 import { kvHandlers } from './kv-service.js';
+import { leaseHandlers } from './lease-service.js';
 import { maintenanceHandlers } from './maintenance-service.js';
 import type { KvBackend } from './ports.js';
 import type { StatusSource } from './status-source.js';
@@ -89,6 +92,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
 
   // The node and the transport need each other: the transport delivers to the node.
   let node: RaftNode<KvResult> | undefined;
+  let leases: MemberLeases | undefined;
   const transport = new GrpcTransport({
     selfId: self.id,
     clusterId: info.clusterId,
@@ -112,8 +116,25 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     snapshotCount: config.snapshotCount,
     snapshotCatchUpEntries: config.snapshotCatchUpEntries,
     leaseReads: config.leaseReads,
+    onLeaderChange: (leader) => leases?.onLeaderChange(leader),
   });
   const running = node;
+  const forwarder = new LeaseForwarder({
+    clusterId: info.clusterId,
+    peerUrlOf: (id) => members.find((m) => m.id === id)?.peerUrls[0],
+    callTimeoutMs: config.requestTimeoutMs,
+  });
+  const memberLeases = new MemberLeases({
+    node: running,
+    stateMachine: sm,
+    leader: forwarder,
+    minTtlSeconds: minLeaseTtlSeconds(config.electionTimeoutMs),
+    promotionExtensionMs: config.electionTimeoutMs,
+    expiryCheckIntervalMs: Math.min(500, Math.max(10, Math.floor(config.electionTimeoutMs / 2))),
+    revokesPerSecondMax: 1000,
+    logger: rootLogger,
+  });
+  leases = memberLeases;
 
   const status = (): StatusSource => {
     const st = running.status();
@@ -167,11 +188,31 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     defs.cluster,
     clusterHandlers(info, status, membersNow) as grpc.UntypedServiceImplementation,
   );
+  clientServer.addService(
+    defs.lease,
+    leaseHandlers(
+      {
+        grant: (id, ttl) => memberLeases.grant(id, ttl),
+        revoke: (id) => memberLeases.revoke(id),
+        renew: (id) => memberLeases.renew(id),
+        timeToLive: (id, keys) => memberLeases.timeToLive(id, keys),
+        list: () => memberLeases.list(),
+        hasLeader: () => running.leader !== 0,
+      },
+      backend.header,
+      rootLogger,
+    ) as grpc.UntypedServiceImplementation,
+  );
   const peerServer = new grpc.Server(RAFT_PEER_SERVER_OPTIONS);
-  transport.register(peerServer);
+  transport.registerOn(peerServer);
+  registerLeasePeer(peerServer, info.clusterId, () => ({
+    renew: (id) => memberLeases.renewAsLeader(id),
+    timeToLive: (id) => memberLeases.timeToLiveAsLeader(id),
+  }));
 
   for (const url of config.listenPeerUrls) await bind(peerServer, url);
   running.start();
+  memberLeases.start();
   for (const url of config.listenClientUrls) await bind(clientServer, url);
   // Publish this member's name and client URLs through raft (as etcd does), retrying until
   // it lands: every member then lists everyone's client URLs.
@@ -209,6 +250,8 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     async stop(): Promise<void> {
       stopped = true;
       await new Promise<void>((resolve) => clientServer.tryShutdown(() => resolve()));
+      memberLeases.stop();
+      forwarder.close();
       await running.stop();
       await transport.stop();
       await new Promise<void>((resolve) => peerServer.tryShutdown(() => resolve()));

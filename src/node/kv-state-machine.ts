@@ -43,6 +43,12 @@ export interface KvWrites {
   readonly members?: readonly MemberAttributes[];
 }
 
+/** Told of every lease granted or revoked by an applied entry (the leader's lease clock listens). */
+export interface LeaseListener {
+  onGranted(lease: LeaseRecord): void;
+  onRevoked(id: number): void;
+}
+
 /** Applies mvcc commands from the log; deterministic, as every member must reach the same state. */
 export class KvStateMachine implements StateMachine<KvResult> {
   private kv: MvccStore;
@@ -52,6 +58,8 @@ export class KvStateMachine implements StateMachine<KvResult> {
   private publishedSinceTake: MemberAttributes[] = [];
   /** Invariant: the index of the last entry whose effects are in `kv`. */
   appliedIndex: number;
+  /** Told of lease grants and revokes as they are applied. */
+  leaseListener: LeaseListener | undefined;
 
   constructor(store: MvccStore, appliedIndex: number, members: readonly MemberAttributes[] = []) {
     this.kv = store;
@@ -98,6 +106,10 @@ export class KvStateMachine implements StateMachine<KvResult> {
     }
     const result = this.kv.apply(command) as ApplyResult<CommandResponse>;
     this.buffer.add(result.changes);
+    if (result.ok && this.leaseListener) {
+      for (const lease of result.changes.leasesGranted ?? []) this.leaseListener.onGranted(lease);
+      for (const id of result.changes.leasesRevoked ?? []) this.leaseListener.onRevoked(id);
+    }
     return { ...result, index: pos.index };
   }
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { spawnMember } from '../../cluster/processes.js';
+import { waitForLeader } from '../../cluster/readiness.js';
 import { type LocalMember, type LocalTopology, localTopology } from '../../cluster/topology.js';
 import { freePorts } from './ports.js';
 
@@ -70,6 +71,23 @@ export class TestCluster {
   client(names?: readonly string[]): Etcd3 {
     const ms = names ? names.map((n) => this.member(n)) : this.topology.members;
     return new Etcd3({ hosts: ms.map((m) => m.clientUrl), dialTimeout: 2000 });
+  }
+
+  /** The name of the member that reports itself leader, among the running ones (waits for one). */
+  async leaderName(timeoutMs = 20_000): Promise<string> {
+    const live = this.topology.members.filter((m) => this.processes.has(m.name));
+    const found = await waitForLeader(
+      live.map((m) => m.clientUrl),
+      timeoutMs,
+      live.map((m) => m.name),
+    );
+    return found.name;
+  }
+
+  /** Client endpoints (host:port) of some members (default: all). */
+  endpoints(names?: readonly string[]): string[] {
+    const ms = names ? names.map((n) => this.member(n)) : this.topology.members;
+    return ms.map((m) => `127.0.0.1:${m.clientPort}`);
   }
 
   /** Kills every member and removes the data folder. */

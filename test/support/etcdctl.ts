@@ -1,0 +1,49 @@
+/**
+ * Runs Debian's etcdctl 3.4 against a test cluster's members and returns what it printed
+ * and its exit code (never throws for a nonzero exit), for the compatibility tests.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Where Debian's etcd-client installs etcdctl. */
+export const ETCDCTL = '/usr/bin/etcdctl';
+/** Whether etcdctl is installed (.ci/run installs it). */
+export const hasEtcdctl = existsSync(ETCDCTL);
+
+/** What one etcdctl run printed. */
+export interface EtcdctlResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number;
+}
+
+/** Runs etcdctl with the v3 API against the given client endpoints (host:port or URLs). */
+export async function etcdctl(endpoints: readonly string[], args: readonly string[]): Promise<EtcdctlResult> {
+  try {
+    const { stdout, stderr } = await run(
+      ETCDCTL,
+      [`--endpoints=${endpoints.join(',')}`, '--command-timeout=10s', ...args],
+      { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 30_000 },
+    );
+    return { stdout, stderr, code: 0 };
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; code?: number };
+    return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : 1 };
+  }
+}
+
+/** Retries fn until it stops throwing or the deadline passes (then rethrows the last error). */
+export async function eventually<T>(fn: () => Promise<T>, deadlineMs = 20_000, pauseMs = 100): Promise<T> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  }
+}
