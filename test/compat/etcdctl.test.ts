@@ -5,16 +5,11 @@
  * etcd's error and leave the cluster serving. Skipped, saying so, where etcdctl is absent
  * (.ci/run installs it).
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { promisify } from 'node:util';
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { TestCluster } from '../support/cluster.js';
+import { eventually, hasEtcdctl, etcdctl as runEtcdctl } from '../support/etcdctl.js';
 
-const run = promisify(execFile);
-const ETCDCTL = '/usr/bin/etcdctl';
-const hasEtcdctl = existsSync(ETCDCTL);
 if (!hasEtcdctl)
   console.warn(
     'etcdctl compatibility tests skipped: install Debian etcd-client (apt-get install -y etcd-client)',
@@ -23,42 +18,13 @@ if (!hasEtcdctl)
 let cluster: TestCluster;
 let client: Etcd3;
 
-async function etcdctl(
-  args: string[],
-  input?: string,
-): Promise<{ stdout: string; stderr: string; code: number }> {
-  const endpoints = cluster.topology.members.map((m) => `127.0.0.1:${m.clientPort}`).join(',');
-  const child = run(ETCDCTL, [`--endpoints=${endpoints}`, '--command-timeout=10s', ...args], {
-    env: { ...process.env, ETCDCTL_API: '3' },
-  });
-  if (input !== undefined) {
-    child.child.stdin?.write(input);
-    child.child.stdin?.end();
-  }
-  try {
-    const { stdout, stderr } = await child;
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
-
-async function retry<T>(fn: () => Promise<T>, deadlineMs = 20_000): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
+const etcdctl = (args: string[], input?: string) => runEtcdctl(cluster.endpoints(), args, input);
+const retry = eventually;
 
 describe.skipIf(!hasEtcdctl)('etcdctl against a Cairn cluster', () => {
   beforeAll(async () => {
     cluster = await TestCluster.start();
+    await cluster.leaderName();
     client = cluster.client();
     await retry(() => client.put('ready').value('1').exec());
   }, 60_000);

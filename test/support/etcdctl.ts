@@ -20,14 +20,22 @@ export interface EtcdctlResult {
   readonly code: number;
 }
 
-/** Runs etcdctl with the v3 API against the given client endpoints (host:port or URLs). */
-export async function etcdctl(endpoints: readonly string[], args: readonly string[]): Promise<EtcdctlResult> {
+/** Runs etcdctl with the v3 API against the given client endpoints (host:port or URLs), optionally with stdin. */
+export async function etcdctl(
+  endpoints: readonly string[],
+  args: readonly string[],
+  input?: string,
+): Promise<EtcdctlResult> {
+  const child = run(ETCDCTL, [`--endpoints=${endpoints.join(',')}`, '--command-timeout=10s', ...args], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+    timeout: 30_000,
+  });
+  if (input !== undefined) {
+    child.child.stdin?.write(input);
+    child.child.stdin?.end();
+  }
   try {
-    const { stdout, stderr } = await run(
-      ETCDCTL,
-      [`--endpoints=${endpoints.join(',')}`, '--command-timeout=10s', ...args],
-      { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 30_000 },
-    );
+    const { stdout, stderr } = await child;
     return { stdout, stderr, code: 0 };
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; code?: number };
