@@ -1,14 +1,27 @@
 /**
  * The local cluster's command line: `start` (three members in the background, wait for a
- * leader, print the endpoints, exit), `stop`, and `run` (the same cluster in the
- * foreground with interleaved logs, stopped cleanly on Ctrl-C). DATA_DIR (default ./data)
- * holds each member's data, log and pid file.
+ * leader, print the endpoints, exit), `stop` (every member under DATA_DIR, joined ones too),
+ * `run` (the same cluster in the foreground with interleaved logs, stopped cleanly on
+ * Ctrl-C), and `join <name> [--learner]` (adds a member with MemberAdd, then starts it on
+ * free ports with --initial-cluster-state existing). DATA_DIR (default ./data) holds each
+ * member's data, log and pid file.
  */
 import type { ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { dataRoot, isAlive, logFileOf, recordedPid, spawnMember, stopMember } from './processes.js';
-import { waitForLeader } from './readiness.js';
-import { localTopology } from './topology.js';
+import { addMember } from './membership.js';
+import {
+  dataRoot,
+  freeLoopbackPort,
+  isAlive,
+  logFileOf,
+  recordedPid,
+  spawnMember,
+  stopMember,
+} from './processes.js';
+import { waitForLeader, waitForServing } from './readiness.js';
+import { type LocalMember, localMember, localTopology } from './topology.js';
 
 const COLORS = ['\x1b[36m', '\x1b[35m', '\x1b[33m'];
 const RESET = '\x1b[0m';
@@ -43,10 +56,21 @@ async function start(): Promise<number> {
   return 0;
 }
 
+/** Every member with a folder under the data root: the founding three and any that joined. */
+function allMembers(rootDir: string): LocalMember[] {
+  const t = localTopology(rootDir);
+  const extra = existsSync(rootDir)
+    ? readdirSync(rootDir).filter(
+        (name) => !t.members.some((m) => m.name === name) && existsSync(join(rootDir, name, 'cairn.pid')),
+      )
+    : [];
+  // Ports do not matter for stopping: the pid file does.
+  return [...t.members, ...extra.map((name) => localMember(rootDir, name, { client: 0, peer: 0 }))];
+}
+
 async function stop(): Promise<number> {
-  const t = localTopology(dataRoot(process.env));
   let stopped = 0;
-  for (const m of t.members) if (await stopMember(m)) stopped++;
+  for (const m of allMembers(dataRoot(process.env))) if (await stopMember(m)) stopped++;
   console.log(`cairn: stopped ${stopped} member(s)`);
   return 0;
 }
@@ -91,11 +115,38 @@ async function run(): Promise<number> {
   return 0;
 }
 
-const commands: Record<string, () => Promise<number>> = { start, stop, run };
+async function joinCommand(): Promise<number> {
+  const name = process.argv[3];
+  const learner = process.argv.includes('--learner');
+  if (!name || name.startsWith('-')) {
+    console.error('usage: cluster/cli join <name> [--learner]');
+    return 2;
+  }
+  const t = localTopology(dataRoot(process.env));
+  const m = localMember(t.rootDir, name, {
+    client: await freeLoopbackPort(),
+    peer: await freeLoopbackPort(),
+  });
+  const endpoints = t.members.map((x) => x.clientUrl);
+  const added = await addMember(endpoints, [m.peerUrl], learner);
+  const existing = added.members.map((x) => ({
+    name: x.id === added.id ? name : x.name,
+    peerUrl: x.peerUrls[0]!,
+  }));
+  spawnMember(t, m, { entry: 'dist', detached: true, join: { existing } });
+  await waitForServing(m.clientUrl, 30_000);
+  console.log(`cairn: ${name} joined as ${learner ? 'learner' : 'voter'} ${added.id.toString(16)}`);
+  console.log(`client: ${m.clientUrl}  peer: ${m.peerUrl}  log: ${logFileOf(m)}`);
+  return 0;
+}
+
+const commands: Record<string, () => Promise<number>> = { start, stop, run, join: joinCommand };
 const cmd = process.argv[2] ?? '';
 const fn = commands[cmd];
 if (!fn) {
-  console.error('usage: cluster/cli <start|stop|run>   (DATA_DIR selects the data folder, default ./data)');
+  console.error(
+    'usage: cluster/cli <start|stop|run|join <name> [--learner]>   (DATA_DIR selects the data folder, default ./data)',
+  );
   process.exit(2);
 }
 fn().then(

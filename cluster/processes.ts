@@ -5,9 +5,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type LocalMember, type LocalTopology, memberFlags } from './topology.js';
+import { type JoinAs, type LocalMember, type LocalTopology, memberFlags } from './topology.js';
 
 /** The repository root, whether this file runs from cluster/ (tsx) or dist/cluster/ (compiled). */
 export const REPO_ROOT = (() => {
@@ -50,6 +51,8 @@ export interface SpawnOptions {
   readonly detached: boolean;
   readonly extraFlags?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /** Start the member as one joining the running cluster (it must have been added with MemberAdd). */
+  readonly join?: JoinAs;
 }
 
 /** Starts one member and records its pid. */
@@ -60,7 +63,7 @@ export function spawnMember(t: LocalTopology, m: LocalMember, opts: SpawnOptions
   let child: ChildProcess;
   if (opts.detached) {
     const log = openSync(logFileOf(m), 'a');
-    child = spawn(command, [...args, ...memberFlags(t, m, opts.extraFlags)], {
+    child = spawn(command, [...args, ...memberFlags(t, m, opts.extraFlags, opts.join)], {
       cwd: REPO_ROOT,
       detached: true,
       stdio: ['ignore', log, log],
@@ -68,7 +71,7 @@ export function spawnMember(t: LocalTopology, m: LocalMember, opts: SpawnOptions
     });
     child.unref();
   } else {
-    child = spawn(command, [...args, ...memberFlags(t, m, opts.extraFlags)], {
+    child = spawn(command, [...args, ...memberFlags(t, m, opts.extraFlags, opts.join)], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env,
@@ -116,4 +119,23 @@ export async function stopMember(m: LocalMember, graceMs = 5000): Promise<boolea
 /** Resolves the data root from DATA_DIR (default ./data), relative to the current directory. */
 export function dataRoot(env: Readonly<Record<string, string | undefined>>): string {
   return resolve(env.DATA_DIR ?? 'data');
+}
+
+/** The default ports of a local cluster, which a joining member must not take. */
+const RESERVED_PORTS = new Set([2379, 2380, 22379, 22380, 32379, 32380]);
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (never one of the default ports). */
+export async function freeLoopbackPort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const addr = srv.address();
+        const p = typeof addr === 'object' && addr ? addr.port : 0;
+        srv.close(() => resolve(p));
+      });
+    });
+    if (!RESERVED_PORTS.has(port)) return port;
+  }
 }

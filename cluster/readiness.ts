@@ -47,3 +47,19 @@ export async function waitForLeader(
   }
   throw new Error(`no leader within ${timeoutMs} ms (${lastError})`);
 }
+
+/** Polls one endpoint until it answers Maintenance.Status (a joining member is serving); fails after timeoutMs. */
+export async function waitForServing(endpoint: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let lastError = 'no answer yet';
+  while (Date.now() < until) {
+    try {
+      await status(endpoint, 1000);
+      return;
+    } catch (err) {
+      lastError = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${endpoint} not serving within ${timeoutMs} ms (${lastError})`);
+}

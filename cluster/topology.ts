@@ -31,23 +31,44 @@ export const DEFAULT_PORTS: readonly { client: number; peer: number }[] = [
 
 /** Builds a topology over the given ports (defaults: DEFAULT_PORTS) with data under rootDir. */
 export function localTopology(rootDir: string, ports = DEFAULT_PORTS, token = 'cairn-local'): LocalTopology {
-  const members = ports.map((p, i) => {
-    const name = `n${i + 1}`;
-    return {
-      name,
-      clientPort: p.client,
-      peerPort: p.peer,
-      dataDir: join(rootDir, name),
-      clientUrl: `http://127.0.0.1:${p.client}`,
-      peerUrl: `http://127.0.0.1:${p.peer}`,
-    };
-  });
+  const members = ports.map((p, i) => localMember(rootDir, `n${i + 1}`, p));
   return { members, token, rootDir };
 }
 
-/** The server flags of one member. */
-export function memberFlags(t: LocalTopology, m: LocalMember, extra: readonly string[] = []): string[] {
-  const initialCluster = t.members.map((x) => `${x.name}=${x.peerUrl}`).join(',');
+/** One member named `name` on the given ports, with its data under rootDir. */
+export function localMember(
+  rootDir: string,
+  name: string,
+  ports: { client: number; peer: number },
+): LocalMember {
+  return {
+    name,
+    clientPort: ports.client,
+    peerPort: ports.peer,
+    dataDir: join(rootDir, name),
+    clientUrl: `http://127.0.0.1:${ports.client}`,
+    peerUrl: `http://127.0.0.1:${ports.peer}`,
+  };
+}
+
+/**
+ * How a member that joins a running cluster is started: the members to list in
+ * --initial-cluster besides itself (as `member add` prints them) and
+ * --initial-cluster-state existing.
+ */
+export interface JoinAs {
+  readonly existing: readonly { readonly name: string; readonly peerUrl: string }[];
+}
+
+/** The server flags of one member: a founding member of the topology, or (with `join`) a member joining it. */
+export function memberFlags(
+  t: LocalTopology,
+  m: LocalMember,
+  extra: readonly string[] = [],
+  joining?: JoinAs,
+): string[] {
+  const listed = joining ? [...joining.existing.filter((x) => x.name !== m.name), m] : t.members;
+  const initialCluster = listed.map((x) => `${x.name}=${x.peerUrl}`).join(',');
   return [
     `--name=${m.name}`,
     `--data-dir=${join(m.dataDir, 'data')}`,
@@ -57,7 +78,7 @@ export function memberFlags(t: LocalTopology, m: LocalMember, extra: readonly st
     `--initial-advertise-peer-urls=${m.peerUrl}`,
     `--initial-cluster=${initialCluster}`,
     `--initial-cluster-token=${t.token}`,
-    '--initial-cluster-state=new',
+    `--initial-cluster-state=${joining ? 'existing' : 'new'}`,
     ...extra,
   ];
 }

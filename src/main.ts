@@ -57,6 +57,12 @@ async function main(): Promise<void> {
       },
     );
   };
+  void server.stoppedItself.then((reason) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`cairn: stopped: ${reason}`);
+    process.exit(0);
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

@@ -31,6 +31,32 @@ const SERVER_ERRORS: Partial<Record<ErrorCode, { status: grpc.status; message: s
     message: 'etcdserver: request is too large',
   },
   [ErrorCode.STOPPED]: { status: grpc.status.UNAVAILABLE, message: 'etcdserver: server stopped' },
+  [ErrorCode.MEMBER_REMOVED]: { status: grpc.status.UNAVAILABLE, message: 'etcdserver: server stopped' },
+  [ErrorCode.MEMBER_NOT_FOUND]: { status: grpc.status.NOT_FOUND, message: 'etcdserver: member not found' },
+  [ErrorCode.MEMBER_EXISTS]: {
+    status: grpc.status.FAILED_PRECONDITION,
+    message: 'etcdserver: member ID already exist',
+  },
+  [ErrorCode.PEER_URL_EXISTS]: {
+    status: grpc.status.FAILED_PRECONDITION,
+    message: 'etcdserver: Peer URLs already exists',
+  },
+  [ErrorCode.MEMBER_BAD_URLS]: {
+    status: grpc.status.INVALID_ARGUMENT,
+    message: 'etcdserver: given member URLs are invalid',
+  },
+  [ErrorCode.MEMBER_NOT_LEARNER]: {
+    status: grpc.status.FAILED_PRECONDITION,
+    message: 'etcdserver: can only promote a learner member',
+  },
+  [ErrorCode.LEARNER_NOT_READY]: {
+    status: grpc.status.FAILED_PRECONDITION,
+    message: 'etcdserver: can only promote a learner member which is in sync with leader',
+  },
+  [ErrorCode.TOO_MANY_LEARNERS]: {
+    status: grpc.status.FAILED_PRECONDITION,
+    message: 'etcdserver: too many learner members in cluster',
+  },
 };
 
 function grpcError(status: grpc.status, message: string): GrpcError {

@@ -6,23 +6,31 @@
 import { randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { ServerConfig } from '../common/config.js';
-import { clusterIdOf, memberIdOf } from '../common/ids.js';
+import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { encodeCommand } from '../mvcc/index.js';
 import { EntryKind } from '../node/envelope.js';
-import { type KvResult, kvWritesToOps, recoverKvStateMachine } from '../node/kv-state-machine.js';
+import type { KvResult } from '../node/kv-state-machine.js';
 import { encodeMemberAttributes } from '../node/member-attributes.js';
 import { MemberLeases, minLeaseTtlSeconds } from '../node/member-leases.js';
+import type { MemberRecord } from '../node/member-registry.js';
+import { MembershipChanges } from '../node/membership-changes.js';
+import { membershipWritesToOps, recoverMembershipStateMachine } from '../node/membership-state-machine.js';
 import { RaftNode } from '../node/raft-node.js';
+import { ConfChangeTransition, ConfChangeType } from '../raft/index.js';
 import { LevelStorage } from '../storage/level-storage.js';
 import { GrpcTransport, RAFT_PEER_SERVER_OPTIONS } from '../transport/grpc-transport.js';
 import { LeaseForwarder, registerLeasePeer } from '../transport/lease-forwarding.js';
+import { MEMBER_REMOVED_MESSAGE } from '../transport/refusal.js';
 import type { ClusterInfo, MemberInfo } from './cluster-info.js';
-import { clusterHandlers } from './cluster-service.js';
+import { clusterHandlers, type MembershipBackend } from './cluster-service.js';
 import { serviceDefinitions } from './definitions.js';
+import { foundingMembers, type Identity, resolveIdentity } from './identity.js';
 import { kvHandlers } from './kv-service.js';
 import { leaseHandlers } from './lease-service.js';
 import { maintenanceHandlers } from './maintenance-service.js';
+import { promoteViaPeer } from './peer-cluster-client.js';
+import { PeerSync } from './peer-sync.js';
 import type { KvBackend } from './ports.js';
 import type { StatusSource } from './status-source.js';
 
@@ -30,9 +38,14 @@ import type { StatusSource } from './status-source.js';
 export interface RunningServer {
   readonly info: ClusterInfo;
   readonly node: RaftNode<KvResult>;
-  /** Stops serving, stops the node, closes storage. */
+  /** Stops serving, stops the node, closes storage (once; later calls wait for the first). */
   stop(): Promise<void>;
+  /** Resolves, with the reason, when the member stopped by itself (it was removed from the cluster). */
+  readonly stoppedItself: Promise<string>;
 }
+
+/** How long a leader that applied its own removal keeps running, so followers learn the commit. */
+const REMOVED_LEADER_LINGER_MS = 1_000;
 
 /** Milliseconds per raft tick: the heartbeat interval is one tick. */
 function ticksOf(config: ServerConfig): {
@@ -63,47 +76,76 @@ async function bind(server: grpc.Server, url: string): Promise<void> {
 /** Starts a member from its configuration. */
 export async function startServer(config: ServerConfig, rootLogger: Logger): Promise<RunningServer> {
   const log = rootLogger.child({ component: 'server' });
-  const token = config.initialClusterToken;
-  const members: MemberInfo[] = config.initialCluster.map((m) => ({
-    id: memberIdOf(m.peerUrls, token),
-    name: m.name,
-    peerUrls: m.peerUrls,
-    clientUrls: m.name === config.name ? config.advertiseClientUrls : [],
-    isLearner: false,
-  }));
-  const self = members.find((m) => m.name === config.name);
-  if (!self) throw new Error(`--initial-cluster does not contain this member's name "${config.name}"`);
-  const info: ClusterInfo = {
-    clusterId: clusterIdOf(
-      members.map((m) => m.id),
-      token,
-    ),
-    memberId: self.id,
-    members,
-  };
-  const voters = members.map((m) => m.id);
+  const joining = config.initialClusterState === 'existing';
+  const founders = foundingMembers(config);
 
+  // A member joining a running cluster starts with an empty log and no configuration: the
+  // leader sends it the log (or a snapshot) once MemberAdd's change is applied.
   const { storage, recovered } = await LevelStorage.open(config.dataDir, {
     logger: rootLogger.child({ component: 'storage' }),
-    toOps: kvWritesToOps,
-    initialConfState: { voters, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false },
+    toOps: membershipWritesToOps,
+    ...(joining
+      ? {}
+      : {
+          initialConfState: {
+            voters: founders.map((m) => m.id),
+            learners: [],
+            votersOutgoing: [],
+            learnersNext: [],
+            autoLeave: false,
+          },
+        }),
   });
-  const sm = recoverKvStateMachine(recovered);
+  const sm = recoverMembershipStateMachine(recovered);
+  const registry = sm.registry;
+  let identity: Identity;
+  try {
+    identity = await resolveIdentity(config, registry, log);
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+  if (registry.isRemoved(identity.memberId)) {
+    await storage.close();
+    throw new CairnError(ErrorCode.MEMBER_REMOVED, MEMBER_REMOVED_MESSAGE);
+  }
+  registry.setFounders(identity.clusterId, identity.known);
+  if (!joining && registry.list().length === 0 && recovered.appliedIndex > 0) {
+    // Data written before the registry existed: the founding configuration is the registry.
+    registry.applyConfChange(
+      {
+        transition: ConfChangeTransition.Auto,
+        changes: founders.map((m) => ({ type: ConfChangeType.AddNode, nodeId: m.id })),
+        context: new Uint8Array(0),
+      },
+      undefined,
+    );
+  }
+  const selfId = identity.memberId;
+  const info: ClusterInfo = {
+    clusterId: identity.clusterId,
+    memberId: selfId,
+    members: founders.map((m) => ({ ...m, clientUrls: [], isLearner: false })),
+  };
 
   // The node and the transport need each other: the transport delivers to the node.
   let node: RaftNode<KvResult> | undefined;
   let leases: MemberLeases | undefined;
+  let onRemoved: (reason: string) => void = () => {};
   const transport = new GrpcTransport({
-    selfId: self.id,
+    selfId,
     clusterId: info.clusterId,
     logger: rootLogger.child({ component: 'transport' }),
     onMessage: (m) => node?.step(m),
     onUnreachable: (id) => node?.reportUnreachable(id),
     onSnapshotStatus: (id, ok) => node?.reportSnapshot(id, ok),
+    isRemovedMember: (id) => registry.isRemoved(id),
+    onRemovedFromCluster: () => onRemoved('a peer refused this member'),
   });
-  for (const m of members) if (m.id !== self.id) transport.addPeer(m.id, m.peerUrls[0]!);
+  const peers = new PeerSync(transport, registry, selfId, identity.known);
+  peers.sync();
   node = new RaftNode<KvResult>({
-    id: self.id,
+    id: selfId,
     storage,
     stateMachine: sm,
     transport,
@@ -121,12 +163,12 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   const running = node;
   const forwarder = new LeaseForwarder({
     clusterId: info.clusterId,
-    peerUrlOf: (id) => members.find((m) => m.id === id)?.peerUrls[0],
+    peerUrlOf: (id) => registry.get(id)?.peerUrls[0],
     callTimeoutMs: config.requestTimeoutMs,
   });
   const memberLeases = new MemberLeases({
     node: running,
-    stateMachine: sm,
+    stateMachine: sm.kv,
     leader: forwarder,
     minTtlSeconds: minLeaseTtlSeconds(config.electionTimeoutMs),
     promotionExtensionMs: config.electionTimeoutMs,
@@ -135,6 +177,14 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     logger: rootLogger,
   });
   leases = memberLeases;
+  const changes = new MembershipChanges(running, registry, {
+    clusterToken: config.initialClusterToken,
+    retryForMs: config.requestTimeoutMs,
+  });
+  registry.onChange = () => {
+    peers.sync();
+    if (registry.isRemoved(selfId)) onRemoved('this member applied its own removal');
+  };
 
   const status = (): StatusSource => {
     const st = running.status();
@@ -143,9 +193,9 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
       term: st.term,
       commitIndex: st.commit,
       appliedIndex: running.appliedIndex,
-      revision: sm.store.currentRevision,
-      isLearner: false,
-      dataSizeBytes: sm.store.recordCount * 64,
+      revision: sm.kv.store.currentRevision,
+      isLearner: registry.get(selfId)?.isLearner ?? false,
+      dataSizeBytes: sm.kv.store.recordCount * 64,
     };
   };
   const backend: KvBackend = {
@@ -160,7 +210,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     },
     range: async (req, serializable) => {
       if (!serializable) await running.linearizableBarrier();
-      return sm.store.range(req);
+      return sm.kv.store.range(req);
     },
     write: (cmd) => running.propose(EntryKind.Mvcc, encodeCommand(cmd)),
   };
@@ -181,12 +231,35 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     defs.maintenance,
     maintenanceHandlers(info, status) as grpc.UntypedServiceImplementation,
   );
-  // Client URLs as the members published them through raft (our own as configured until then).
-  const membersNow = (): MemberInfo[] =>
-    members.map((m) => ({ ...m, clientUrls: sm.members.get(m.id)?.clientUrls ?? m.clientUrls }));
+  // Members as the registry holds them, with the name and client URLs each published through raft.
+  const withAttributes = (m: MemberRecord): MemberInfo => {
+    const published = sm.kv.members.get(m.id);
+    return {
+      id: m.id,
+      name: published?.name ?? m.name,
+      peerUrls: m.peerUrls,
+      clientUrls: published?.clientUrls ?? (m.id === selfId ? config.advertiseClientUrls : []),
+      isLearner: m.isLearner,
+    };
+  };
+  const membership = (forwardPromote: boolean): MembershipBackend => ({
+    list: async (linearizable) => (await changes.list(linearizable)).map(withAttributes),
+    add: async (peerUrls, isLearner) => withAttributes(await changes.add(peerUrls, isLearner)),
+    remove: (id) => changes.remove(id),
+    update: (id, peerUrls) => changes.update(id, peerUrls),
+    promote: async (id) => {
+      try {
+        await changes.promote(id);
+      } catch (err) {
+        const leaderUrl = registry.get(running.leader)?.peerUrls[0];
+        if (!forwardPromote || !isCairnError(err, ErrorCode.NOT_LEADER) || leaderUrl === undefined) throw err;
+        await promoteViaPeer(leaderUrl, id, config.requestTimeoutMs);
+      }
+    },
+  });
   clientServer.addService(
     defs.cluster,
-    clusterHandlers(info, status, membersNow) as grpc.UntypedServiceImplementation,
+    clusterHandlers(info, status, membership(true)) as grpc.UntypedServiceImplementation,
   );
   clientServer.addService(
     defs.lease,
@@ -204,11 +277,16 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     ) as grpc.UntypedServiceImplementation,
   );
   const peerServer = new grpc.Server(RAFT_PEER_SERVER_OPTIONS);
-  transport.registerOn(peerServer);
   registerLeasePeer(peerServer, info.clusterId, () => ({
     renew: (id) => memberLeases.renewAsLeader(id),
     timeToLive: (id) => memberLeases.timeToLiveAsLeader(id),
   }));
+  transport.registerOn(peerServer);
+  // The peer URL serves the member list (for joining members) and promotions forwarded to the leader.
+  peerServer.addService(
+    defs.cluster,
+    clusterHandlers(info, status, membership(false)) as grpc.UntypedServiceImplementation,
+  );
 
   for (const url of config.listenPeerUrls) await bind(peerServer, url);
   running.start();
@@ -219,7 +297,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   let stopped = false;
   const publish = async (): Promise<void> => {
     const attrs = encodeMemberAttributes({
-      id: self.id,
+      id: selfId,
       name: config.name,
       clientUrls: config.advertiseClientUrls,
     });
@@ -236,18 +314,18 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   void publish();
   log.info(
     {
-      memberId: self.id,
+      memberId: selfId,
       clusterId: info.clusterId,
+      joining,
       client: config.listenClientUrls,
       peer: config.listenPeerUrls,
     },
     'serving',
   );
 
-  return {
-    info,
-    node: running,
-    async stop(): Promise<void> {
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
       stopped = true;
       await new Promise<void>((resolve) => clientServer.tryShutdown(() => resolve()));
       memberLeases.stop();
@@ -257,6 +335,27 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
       await new Promise<void>((resolve) => peerServer.tryShutdown(() => resolve()));
       await storage.close();
       log.info({}, 'stopped');
-    },
+    })();
+    return stopping;
   };
+  let stoppedItself: (reason: string) => void = () => {};
+  const selfStop = new Promise<string>((resolve) => {
+    stoppedItself = resolve;
+  });
+  let removed = false;
+  onRemoved = (reason) => {
+    if (removed || stopping) return;
+    removed = true;
+    log.error({ reason, memberId: selfId }, MEMBER_REMOVED_MESSAGE);
+    // A leader that removed itself first lets its followers learn that the removal committed.
+    const delayMs = running.leader === selfId ? REMOVED_LEADER_LINGER_MS : 0;
+    setTimeout(() => {
+      stop().then(
+        () => stoppedItself(MEMBER_REMOVED_MESSAGE),
+        () => stoppedItself(MEMBER_REMOVED_MESSAGE),
+      );
+    }, delayMs);
+  };
+
+  return { info, node: running, stop, stoppedItself: selfStop };
 }

@@ -54,6 +54,22 @@ export const ErrorCode = {
   STOPPED: 'STOPPED',
   /** Data on disk failed a check. */
   CORRUPT: 'CORRUPT',
+  /** A membership request names a member the cluster does not have. */
+  MEMBER_NOT_FOUND: 'MEMBER_NOT_FOUND',
+  /** A member with this id is already in the cluster. */
+  MEMBER_EXISTS: 'MEMBER_EXISTS',
+  /** Another member already has one of these peer URLs. */
+  PEER_URL_EXISTS: 'PEER_URL_EXISTS',
+  /** Peer URLs that are missing or not http(s)://host:port. */
+  MEMBER_BAD_URLS: 'MEMBER_BAD_URLS',
+  /** Only a learner can be promoted. */
+  MEMBER_NOT_LEARNER: 'MEMBER_NOT_LEARNER',
+  /** The learner's log is too far behind the leader's to be promoted. */
+  LEARNER_NOT_READY: 'LEARNER_NOT_READY',
+  /** The cluster already has as many learners as allowed. */
+  TOO_MANY_LEARNERS: 'TOO_MANY_LEARNERS',
+  /** This member was removed from the cluster: it stops, and its peers refuse it. */
+  MEMBER_REMOVED: 'MEMBER_REMOVED',
 } as const;
 
 /** A stable error code. */

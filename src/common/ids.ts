@@ -25,3 +25,12 @@ export function memberIdOf(peerUrls: readonly string[], clusterToken: string): n
 export function clusterIdOf(memberIds: readonly number[], clusterToken: string): number {
   return hash52(`cluster|${[...memberIds].sort((a, b) => a - b).join(',')}|${clusterToken}`);
 }
+
+/**
+ * The id of a member added at run time: as etcd's, its peer URLs and the cluster token plus
+ * the time of the request, so a member removed and added again at the same URLs gets a new
+ * id. The proposing member chooses it; every member applies the same id from the log.
+ */
+export function addedMemberIdOf(peerUrls: readonly string[], clusterToken: string, nowMs: number): number {
+  return hash52(`member|${[...peerUrls].sort().join(',')}|${clusterToken}|${Math.floor(nowMs)}`);
+}

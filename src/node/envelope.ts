@@ -12,7 +12,18 @@ export enum EntryKind {
   Mvcc = 1,
   /** A member publishing its name and client URLs (as etcd's publish). */
   MemberAttributes = 2,
+  /** A member's new peer URLs (etcd's MemberUpdate); applied by the member registry. */
+  MemberUpdate = 3,
+  /** Not an entry of its own: the context of a membership configuration change (member-registry.ts). */
+  MemberConfChange = 4,
 }
+
+const KNOWN_KINDS: ReadonlySet<number> = new Set([
+  EntryKind.Mvcc,
+  EntryKind.MemberAttributes,
+  EntryKind.MemberUpdate,
+  EntryKind.MemberConfChange,
+]);
 
 const HEADER_BYTES = 18;
 const TWO_POW_32 = 2 ** 32;
@@ -54,7 +65,7 @@ export function decodeEnvelope(data: Uint8Array): Envelope {
     throw new CairnError(ErrorCode.CORRUPT, `entry of ${data.byteLength} bytes has no envelope`);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const kind = view.getUint8(0);
-  if (kind !== EntryKind.Mvcc && kind !== EntryKind.MemberAttributes) {
+  if (!KNOWN_KINDS.has(kind)) {
     throw new CairnError(ErrorCode.CORRUPT, `entry has unknown kind ${kind}`);
   }
   const proposer = view.getUint32(2) * TWO_POW_32 + view.getUint32(6);

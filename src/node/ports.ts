@@ -4,7 +4,16 @@
  * main.ts wires the LevelDB storage, the mvcc store and the gRPC transport to these; tests
  * may wire in-memory twins.
  */
-import type { ConfState, Entry, HardState, MemoryStorage, Message, NodeId, Snapshot } from '../raft/index.js';
+import type {
+  ConfChange,
+  ConfState,
+  Entry,
+  HardState,
+  MemoryStorage,
+  Message,
+  NodeId,
+  Snapshot,
+} from '../raft/index.js';
 import type { Envelope } from './envelope.js';
 
 /** Changes the state machine made since the last persist, opaque to the node. */
@@ -52,6 +61,12 @@ export interface StateMachine<Result> {
   apply(pos: ApplyPosition, envelope: Envelope): Result;
   /** Records that an entry without state-machine effect (no-op, conf change) was applied. */
   skip(pos: ApplyPosition): void;
+  /**
+   * Applies a configuration change that raft has applied (the membership registry follows
+   * it); `context` is the change's context when it is an envelope. Without this method a
+   * conf change is skipped. The result goes to the proposer named in the context.
+   */
+  applyConfChange?(pos: ApplyPosition, cc: ConfChange, context: Envelope | undefined): Result;
   /** Takes the changes made since the last call (undefined if none), to be persisted with the applied index. */
   takeWrites(): StateMachineWrites | undefined;
   /** Serializes the whole state (a raft snapshot's data). */

@@ -8,6 +8,8 @@ import { CairnError, ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import {
   type ConfChange,
+  type ConfChangeSingle,
+  ConfChangeTransition,
   type ConfState,
   decodeConfChange,
   type Entry,
@@ -25,7 +27,7 @@ import {
   Role,
 } from '../raft/index.js';
 import { ApplyWaiters } from './apply-waiters.js';
-import { decodeEnvelope, type EntryKind, encodeEnvelope } from './envelope.js';
+import { decodeEnvelope, EntryKind, type Envelope, encodeEnvelope } from './envelope.js';
 import type { NodeStorage, PeerTransport, StateMachine } from './ports.js';
 import { ProposalTracker } from './proposal-tracker.js';
 import { ReadIndexLoop } from './read-index-loop.js';
@@ -233,6 +235,28 @@ export class RaftNode<R> {
     return this.confState;
   }
 
+  /**
+   * Proposes a membership change whose context carries `payload` and this node's proposal
+   * number; resolves with the state machine's result once the change is applied here. A
+   * change the leader refuses after forwarding becomes a no-op and this fails with TIMEOUT.
+   */
+  async proposeMemberChange(changes: readonly ConfChangeSingle[], payload: Uint8Array): Promise<R> {
+    this.ensureServing();
+    const { seq, result } = this.proposals.register();
+    try {
+      this.raw.proposeConfChange({
+        transition: ConfChangeTransition.Auto,
+        changes,
+        context: encodeEnvelope(EntryKind.MemberConfChange, this.opts.id, seq, payload),
+      });
+    } catch (err) {
+      this.proposals.fail(seq, err as Error);
+      throw this.withLeaderHint(err as Error);
+    }
+    this.schedule();
+    return result;
+  }
+
   /** Asks the leader to hand leadership to `to`. */
   transferLeadership(to: NodeId): void {
     this.ensureServing();
@@ -399,7 +423,8 @@ export class RaftNode<R> {
       if (e.type === EntryType.ConfChange) {
         const cc = decodeConfChange(e.data);
         this.confState = this.raw.applyConfChange(cc);
-        if (e.index > sm.appliedIndex) sm.skip({ index: e.index, term: e.term });
+        if (e.index > sm.appliedIndex)
+          this.applyConfChangeToStateMachine({ index: e.index, term: e.term }, cc);
         this.opts.onConfChange?.(cc, this.confState, e.index);
         continue;
       }
@@ -414,6 +439,17 @@ export class RaftNode<R> {
       if (env.proposer === this.opts.id) this.proposals.resolve(env.seq, result);
     }
     this.applied.markApplied(entries[entries.length - 1]!.index);
+  }
+
+  private applyConfChangeToStateMachine(pos: { index: number; term: number }, cc: ConfChange): void {
+    const sm = this.opts.stateMachine;
+    if (!sm.applyConfChange) {
+      sm.skip(pos);
+      return;
+    }
+    const env = memberChangeEnvelope(cc.context);
+    const result = sm.applyConfChange(pos, cc, env);
+    if (env && env.proposer === this.opts.id) this.proposals.resolve(env.seq, result);
   }
 
   /** Takes a snapshot every snapshotCount applied entries and compacts the log behind it, keeping catch-up entries. */
@@ -435,5 +471,16 @@ export class RaftNode<R> {
     this.proposals.failAll(new CairnError(ErrorCode.STOPPED, 'node is stopping'));
     this.reads.stop();
     await this.idle;
+  }
+}
+
+/** The envelope a membership change's context carries, if it carries one. */
+function memberChangeEnvelope(context: Uint8Array): Envelope | undefined {
+  if (context.byteLength === 0) return undefined;
+  try {
+    const env = decodeEnvelope(context);
+    return env.kind === EntryKind.MemberConfChange ? env : undefined;
+  } catch {
+    return undefined;
   }
 }

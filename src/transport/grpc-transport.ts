@@ -72,6 +72,10 @@ export interface GrpcTransportOptions extends TransportHandler {
   readonly connectTimeoutMs?: number;
   readonly reconnectBackoffInitialMs?: number;
   readonly reconnectBackoffMaxMs?: number;
+  /** Whether a member was removed from the cluster: its messages are refused. */
+  readonly isRemovedMember?: (id: NodeId) => boolean;
+  /** A peer refused this member as removed from the cluster (it should stop itself). */
+  readonly onRemovedFromCluster?: () => void;
 }
 
 /** The gRPC implementation of Transport. */
@@ -91,6 +95,7 @@ export class GrpcTransport implements Transport {
       snapshotBytesMax: opts.snapshotBytesMax ?? SNAPSHOT_BYTES_MAX_DEFAULT,
       incomingSnapshotsMax: opts.incomingSnapshotsMax ?? INCOMING_SNAPSHOTS_MAX_DEFAULT,
       deliver: (m) => this.deliver(m),
+      ...(opts.isRemovedMember ? { isRemoved: opts.isRemovedMember } : {}),
     });
     loadRaftProto();
   }
@@ -173,6 +178,7 @@ export class GrpcTransport implements Transport {
         reconnectBackoffMaxMs: this.opts.reconnectBackoffMaxMs ?? RECONNECT_BACKOFF_MAX_MS,
         onUnreachable: () => this.reportUnreachable(id),
         onSnapshotStatus: (ok) => this.reportSnapshotStatus(id, ok),
+        onRemoved: () => this.reportRemoved(),
       }),
     );
     log.info({ url }, 'peer added');
@@ -251,6 +257,11 @@ export class GrpcTransport implements Transport {
 
   private reportUnreachable(id: NodeId): void {
     this.defer(() => this.opts.onUnreachable(id));
+  }
+
+  private reportRemoved(): void {
+    const onRemoved = this.opts.onRemovedFromCluster;
+    if (onRemoved) this.defer(onRemoved);
   }
 
   private reportSnapshotStatus(id: NodeId, ok: boolean): void {

@@ -35,6 +35,8 @@ export interface PeerLinkOptions {
   /** Messages to this peer were lost after they were accepted. */
   readonly onUnreachable: () => void;
   readonly onSnapshotStatus: (ok: boolean) => void;
+  /** The peer says this member was removed from the cluster. */
+  readonly onRemoved?: () => void;
 }
 
 /** What a peer link holds right now, for tests and metrics. */
@@ -82,6 +84,7 @@ export class PeerLink {
       bounds: opts.bounds,
       backoff: backoff(),
       onLost: opts.onUnreachable,
+      ...(opts.onRemoved ? { onRemoved: opts.onRemoved } : {}),
     });
     this.append = new PeerStream({
       client: this.appendClient,
@@ -89,6 +92,7 @@ export class PeerLink {
       bounds: opts.bounds,
       backoff: backoff(),
       onLost: opts.onUnreachable,
+      ...(opts.onRemoved ? { onRemoved: opts.onRemoved } : {}),
     });
     this.snapshots = new SnapshotSender({
       client: this.appendClient,

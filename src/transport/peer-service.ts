@@ -9,7 +9,7 @@ import type { Logger } from '../common/logger.js';
 import { type Message, MessageType } from '../raft/types.js';
 import { checkAddress, decodeMessage, type LocalAddress } from './raft-codec.js';
 import type { WireAck, WireEnvelope, WireSnapshotChunk } from './raft-proto.js';
-import { PeerRefusal, RefusalReason } from './refusal.js';
+import { MEMBER_REMOVED_MESSAGE, PeerRefusal, RefusalReason } from './refusal.js';
 import { SnapshotAssembler } from './snapshot-chunks.js';
 
 /** The gRPC status each refusal reason ends a call with. */
@@ -19,6 +19,7 @@ const STATUS_OF: Readonly<Record<RefusalReason, grpc.status>> = {
   INVALID: grpc.status.INVALID_ARGUMENT,
   TOO_LARGE: grpc.status.RESOURCE_EXHAUSTED,
   CORRUPT: grpc.status.DATA_LOSS,
+  MEMBER_REMOVED: grpc.status.PERMISSION_DENIED,
 };
 
 /** What the service needs: who this member is, where messages go, and its bounds. */
@@ -31,6 +32,8 @@ export interface PeerServiceOptions {
   readonly incomingSnapshotsMax: number;
   /** Hands a checked message to raft. */
   readonly deliver: (m: Message) => void;
+  /** Whether a sender was removed from the cluster: its messages are refused (it then stops itself). */
+  readonly isRemoved?: (id: number) => boolean;
 }
 
 /** Counts of what arrived, for tests and metrics. */
@@ -93,6 +96,9 @@ export class PeerService {
       let m: Message;
       try {
         checkAddress(env, this.opts.local);
+        if (this.opts.isRemoved?.(env.from as number)) {
+          throw new PeerRefusal(RefusalReason.MEMBER_REMOVED, MEMBER_REMOVED_MESSAGE);
+        }
         m = decodeMessage(env.message, env.from, env.to).message;
         if (m.type === MessageType.Snap) {
           throw new PeerRefusal(RefusalReason.INVALID, 'Snap travels on the Snapshot call');

@@ -38,6 +38,8 @@ export interface PeerStreamOptions {
   readonly backoff: Backoff;
   /** The call failed while it held messages: they are lost. */
   readonly onLost: () => void;
+  /** The peer refused the stream because this member was removed from the cluster. */
+  readonly onRemoved?: () => void;
 }
 
 /** Frames are encoded by the transport before they are queued (exact byte bounds); the call passes them through. */
@@ -167,7 +169,10 @@ export class PeerStream {
     this.clearTimer();
     const delayMs = this.opts.backoff.nextDelayMs();
     const fields = { code: err?.code, details: err?.details, retryMs: delayMs };
-    if (err?.code === grpc.status.FAILED_PRECONDITION || err?.code === grpc.status.INVALID_ARGUMENT) {
+    if (err?.code === grpc.status.PERMISSION_DENIED) {
+      this.opts.log.error(fields, 'peer refused the stream: this member was removed from the cluster');
+      this.opts.onRemoved?.();
+    } else if (err?.code === grpc.status.FAILED_PRECONDITION || err?.code === grpc.status.INVALID_ARGUMENT) {
       this.opts.log.error(fields, 'peer refused the stream');
     } else if (this.wasOpen) {
       this.opts.log.warn(fields, 'stream to peer lost');

@@ -15,7 +15,12 @@ export const RefusalReason = {
   TOO_LARGE: 'TOO_LARGE',
   /** A snapshot's data fails its checksum or its declared size. */
   CORRUPT: 'CORRUPT',
+  /** The sender was removed from the cluster (etcd answers such a member 410 Gone). */
+  MEMBER_REMOVED: 'MEMBER_REMOVED',
 } as const;
+
+/** What a member that was removed is told; a sender that hears it stops itself. */
+export const MEMBER_REMOVED_MESSAGE = 'the member has been permanently removed from the cluster';
 
 /** A stable refusal reason. */
 export type RefusalReason = (typeof RefusalReason)[keyof typeof RefusalReason];

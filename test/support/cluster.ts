@@ -1,7 +1,8 @@
 /**
  * A real three-member cluster for end-to-end tests: member processes started through
  * cluster/ (the same code path as cluster/start.sh, from TypeScript source), on free
- * loopback ports, with data in a temporary folder. Every process is killed in stop().
+ * loopback ports, with data in a temporary folder. More members can join it at run time
+ * (newMember, then startJoining once MemberAdd has been made). Every process is killed in stop().
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,12 +11,14 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { spawnMember } from '../../cluster/processes.js';
 import { waitForLeader } from '../../cluster/readiness.js';
-import { type LocalMember, type LocalTopology, localTopology } from '../../cluster/topology.js';
+import { type LocalMember, type LocalTopology, localMember, localTopology } from '../../cluster/topology.js';
 import { freePorts } from './ports.js';
 
 /** A running test cluster. */
 export class TestCluster {
   readonly processes = new Map<string, ChildProcess>();
+  /** Members made with newMember (not founding members). */
+  readonly joined: LocalMember[] = [];
 
   private constructor(readonly topology: LocalTopology) {}
 
@@ -50,6 +53,32 @@ export class TestCluster {
     this.processes.set(m.name, child);
   }
 
+  /** A member on free ports that is not started yet (add it with MemberAdd, then startJoining). */
+  async newMember(name: string): Promise<LocalMember> {
+    const [client, peer] = await freePorts(2);
+    const m = localMember(this.topology.rootDir, name, { client: client!, peer: peer! });
+    this.joined.push(m);
+    return m;
+  }
+
+  /**
+   * Starts a member that joins the running cluster (--initial-cluster-state existing), its
+   * --initial-cluster listing every member this cluster knows of plus itself.
+   */
+  startJoining(m: LocalMember): ChildProcess {
+    const existing = [...this.topology.members, ...this.joined];
+    const child = spawnMember(this.topology, m, {
+      entry: 'source',
+      detached: false,
+      extraFlags: this.extraFlags,
+      join: { existing },
+    });
+    child.stdout?.resume();
+    child.stderr?.resume();
+    this.processes.set(m.name, child);
+    return child;
+  }
+
   /** Kills one member with a signal and waits for it to exit. */
   async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const p = this.processes.get(name);
@@ -62,7 +91,7 @@ export class TestCluster {
 
   /** The member with this name. */
   member(name: string): LocalMember {
-    const m = this.topology.members.find((x) => x.name === name);
+    const m = [...this.topology.members, ...this.joined].find((x) => x.name === name);
     if (!m) throw new Error(`no member ${name}`);
     return m;
   }

@@ -1,0 +1,183 @@
+/**
+ * The replicated state machine a member runs: the key-value state machine plus the member
+ * registry. Configuration changes and MemberUpdate entries go to the registry, everything
+ * else to the key-value state machine; both are persisted in the same batch (the registry
+ * under state-machine keys with first byte 4) and carried in one snapshot, whose layout is
+ * u32 length of the registry section, the registry as JSON, then the key-value snapshot.
+ */
+import { CairnError, ErrorCode } from '../common/errors.js';
+import type { ConfChange } from '../raft/index.js';
+import type { RecoveredState, StateMachineOps } from '../storage/level-storage.js';
+import { EntryKind, type Envelope } from './envelope.js';
+import {
+  type KvResult,
+  type KvStateMachine,
+  kvWritesToOps,
+  recoverKvStateMachine,
+} from './kv-state-machine.js';
+import {
+  decodeMemberChangeContext,
+  decodeMemberRecord,
+  decodeMemberUpdate,
+  decodeRegistryMeta,
+  decodeRegistryState,
+  encodeMemberRecord,
+  encodeRegistryMeta,
+  encodeRegistryState,
+} from './member-codec.js';
+import { type MemberRecord, MemberRegistry, type RegistryWrites } from './member-registry.js';
+import type { ApplyPosition, StateMachine } from './ports.js';
+
+/** What storage must write: the key-value state machine's writes and the registry's. */
+export interface MembershipWrites {
+  readonly kv?: unknown;
+  readonly registry?: RegistryWrites;
+}
+
+/** The key-value state machine with the member registry beside it. */
+export class MembershipStateMachine implements StateMachine<KvResult> {
+  constructor(
+    readonly kv: KvStateMachine,
+    readonly registry: MemberRegistry,
+  ) {}
+
+  /** @inheritdoc */
+  get appliedIndex(): number {
+    return this.kv.appliedIndex;
+  }
+
+  /** @inheritdoc */
+  apply(pos: ApplyPosition, env: Envelope): KvResult {
+    if (env.kind !== EntryKind.MemberUpdate) return this.kv.apply(pos, env);
+    this.kv.skip(pos);
+    const update = decodeMemberUpdate(env.payload);
+    if (!update)
+      return this.result(pos, new CairnError(ErrorCode.INVALID_ARGUMENT, 'malformed member update'));
+    return this.result(pos, this.registry.applyUpdate(update));
+  }
+
+  /** @inheritdoc */
+  applyConfChange(pos: ApplyPosition, cc: ConfChange, context: Envelope | undefined): KvResult {
+    this.kv.skip(pos);
+    this.registry.applyConfChange(cc, context ? decodeMemberChangeContext(context.payload) : undefined);
+    return this.result(pos, undefined);
+  }
+
+  /** A result shaped as the key-value state machine's, for the proposer waiting on a membership change. */
+  private result(pos: ApplyPosition, error: CairnError | undefined): KvResult {
+    const meta = this.kv.store.meta();
+    const changes = { written: [], removed: [], meta };
+    if (error) return { ok: false, error, events: [], changes, index: pos.index };
+    return {
+      ok: true,
+      response: { header: { revision: meta.currentRevision } },
+      events: [],
+      changes,
+      index: pos.index,
+    } as unknown as KvResult;
+  }
+
+  /** @inheritdoc */
+  skip(pos: ApplyPosition): void {
+    this.kv.skip(pos);
+  }
+
+  /** @inheritdoc */
+  takeWrites(): MembershipWrites | undefined {
+    const kv = this.kv.takeWrites();
+    const registry = this.registry.takeWrites();
+    if (kv === undefined && registry === undefined) return undefined;
+    return { ...(kv !== undefined ? { kv } : {}), ...(registry ? { registry } : {}) };
+  }
+
+  /** @inheritdoc */
+  snapshot(): Uint8Array {
+    const reg = encodeRegistryState(this.registry.state());
+    const kv = this.kv.snapshot();
+    const out = new Uint8Array(4 + reg.byteLength + kv.byteLength);
+    new DataView(out.buffer).setUint32(0, reg.byteLength);
+    out.set(reg, 4);
+    out.set(kv, 4 + reg.byteLength);
+    return out;
+  }
+
+  /** @inheritdoc */
+  restore(index: number, data: Uint8Array): void {
+    const truncated = () => new CairnError(ErrorCode.CORRUPT, `snapshot at raft index ${index} is truncated`);
+    if (data.byteLength < 4) throw truncated();
+    const regBytes = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
+    if (4 + regBytes > data.byteLength) throw truncated();
+    const state = decodeRegistryState(data.subarray(4, 4 + regBytes));
+    if (!state)
+      throw new CairnError(
+        ErrorCode.CORRUPT,
+        `snapshot at raft index ${index} has a malformed member registry`,
+      );
+    this.kv.restore(index, data.subarray(4 + regBytes));
+    this.registry.restore(state);
+  }
+}
+
+/** First byte of the registry's state-machine keys: [4] is the meta record, [4, id u64] a member. */
+const REGISTRY_KEY_PREFIX = 4;
+
+function registryMemberKey(id: number): Uint8Array {
+  const k = new Uint8Array(9);
+  k[0] = REGISTRY_KEY_PREFIX;
+  const v = new DataView(k.buffer);
+  v.setUint32(1, Math.floor(id / 2 ** 32));
+  v.setUint32(5, id % 2 ** 32);
+  return k;
+}
+
+const REGISTRY_META_KEY = new Uint8Array([REGISTRY_KEY_PREFIX]);
+
+/** Whether a state-machine key is the registry's (revision records are 12 bytes, the kv store's other keys start 0 or 1). */
+function isRegistryKey(key: Uint8Array): boolean {
+  return key[0] === REGISTRY_KEY_PREFIX && (key.byteLength === 1 || key.byteLength === 9);
+}
+
+/** Turns the writes of a MembershipStateMachine into storage operations. */
+export function membershipWritesToOps(writes: unknown): StateMachineOps {
+  const w = writes as MembershipWrites;
+  const kv: StateMachineOps =
+    w.kv !== undefined ? kvWritesToOps(w.kv) : { clearFirst: false, puts: [], dels: [] };
+  const puts: [Uint8Array, Uint8Array][] = kv.puts.map(([k, v]) => [k, v]);
+  const dels: Uint8Array[] = [...kv.dels];
+  const r = w.registry;
+  if (r) {
+    for (const m of r.put) puts.push([registryMemberKey(m.id), encodeMemberRecord(m)]);
+    for (const id of r.deleted) dels.push(registryMemberKey(id));
+    if (r.meta) puts.push([REGISTRY_META_KEY, encodeRegistryMeta(r.meta)]);
+  }
+  return { clearFirst: kv.clearFirst || (r?.replaced ?? false), puts, dels };
+}
+
+/** Rebuilds the state machine (key-value store and member registry) from what storage recovered. */
+export function recoverMembershipStateMachine(recovered: RecoveredState): MembershipStateMachine {
+  const kvKeys: (readonly [Uint8Array, Uint8Array])[] = [];
+  const members: MemberRecord[] = [];
+  let meta: { clusterId: number; removed: number[] } | undefined;
+  for (const entry of recovered.stateMachine) {
+    const [key, value] = entry;
+    if (!isRegistryKey(key)) {
+      kvKeys.push(entry);
+      continue;
+    }
+    if (key.byteLength === 1) {
+      meta = decodeRegistryMeta(value);
+      if (!meta) throw new CairnError(ErrorCode.CORRUPT, 'the member registry meta record is malformed');
+    } else {
+      const m = decodeMemberRecord(value);
+      if (!m) throw new CairnError(ErrorCode.CORRUPT, 'a member registry record is malformed');
+      members.push(m);
+    }
+  }
+  const kv = recoverKvStateMachine({ appliedIndex: recovered.appliedIndex, stateMachine: kvKeys });
+  const registry = new MemberRegistry({
+    clusterId: meta?.clusterId ?? 0,
+    members,
+    removed: meta?.removed ?? [],
+  });
+  return new MembershipStateMachine(kv, registry);
+}
