@@ -16,6 +16,7 @@ import {
   encodeRecordValue,
   MvccChangeBuffer,
   type MvccChanges,
+  type MvccEvent,
   MvccStore,
   type PersistedMvcc,
   type RevisionRecord,
@@ -42,8 +43,18 @@ export interface KvWrites {
   readonly members?: readonly MemberAttributes[];
 }
 
+/** Who hears about applied revisions (the watch hub); called synchronously, must not throw. */
+export interface KvApplyListener {
+  /** A write produced events at revision (the store is already there). */
+  applied(revision: number, events: readonly MvccEvent[]): void;
+  /** The store was replaced by a snapshot's. */
+  restored(store: MvccStore): void;
+}
+
 /** Applies mvcc commands from the log; deterministic, as every member must reach the same state. */
 export class KvStateMachine implements StateMachine<KvResult> {
+  /** Told of every applied revision and every restore (the watch hub); optional. */
+  applyListener: KvApplyListener | undefined;
   private kv: MvccStore;
   private buffer = new MvccChangeBuffer();
   private replaceWith: PersistedMvcc | undefined;
@@ -97,7 +108,14 @@ export class KvStateMachine implements StateMachine<KvResult> {
     }
     const result = this.kv.apply(command) as ApplyResult<CommandResponse>;
     this.buffer.add(result.changes);
+    this.notifyApplied(result);
     return { ...result, index: pos.index };
+  }
+
+  /** Hands the events of an apply to the listener (every apply path that writes the store calls this). */
+  private notifyApplied(result: ApplyResult<unknown>): void {
+    if (result.ok && result.events.length > 0)
+      this.applyListener?.applied(this.kv.currentRevision, result.events);
   }
 
   private refused(index: number, message: string): KvResult {
@@ -164,6 +182,7 @@ export class KvStateMachine implements StateMachine<KvResult> {
     this.replaceWith = this.kv.persisted();
     this.memberAttributes.clear();
     for (const m of members) this.memberAttributes.set(m.id, m);
+    this.applyListener?.restored(this.kv);
   }
 }
 
