@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { ServerConfig } from '../common/config.js';
 import { clusterIdOf, memberIdOf } from '../common/ids.js';
 import type { Logger } from '../common/logger.js';
-import { encodeCommand } from '../mvcc/index.js';
+import { encodeCommand, WatchHub } from '../mvcc/index.js';
 import { EntryKind } from '../node/envelope.js';
 import { type KvResult, kvWritesToOps, recoverKvStateMachine } from '../node/kv-state-machine.js';
 import { encodeMemberAttributes } from '../node/member-attributes.js';
@@ -22,6 +22,7 @@ import { kvHandlers } from './kv-service.js';
 import { maintenanceHandlers } from './maintenance-service.js';
 import type { KvBackend } from './ports.js';
 import type { StatusSource } from './status-source.js';
+import { WatchService } from './watch-service.js';
 
 /** A running member. */
 export interface RunningServer {
@@ -86,6 +87,11 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     initialConfState: { voters, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false },
   });
   const sm = recoverKvStateMachine(recovered);
+  const hub = new WatchHub(sm.store);
+  sm.applyListener = {
+    applied: (revision, events) => hub.notify(revision, events),
+    restored: (store) => hub.restored(store),
+  };
 
   // The node and the transport need each other: the transport delivers to the node.
   let node: RaftNode<KvResult> | undefined;
@@ -160,6 +166,18 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     defs.maintenance,
     maintenanceHandlers(info, status) as grpc.UntypedServiceImplementation,
   );
+  const watchService = new WatchService(
+    hub,
+    backend.header,
+    {
+      maxRequestBytes: config.maxRequestBytes,
+      ...(config.watchProgressNotifyIntervalMs
+        ? { progressNotifyIntervalMs: config.watchProgressNotifyIntervalMs }
+        : {}),
+    },
+    rootLogger,
+  );
+  clientServer.addService(defs.watch, watchService.handlers());
   // Client URLs as the members published them through raft (our own as configured until then).
   const membersNow = (): MemberInfo[] =>
     members.map((m) => ({ ...m, clientUrls: sm.members.get(m.id)?.clientUrls ?? m.clientUrls }));
@@ -208,6 +226,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     node: running,
     async stop(): Promise<void> {
       stopped = true;
+      watchService.close();
       await new Promise<void>((resolve) => clientServer.tryShutdown(() => resolve()));
       await running.stop();
       await transport.stop();
