@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { ServerConfig } from '../common/config.js';
 import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { encodeCommand } from '../mvcc/index.js';
+import { encodeCommand, WatchHub } from '../mvcc/index.js';
 import { EntryKind } from '../node/envelope.js';
 import type { KvResult } from '../node/kv-state-machine.js';
 import { encodeMemberAttributes } from '../node/member-attributes.js';
@@ -33,6 +33,7 @@ import { promoteViaPeer } from './peer-cluster-client.js';
 import { PeerSync } from './peer-sync.js';
 import type { KvBackend } from './ports.js';
 import type { StatusSource } from './status-source.js';
+import { WatchService } from './watch-service.js';
 
 /** A running member. */
 export interface RunningServer {
@@ -126,6 +127,11 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     clusterId: identity.clusterId,
     memberId: selfId,
     members: founders.map((m) => ({ ...m, clientUrls: [], isLearner: false })),
+  };
+  const hub = new WatchHub(sm.kv.store);
+  sm.kv.applyListener = {
+    applied: (revision, events) => hub.notify(revision, events),
+    restored: (store) => hub.restored(store),
   };
 
   // The node and the transport need each other: the transport delivers to the node.
@@ -257,6 +263,18 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
       }
     },
   });
+  const watchService = new WatchService(
+    hub,
+    backend.header,
+    {
+      maxRequestBytes: config.maxRequestBytes,
+      ...(config.watchProgressNotifyIntervalMs
+        ? { progressNotifyIntervalMs: config.watchProgressNotifyIntervalMs }
+        : {}),
+    },
+    rootLogger,
+  );
+  clientServer.addService(defs.watch, watchService.handlers());
   clientServer.addService(
     defs.cluster,
     clusterHandlers(info, status, membership(true)) as grpc.UntypedServiceImplementation,
@@ -327,6 +345,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       stopped = true;
+      watchService.close();
       await new Promise<void>((resolve) => clientServer.tryShutdown(() => resolve()));
       memberLeases.stop();
       forwarder.close();

@@ -38,6 +38,8 @@ export interface ServerConfig {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Whether lease-based linearizable reads are used instead of a ReadIndex round (requires bounded clock drift). */
   readonly leaseReads: boolean;
+  /** Interval of watch progress notifications (etcd's --experimental-watch-progress-notify-interval); 10 minutes if unset. */
+  readonly watchProgressNotifyIntervalMs?: number;
 }
 
 /** Defaults as etcd's where etcd has the setting. */

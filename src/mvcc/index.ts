@@ -36,6 +36,10 @@
  * records and the meta with `store.persisted()`. The mvcc record keys should live under
  * a prefix of their own in the LevelDB key space.
  *
+ * Watching. `WatchHub` (watch-hub.ts) holds one member's watchers over its store: call
+ * `hub.notify(revision, events)` after each apply that produced events and
+ * `hub.restored(store)` after a snapshot replaced the store.
+ *
  * Snapshots. `store.snapshot(appliedIndex)` serializes everything (uncompacted history,
  * revisions, the caller's applied raft index) with a CRC; `MvccStore.restore(bytes)` gives
  * back an identical store and that index. `hashKV(rev)` is a CRC-32 of the persistent form.
@@ -106,3 +110,14 @@ export {
   validateRange,
   validateTxn,
 } from './validate.js';
+export { WatchHub } from './watch-hub.js';
+export {
+  DEFAULT_WATCH_HUB_LIMITS,
+  eventSizeBytes,
+  type WatchBatch,
+  type WatchEnd,
+  type WatchHandle,
+  type WatchHubLimits,
+  type WatchOptions,
+  type WatchSink,
+} from './watch-types.js';

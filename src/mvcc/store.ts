@@ -15,7 +15,7 @@ import { executeRange, type ReadView, rangeRevisionError } from './range.js';
 import type { RangeRequest, RangeResponse, TxnRequest, TxnResponse } from './requests.js';
 import { KvState } from './state.js';
 import { checkPath, choosePath, executeTxn, type LeaseLookup } from './txn.js';
-import type { RevisionRecord } from './types.js';
+import type { KeyValue, RevisionRecord } from './types.js';
 import { DEFAULT_MAX_TXN_OPS, validateRange, validateTxn } from './validate.js';
 import { WriteTxn } from './write-txn.js';
 
@@ -133,6 +133,14 @@ export class MvccStore {
   /** Stored records with fromRevision <= main <= toRevision, in revision order (history replay). */
   records(fromRevision = 0, toRevision = Number.MAX_SAFE_INTEGER): Iterable<RevisionRecord> {
     return this.state.recordsBetween(fromRevision, toRevision);
+  }
+
+  /**
+   * The version of one key the store held at revision (undefined if it did not exist or that
+   * version was compacted away): the watch hub's prevKv for replayed events.
+   */
+  versionAt(key: Uint8Array, revision: number): KeyValue | undefined {
+    return this.state.keyIndex(key)?.at(revision);
   }
 
   /** The current revisions, as persisted beside the records. */

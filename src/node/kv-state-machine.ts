@@ -17,6 +17,7 @@ import {
   type LeaseRecord,
   MvccChangeBuffer,
   type MvccChanges,
+  type MvccEvent,
   MvccStore,
   type PersistedMvcc,
   type RevisionRecord,
@@ -49,8 +50,18 @@ export interface LeaseListener {
   onRevoked(id: number): void;
 }
 
+/** Who hears about applied revisions (the watch hub); called synchronously, must not throw. */
+export interface KvApplyListener {
+  /** A write produced events at revision (the store is already there). */
+  applied(revision: number, events: readonly MvccEvent[]): void;
+  /** The store was replaced by a snapshot's. */
+  restored(store: MvccStore): void;
+}
+
 /** Applies mvcc commands from the log; deterministic, as every member must reach the same state. */
 export class KvStateMachine implements StateMachine<KvResult> {
+  /** Told of every applied revision and every restore (the watch hub); optional. */
+  applyListener: KvApplyListener | undefined;
   private kv: MvccStore;
   private buffer = new MvccChangeBuffer();
   private replaceWith: PersistedMvcc | undefined;
@@ -110,7 +121,14 @@ export class KvStateMachine implements StateMachine<KvResult> {
       for (const lease of result.changes.leasesGranted ?? []) this.leaseListener.onGranted(lease);
       for (const id of result.changes.leasesRevoked ?? []) this.leaseListener.onRevoked(id);
     }
+    this.notifyApplied(result);
     return { ...result, index: pos.index };
+  }
+
+  /** Hands the events of an apply to the listener (every apply path that writes the store calls this). */
+  private notifyApplied(result: ApplyResult<unknown>): void {
+    if (result.ok && result.events.length > 0)
+      this.applyListener?.applied(this.kv.currentRevision, result.events);
   }
 
   private refused(index: number, message: string): KvResult {
@@ -177,6 +195,7 @@ export class KvStateMachine implements StateMachine<KvResult> {
     this.replaceWith = this.kv.persisted();
     this.memberAttributes.clear();
     for (const m of members) this.memberAttributes.set(m.id, m);
+    this.applyListener?.restored(this.kv);
   }
 }
 

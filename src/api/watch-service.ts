@@ -1,0 +1,87 @@
+/**
+ * etcd's Watch service: the bidirectional Watch/Watch call, one WatchStream per call over
+ * this member's watch hub, and the timer of periodic progress notifications (etcd's
+ * progress_notify; every 10 minutes by default, as etcd's
+ * --experimental-watch-progress-notify-interval).
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { CairnError, ErrorCode } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import type { WatchHub } from '../mvcc/index.js';
+import { toGrpcError } from './errors.js';
+import type { WireHeader } from './header.js';
+import { WatchStream, type WatchStreamLimits } from './watch-stream.js';
+
+/** The Watch service's settings. */
+export interface WatchServiceOptions extends Partial<Omit<WatchStreamLimits, 'maxRequestBytes'>> {
+  /** etcd's --max-request-bytes: the fragment size limit. */
+  readonly maxRequestBytes: number;
+  /** Interval of progress notifications to progress_notify watchers; etcd's default is 10 minutes. */
+  readonly progressNotifyIntervalMs?: number;
+  /** Streams served at once; beyond, a new call is refused with RESOURCE_EXHAUSTED. */
+  readonly streamsMax?: number;
+}
+
+/** etcd's default progress notification interval. */
+export const DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS = 10 * 60 * 1000;
+
+/** The Watch service of one member. */
+export class WatchService {
+  private readonly streams = new Set<WatchStream>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly limits: WatchStreamLimits;
+  private readonly streamsMax: number;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly hub: WatchHub,
+    private readonly header: () => WireHeader,
+    options: WatchServiceOptions,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'watch' });
+    this.limits = {
+      maxRequestBytes: options.maxRequestBytes,
+      watchersPerStreamMax: options.watchersPerStreamMax ?? 10_000,
+      bufferedBytesMax: options.bufferedBytesMax ?? 4 * 1024 * 1024,
+    };
+    this.streamsMax = options.streamsMax ?? 10_000;
+    const interval = options.progressNotifyIntervalMs ?? DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS;
+    this.timer = setInterval(() => {
+      for (const s of this.streams) s.progressTick();
+    }, interval);
+    this.timer.unref();
+  }
+
+  /** How many streams are open (for leak checks). */
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  /** The handlers of etcdserverpb.Watch. */
+  handlers(): grpc.UntypedServiceImplementation {
+    return {
+      Watch: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+        if (this.streams.size >= this.streamsMax) {
+          call.emit('error', toGrpcError(new CairnError(ErrorCode.OVERLOADED, 'too many watch streams')));
+          return;
+        }
+        const stream = new WatchStream(
+          call,
+          { hub: this.hub, header: this.header, logger: this.log },
+          this.limits,
+          (s) => this.streams.delete(s),
+        );
+        this.streams.add(stream);
+      },
+    };
+  }
+
+  /** Ends every stream (the member is stopping) and the progress timer. */
+  close(): void {
+    clearInterval(this.timer);
+    const err = toGrpcError(new CairnError(ErrorCode.STOPPED, 'server stopped'));
+    for (const s of [...this.streams]) s.shutdown(err);
+    this.streams.clear();
+  }
+}
