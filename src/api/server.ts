@@ -5,9 +5,10 @@
  */
 import { randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import type { ServerConfig } from '../common/config.js';
+import { type ServerConfig, tlsWarnings } from '../common/config.js';
 import { clusterIdOf, memberIdOf } from '../common/ids.js';
 import type { Logger } from '../common/logger.js';
+import { channelCredentialsOf, loadMemberTls, serverCredentialsFor } from '../common/tls.js';
 import { encodeCommand } from '../mvcc/index.js';
 import { EntryKind } from '../node/envelope.js';
 import { type KvResult, kvWritesToOps, recoverKvStateMachine } from '../node/kv-state-machine.js';
@@ -49,17 +50,18 @@ function hostPort(url: string): string {
   return `${u.hostname}:${u.port}`;
 }
 
-async function bind(server: grpc.Server, url: string): Promise<void> {
+async function bind(server: grpc.Server, url: string, credentials: grpc.ServerCredentials): Promise<void> {
   await new Promise<number>((resolve, reject) =>
-    server.bindAsync(hostPort(url), grpc.ServerCredentials.createInsecure(), (err, port) =>
-      err ? reject(err) : resolve(port),
-    ),
+    server.bindAsync(hostPort(url), credentials, (err, port) => (err ? reject(err) : resolve(port))),
   );
 }
 
 /** Starts a member from its configuration. */
 export async function startServer(config: ServerConfig, rootLogger: Logger): Promise<RunningServer> {
   const log = rootLogger.child({ component: 'server' });
+  // TLS files are read before anything touches the disk: a bad file stops the start at once.
+  const tls = loadMemberTls(config);
+  for (const w of tlsWarnings(config)) log.warn({ url: w.url }, w.message);
   const token = config.initialClusterToken;
   const members: MemberInfo[] = config.initialCluster.map((m) => ({
     id: memberIdOf(m.peerUrls, token),
@@ -96,6 +98,8 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     onMessage: (m) => node?.step(m),
     onUnreachable: (id) => node?.reportUnreachable(id),
     onSnapshotStatus: (id, ok) => node?.reportSnapshot(id, ok),
+    // Used for https:// peers; http:// peers are dialled in plaintext (as etcd, per URL).
+    channelCredentials: channelCredentialsOf(tls.peer),
   });
   for (const m of members) if (m.id !== self.id) transport.addPeer(m.id, m.peerUrls[0]!);
   node = new RaftNode<KvResult>({
@@ -170,9 +174,10 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   const peerServer = new grpc.Server(RAFT_PEER_SERVER_OPTIONS);
   transport.register(peerServer);
 
-  for (const url of config.listenPeerUrls) await bind(peerServer, url);
+  for (const url of config.listenPeerUrls) await bind(peerServer, url, serverCredentialsFor(url, tls.peer));
   running.start();
-  for (const url of config.listenClientUrls) await bind(clientServer, url);
+  for (const url of config.listenClientUrls)
+    await bind(clientServer, url, serverCredentialsFor(url, tls.client));
   // Publish this member's name and client URLs through raft (as etcd does), retrying until
   // it lands: every member then lists everyone's client URLs.
   let stopped = false;

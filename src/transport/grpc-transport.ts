@@ -60,7 +60,7 @@ export interface GrpcTransportOptions extends TransportHandler {
   readonly listenAddress?: string;
   /** TLS for the server start() creates; insecure by default. */
   readonly serverCredentials?: grpc.ServerCredentials;
-  /** TLS for the connections to peers; insecure by default. */
+  /** TLS for the connections to peers; insecure by default. A peer at an http:// URL is always dialled in plaintext. */
   readonly channelCredentials?: grpc.ChannelCredentials;
   readonly queueMessagesMax?: number;
   readonly queueBytesMax?: number;
@@ -159,7 +159,10 @@ export class GrpcTransport implements Transport {
         url,
         log,
         clusterId: this.opts.clusterId,
-        credentials: this.opts.channelCredentials ?? grpc.credentials.createInsecure(),
+        credentials:
+          url.startsWith('http://') || this.opts.channelCredentials === undefined
+            ? grpc.credentials.createInsecure()
+            : this.opts.channelCredentials,
         bounds: {
           queueMessagesMax: this.opts.queueMessagesMax ?? QUEUE_MESSAGES_MAX_DEFAULT,
           queueBytesMax: this.opts.queueBytesMax ?? QUEUE_BYTES_MAX_DEFAULT,
