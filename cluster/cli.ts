@@ -4,12 +4,15 @@
  * `run` (the same cluster in the foreground with interleaved logs, stopped cleanly on
  * Ctrl-C), and `join <name> [--learner]` (adds a member with MemberAdd, then starts it on
  * free ports with --initial-cluster-state existing). DATA_DIR (default ./data) holds each
- * member's data, log and pid file.
+ * member's data, log and pid file. `--tls` (start, run) makes a CA and certificates with
+ * openssl (once, under DATA_DIR/tls/certs) and serves https to clients and peers with
+ * client-cert-auth on; that cluster lives under DATA_DIR/tls.
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { ensureClusterCerts, hasOpenssl } from './certs.js';
 import { addMember } from './membership.js';
 import {
   dataRoot,
@@ -21,13 +24,43 @@ import {
   stopMember,
 } from './processes.js';
 import { waitForLeader, waitForServing } from './readiness.js';
-import { type LocalMember, localMember, localTopology } from './topology.js';
+import {
+  DEFAULT_PORTS,
+  type LocalMember,
+  type LocalTopology,
+  localMember,
+  localTopology,
+  memberNames,
+  tlsRootOf,
+} from './topology.js';
 
 const COLORS = ['\x1b[36m', '\x1b[35m', '\x1b[33m'];
 const RESET = '\x1b[0m';
 
-async function start(): Promise<number> {
-  const t = localTopology(dataRoot(process.env));
+/** The plain cluster, or the TLS one with its certificates made if missing. */
+function topologyOf(tls: boolean): LocalTopology {
+  const root = dataRoot(process.env);
+  if (!tls) return localTopology(root);
+  if (!hasOpenssl()) throw new Error('cairn: --tls needs openssl on the PATH to make the certificates');
+  const { rootDir, certDir } = tlsRootOf(root);
+  return localTopology(rootDir, DEFAULT_PORTS, 'cairn-local', ensureClusterCerts(certDir, memberNames()));
+}
+
+/** The client certificate files readiness probes dial a TLS cluster with. */
+function probeTls(t: LocalTopology): { caFile?: string; certFile?: string; keyFile?: string } {
+  return t.tls ? { caFile: t.tls.caFile, ...t.tls.client } : {};
+}
+
+/** How to reach the cluster with etcdctl. */
+function etcdctlHint(t: LocalTopology, endpoints: readonly string[]): string {
+  const tls = t.tls
+    ? ` --cacert=${t.tls.caFile} --cert=${t.tls.client.certFile} --key=${t.tls.client.keyFile}`
+    : '';
+  return `ETCDCTL_API=3 etcdctl --endpoints=${endpoints.join(',')}${tls} put hello world`;
+}
+
+async function start(tls: boolean): Promise<number> {
+  const t = topologyOf(tls);
   for (const m of t.members) {
     const pid = recordedPid(m);
     if (pid !== undefined && isAlive(pid)) {
@@ -42,6 +75,7 @@ async function start(): Promise<number> {
       endpoints,
       30_000,
       t.members.map((m) => m.name),
+      probeTls(t),
     );
     console.log(`cairn: 3 members running, leader ${leader.name}`);
   } catch (err) {
@@ -52,11 +86,12 @@ async function start(): Promise<number> {
   }
   console.log(`endpoints: ${endpoints.join(',')}`);
   console.log(`data: ${t.rootDir}`);
-  console.log(`try:   ETCDCTL_API=3 etcdctl --endpoints=${endpoints.join(',')} put hello world`);
+  if (t.tls) console.log(`certificates: ${t.tls.dir}`);
+  console.log(`try:   ${etcdctlHint(t, endpoints)}`);
   return 0;
 }
 
-/** Every member with a folder under the data root: the founding three and any that joined. */
+/** Every member with a folder under a data root: the founding three and any that joined. */
 function allMembers(rootDir: string): LocalMember[] {
   const t = localTopology(rootDir);
   const extra = existsSync(rootDir)
@@ -68,9 +103,12 @@ function allMembers(rootDir: string): LocalMember[] {
   return [...t.members, ...extra.map((name) => localMember(rootDir, name, { client: 0, peer: 0 }))];
 }
 
+/** Stops the plain cluster and the TLS one, whichever runs, joined members included. */
 async function stop(): Promise<number> {
+  const root = dataRoot(process.env);
   let stopped = 0;
-  for (const m of allMembers(dataRoot(process.env))) if (await stopMember(m)) stopped++;
+  for (const dir of [root, tlsRootOf(root).rootDir])
+    for (const m of allMembers(dir)) if (await stopMember(m)) stopped++;
   console.log(`cairn: stopped ${stopped} member(s)`);
   return 0;
 }
@@ -82,8 +120,8 @@ function pipeWithPrefix(child: ChildProcess, prefix: string): void {
   }
 }
 
-async function run(): Promise<number> {
-  const t = localTopology(dataRoot(process.env));
+async function run(tls: boolean): Promise<number> {
+  const t = topologyOf(tls);
   const children = t.members.map((m, i) => {
     const child = spawnMember(t, m, { entry: 'dist', detached: false, env: { CAIRN_LOG_PRETTY: '1' } });
     pipeWithPrefix(child, `${COLORS[i % COLORS.length]}${m.name}${RESET} |`);
@@ -99,14 +137,17 @@ async function run(): Promise<number> {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  const endpoints = t.members.map((m) => m.clientUrl);
   waitForLeader(
-    t.members.map((m) => m.clientUrl),
+    endpoints,
     30_000,
     t.members.map((m) => m.name),
+    probeTls(t),
   ).then(
     (leader) =>
       console.log(
-        `cairn: cluster ready, leader ${leader.name}; endpoints ${t.members.map((m) => m.clientUrl).join(',')} (Ctrl-C stops it)`,
+        `cairn: cluster ready, leader ${leader.name}; endpoints ${endpoints.join(',')} (Ctrl-C stops it)\n` +
+          `cairn: try ${etcdctlHint(t, endpoints)}`,
       ),
     (err: Error) => console.error(`cairn: no leader yet: ${err.message}`),
   );
@@ -140,16 +181,18 @@ async function joinCommand(): Promise<number> {
   return 0;
 }
 
-const commands: Record<string, () => Promise<number>> = { start, stop, run, join: joinCommand };
+const commands: Record<string, (tls: boolean) => Promise<number>> = { start, stop, run, join: joinCommand };
 const cmd = process.argv[2] ?? '';
 const fn = commands[cmd];
-if (!fn) {
+const options = process.argv.slice(3);
+const unknown = cmd === 'join' ? [] : options.filter((o) => o !== '--tls');
+if (!fn || unknown.length > 0 || (cmd === 'stop' && options.length > 0)) {
   console.error(
-    'usage: cluster/cli <start|stop|run|join <name> [--learner]>   (DATA_DIR selects the data folder, default ./data)',
+    'usage: cluster/cli <start [--tls]|stop|run [--tls]|join <name> [--learner]>   (DATA_DIR selects the data folder, default ./data)',
   );
   process.exit(2);
 }
-fn().then(
+fn(options.includes('--tls')).then(
   (code) => process.exit(code),
   (err: Error) => {
     console.error(err.message);

@@ -4,6 +4,7 @@
  * defaults, so a running cluster and the tests never collide).
  */
 import { join } from 'node:path';
+import type { ClusterCerts } from './certs.js';
 
 /** One member of a local cluster. */
 export interface LocalMember {
@@ -20,6 +21,8 @@ export interface LocalTopology {
   readonly members: readonly LocalMember[];
   readonly token: string;
   readonly rootDir: string;
+  /** With certificates: https client and peer URLs, client-cert-auth on both. */
+  readonly tls?: ClusterCerts;
 }
 
 /** The default ports, as etcd's documentation uses for a local three-member cluster. */
@@ -29,10 +32,46 @@ export const DEFAULT_PORTS: readonly { client: number; peer: number }[] = [
   { client: 32379, peer: 32380 },
 ];
 
-/** Builds a topology over the given ports (defaults: DEFAULT_PORTS) with data under rootDir. */
-export function localTopology(rootDir: string, ports = DEFAULT_PORTS, token = 'cairn-local'): LocalTopology {
-  const members = ports.map((p, i) => localMember(rootDir, `n${i + 1}`, p));
-  return { members, token, rootDir };
+/** The member names of a local cluster over these ports. */
+export function memberNames(ports: readonly unknown[] = DEFAULT_PORTS): string[] {
+  return ports.map((_, i) => `n${i + 1}`);
+}
+
+/** Where a TLS cluster under a data root keeps its members and certificates (apart from a plain one: member ids differ). */
+export function tlsRootOf(dataRoot: string): { rootDir: string; certDir: string } {
+  const rootDir = join(dataRoot, 'tls');
+  return { rootDir, certDir: join(rootDir, 'certs') };
+}
+
+/**
+ * Builds a topology over the given ports (defaults: DEFAULT_PORTS) with data under rootDir;
+ * with certificates, every URL is https.
+ */
+export function localTopology(
+  rootDir: string,
+  ports = DEFAULT_PORTS,
+  token = 'cairn-local',
+  tls?: ClusterCerts,
+): LocalTopology {
+  const names = memberNames(ports);
+  const members = ports.map((p, i) => localMember(rootDir, names[i]!, p, tls !== undefined));
+  return { members, token, rootDir, ...(tls ? { tls } : {}) };
+}
+
+/** The TLS flags of one member: its certificate on both sides, the cluster's CA, client-cert-auth on. */
+function tlsFlags(tls: ClusterCerts, name: string): string[] {
+  const own = tls.members[name];
+  if (!own) throw new Error(`no certificate for member ${name}`);
+  return [
+    `--cert-file=${own.certFile}`,
+    `--key-file=${own.keyFile}`,
+    `--trusted-ca-file=${tls.caFile}`,
+    '--client-cert-auth=true',
+    `--peer-cert-file=${own.certFile}`,
+    `--peer-key-file=${own.keyFile}`,
+    `--peer-trusted-ca-file=${tls.caFile}`,
+    '--peer-client-cert-auth=true',
+  ];
 }
 
 /** One member named `name` on the given ports, with its data under rootDir. */
@@ -40,14 +79,16 @@ export function localMember(
   rootDir: string,
   name: string,
   ports: { client: number; peer: number },
+  https = false,
 ): LocalMember {
+  const scheme = https ? 'https' : 'http';
   return {
     name,
     clientPort: ports.client,
     peerPort: ports.peer,
     dataDir: join(rootDir, name),
-    clientUrl: `http://127.0.0.1:${ports.client}`,
-    peerUrl: `http://127.0.0.1:${ports.peer}`,
+    clientUrl: `${scheme}://127.0.0.1:${ports.client}`,
+    peerUrl: `${scheme}://127.0.0.1:${ports.peer}`,
   };
 }
 
@@ -79,6 +120,7 @@ export function memberFlags(
     `--initial-cluster=${initialCluster}`,
     `--initial-cluster-token=${t.token}`,
     `--initial-cluster-state=${joining ? 'existing' : 'new'}`,
+    ...(t.tls ? tlsFlags(t.tls, m.name) : []),
     ...extra,
   ];
 }

@@ -16,7 +16,9 @@ usage: cairn [flags]   (flags are etcd's where the meaning is the same)
   --initial-advertise-peer-urls, --initial-cluster, --initial-cluster-state,
   --initial-cluster-token, --heartbeat-interval (ms), --election-timeout (ms),
   --snapshot-count, --max-request-bytes, --quota-backend-bytes, --request-timeout (ms),
-  --log-level, --config-file (YAML with the same keys); CAIRN_<FLAG> environment variables.`;
+  --log-level, --config-file (YAML with the same keys); CAIRN_<FLAG> environment variables.
+  TLS (https:// URLs need them): --cert-file, --key-file, --trusted-ca-file, --client-cert-auth,
+  --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth.`;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);

@@ -6,6 +6,8 @@
  * cluster (--initial-cluster-state existing) asks the other members listed in
  * --initial-cluster for the member list and finds the entry MemberAdd made for its peer URLs.
  */
+
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { ServerConfig } from '../common/config.js';
 import { clusterIdOf, memberIdOf } from '../common/ids.js';
 import type { Logger } from '../common/logger.js';
@@ -39,6 +41,7 @@ export async function resolveIdentity(
   config: ServerConfig,
   registry: MemberRegistry,
   log: Logger,
+  peerTls?: ChannelCredentials,
 ): Promise<Identity> {
   const ownUrls = config.initialAdvertisePeerUrls;
   const founders = foundingMembers(config);
@@ -57,7 +60,7 @@ export async function resolveIdentity(
     return { memberId: self.id, clusterId, known: founders, joining };
   }
   const peers = config.initialCluster.flatMap((m) => m.peerUrls).filter((u) => !ownUrls.includes(u));
-  const { cluster, self } = await findSelfInCluster(peers, ownUrls, JOIN_DEADLINE_MS, log);
+  const { cluster, self } = await findSelfInCluster(peers, ownUrls, JOIN_DEADLINE_MS, log, peerTls);
   log.info({ memberId: self.id, clusterId: cluster.clusterId }, 'joining a running cluster');
   return {
     memberId: self.id,

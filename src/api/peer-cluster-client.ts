@@ -4,10 +4,11 @@
  * the cluster id, its own id and everyone's peer URLs there, and a follower asked to promote
  * a learner hands the request to the leader, the only member that knows how far it is.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { CairnError, ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { etcdServices } from '../common/proto-loader.js';
+import { peerDialCredentials } from '../common/tls.js';
 import type { MemberInfo } from './cluster-info.js';
 
 /** What a peer said about the cluster. */
@@ -35,9 +36,15 @@ function targetOf(url: string): string {
   return `${u.hostname}:${u.port}`;
 }
 
-async function call<Res>(url: string, method: string, req: object, timeoutMs: number): Promise<Res> {
+async function call<Res>(
+  url: string,
+  method: string,
+  req: object,
+  timeoutMs: number,
+  peerTls: grpc.ChannelCredentials | undefined,
+): Promise<Res> {
   const { Cluster } = etcdServices();
-  const client = new Cluster(targetOf(url), grpc.credentials.createInsecure());
+  const client = new Cluster(targetOf(url), peerDialCredentials(url, peerTls));
   try {
     return await new Promise<Res>((resolve, reject) => {
       (client as unknown as Record<string, Unary>)[method]!.call(
@@ -53,12 +60,17 @@ async function call<Res>(url: string, method: string, req: object, timeoutMs: nu
 }
 
 /** Asks one peer for the cluster id and the member list. */
-export async function clusterFromPeer(peerUrl: string, timeoutMs: number): Promise<ClusterFromPeer> {
+export async function clusterFromPeer(
+  peerUrl: string,
+  timeoutMs: number,
+  peerTls?: grpc.ChannelCredentials,
+): Promise<ClusterFromPeer> {
   const res = await call<{ header: { cluster_id: number }; members: WireMember[] }>(
     peerUrl,
     'MemberList',
     {},
     timeoutMs,
+    peerTls,
   );
   return {
     clusterId: res.header.cluster_id,
@@ -81,13 +93,14 @@ export async function findSelfInCluster(
   ownPeerUrls: readonly string[],
   deadlineMs: number,
   log: Logger,
+  peerTls?: grpc.ChannelCredentials,
 ): Promise<{ cluster: ClusterFromPeer; self: MemberInfo }> {
   const until = Date.now() + deadlineMs;
   let last = 'no peer to ask: --initial-cluster lists no other member';
   for (;;) {
     for (const url of peerUrls) {
       try {
-        const cluster = await clusterFromPeer(url, 2_000);
+        const cluster = await clusterFromPeer(url, 2_000, peerTls);
         const self = cluster.members.find((m) => m.peerUrls.some((u) => ownPeerUrls.includes(u)));
         if (self) return { cluster, self };
         last = `the cluster (asked at ${url}) has no member with peer URLs ${ownPeerUrls.join(',')}: add it with "member add" first`;
@@ -102,6 +115,11 @@ export async function findSelfInCluster(
 }
 
 /** Sends a MemberPromote to the leader's peer URL; its answer (or error) is the caller's. */
-export async function promoteViaPeer(leaderPeerUrl: string, id: number, timeoutMs: number): Promise<void> {
-  await call(leaderPeerUrl, 'MemberPromote', { ID: id }, timeoutMs);
+export async function promoteViaPeer(
+  leaderPeerUrl: string,
+  id: number,
+  timeoutMs: number,
+  peerTls?: grpc.ChannelCredentials,
+): Promise<void> {
+  await call(leaderPeerUrl, 'MemberPromote', { ID: id }, timeoutMs, peerTls);
 }

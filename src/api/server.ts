@@ -5,9 +5,10 @@
  */
 import { randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import type { ServerConfig } from '../common/config.js';
+import { type ServerConfig, tlsWarnings } from '../common/config.js';
 import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { channelCredentialsOf, loadMemberTls, serverCredentialsFor } from '../common/tls.js';
 import { encodeCommand, WatchHub } from '../mvcc/index.js';
 import { EntryKind } from '../node/envelope.js';
 import type { KvResult } from '../node/kv-state-machine.js';
@@ -66,17 +67,19 @@ function hostPort(url: string): string {
   return `${u.hostname}:${u.port}`;
 }
 
-async function bind(server: grpc.Server, url: string): Promise<void> {
+async function bind(server: grpc.Server, url: string, credentials: grpc.ServerCredentials): Promise<void> {
   await new Promise<number>((resolve, reject) =>
-    server.bindAsync(hostPort(url), grpc.ServerCredentials.createInsecure(), (err, port) =>
-      err ? reject(err) : resolve(port),
-    ),
+    server.bindAsync(hostPort(url), credentials, (err, port) => (err ? reject(err) : resolve(port))),
   );
 }
 
 /** Starts a member from its configuration. */
 export async function startServer(config: ServerConfig, rootLogger: Logger): Promise<RunningServer> {
   const log = rootLogger.child({ component: 'server' });
+  // TLS files are read before anything touches the disk: a bad file stops the start at once.
+  const tls = loadMemberTls(config);
+  for (const w of tlsWarnings(config)) log.warn({ url: w.url }, w.message);
+  const peerTls = channelCredentialsOf(tls.peer);
   const joining = config.initialClusterState === 'existing';
   const founders = foundingMembers(config);
 
@@ -101,7 +104,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   const registry = sm.registry;
   let identity: Identity;
   try {
-    identity = await resolveIdentity(config, registry, log);
+    identity = await resolveIdentity(config, registry, log, peerTls);
   } catch (err) {
     await storage.close();
     throw err;
@@ -147,6 +150,8 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     onSnapshotStatus: (id, ok) => node?.reportSnapshot(id, ok),
     isRemovedMember: (id) => registry.isRemoved(id),
     onRemovedFromCluster: () => onRemoved('a peer refused this member'),
+    // Used for https:// peers; http:// peers are dialled in plaintext (as etcd, per URL).
+    channelCredentials: peerTls,
   });
   const peers = new PeerSync(transport, registry, selfId, identity.known);
   peers.sync();
@@ -171,6 +176,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     clusterId: info.clusterId,
     peerUrlOf: (id) => registry.get(id)?.peerUrls[0],
     callTimeoutMs: config.requestTimeoutMs,
+    credentials: peerTls,
   });
   const memberLeases = new MemberLeases({
     node: running,
@@ -259,7 +265,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
       } catch (err) {
         const leaderUrl = registry.get(running.leader)?.peerUrls[0];
         if (!forwardPromote || !isCairnError(err, ErrorCode.NOT_LEADER) || leaderUrl === undefined) throw err;
-        await promoteViaPeer(leaderUrl, id, config.requestTimeoutMs);
+        await promoteViaPeer(leaderUrl, id, config.requestTimeoutMs, peerTls);
       }
     },
   });
@@ -306,10 +312,11 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     clusterHandlers(info, status, membership(false)) as grpc.UntypedServiceImplementation,
   );
 
-  for (const url of config.listenPeerUrls) await bind(peerServer, url);
+  for (const url of config.listenPeerUrls) await bind(peerServer, url, serverCredentialsFor(url, tls.peer));
   running.start();
   memberLeases.start();
-  for (const url of config.listenClientUrls) await bind(clientServer, url);
+  for (const url of config.listenClientUrls)
+    await bind(clientServer, url, serverCredentialsFor(url, tls.client));
   // Publish this member's name and client URLs through raft (as etcd does), retrying until
   // it lands: every member then lists everyone's client URLs.
   let stopped = false;

@@ -40,6 +40,22 @@ export interface ServerConfig {
   readonly leaseReads: boolean;
   /** Interval of watch progress notifications (etcd's --experimental-watch-progress-notify-interval); 10 minutes if unset. */
   readonly watchProgressNotifyIntervalMs?: number;
+  /** PEM certificate served on https:// client URLs (--cert-file). */
+  readonly certFile?: string;
+  /** PEM private key of certFile (--key-file). */
+  readonly keyFile?: string;
+  /** PEM CA bundle that client certificates must chain to (--trusted-ca-file). */
+  readonly trustedCaFile?: string;
+  /** Whether https:// client URLs refuse clients without a certificate signed by trustedCaFile. */
+  readonly clientCertAuth: boolean;
+  /** PEM certificate for the peer server and for dialling peers (--peer-cert-file). */
+  readonly peerCertFile?: string;
+  /** PEM private key of peerCertFile (--peer-key-file). */
+  readonly peerKeyFile?: string;
+  /** PEM CA bundle peers' certificates must chain to, both ways (--peer-trusted-ca-file). */
+  readonly peerTrustedCaFile?: string;
+  /** Whether https:// peer URLs refuse peers without a certificate signed by peerTrustedCaFile. */
+  readonly peerClientCertAuth: boolean;
 }
 
 /** Defaults as etcd's where etcd has the setting. */
@@ -58,6 +74,8 @@ export const SERVER_DEFAULTS = {
   requestTimeoutMs: 7_000,
   logLevel: 'info',
   leaseReads: false,
+  clientCertAuth: false,
+  peerClientCertAuth: false,
 } as const;
 
 /** Flag name -> (config key, kind). The same names serve the YAML file and, upper-cased, the environment. */
@@ -80,9 +98,39 @@ const SETTINGS = {
   'request-timeout': ['requestTimeoutMs', 'int'],
   'log-level': ['logLevel', 'level'],
   'experimental-lease-reads': ['leaseReads', 'bool'],
+  'cert-file': ['certFile', 'string'],
+  'key-file': ['keyFile', 'string'],
+  'trusted-ca-file': ['trustedCaFile', 'string'],
+  'client-cert-auth': ['clientCertAuth', 'bool'],
+  'peer-cert-file': ['peerCertFile', 'string'],
+  'peer-key-file': ['peerKeyFile', 'string'],
+  'peer-trusted-ca-file': ['peerTrustedCaFile', 'string'],
+  'peer-client-cert-auth': ['peerClientCertAuth', 'bool'],
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
+
+/**
+ * etcd's config file nests the TLS settings in two sections; their keys map to the flags
+ * (client-transport-security.cert-file is --cert-file, peer-transport-security.cert-file
+ * is --peer-cert-file). The flat flag names are accepted in the file as well.
+ */
+const TLS_SECTIONS: Readonly<Record<string, string>> = {
+  'client-transport-security': '',
+  'peer-transport-security': 'peer-',
+};
+const TLS_SECTION_KEYS = ['cert-file', 'key-file', 'trusted-ca-file', 'client-cert-auth'];
+
+/** A bare boolean flag (`--client-cert-auth`) means true, as with etcd's Go flags. */
+function expandBareBooleans(argv: readonly string[]): string[] {
+  return argv.map((arg, i) => {
+    const name = arg.startsWith('--') ? arg.slice(2) : '';
+    const setting = SETTINGS[name as SettingName];
+    const next = argv[i + 1];
+    if (setting?.[1] === 'bool' && next !== 'true' && next !== 'false') return `${arg}=true`;
+    return arg;
+  });
+}
 
 function invalid(setting: string, why: string): CairnError {
   return new CairnError(ErrorCode.INVALID_ARGUMENT, `--${setting}: ${why}`);
@@ -169,7 +217,12 @@ export function loadServerConfig(src: ConfigSources): ServerConfig {
   for (const name of Object.keys(SETTINGS)) options[name] = { type: 'string' };
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...src.argv], options, allowPositionals: false, strict: true });
+    parsed = parseArgs({
+      args: expandBareBooleans(src.argv),
+      options,
+      allowPositionals: false,
+      strict: true,
+    });
   } catch (err) {
     throw new CairnError(ErrorCode.INVALID_ARGUMENT, (err as Error).message);
   }
@@ -187,6 +240,18 @@ export function loadServerConfig(src: ConfigSources): ServerConfig {
     }
     if (doc !== null && typeof doc === 'object') {
       for (const [k, v] of Object.entries(doc)) {
+        const prefix = TLS_SECTIONS[k];
+        if (prefix !== undefined && v !== null && typeof v === 'object') {
+          for (const [sk, sv] of Object.entries(v)) {
+            if (!TLS_SECTION_KEYS.includes(sk))
+              throw new CairnError(
+                ErrorCode.INVALID_ARGUMENT,
+                `--config-file ${configFile}: unknown setting "${k}.${sk}"`,
+              );
+            values[`${prefix}${sk}`] = sv;
+          }
+          continue;
+        }
         if (!(k in SETTINGS))
           throw new CairnError(
             ErrorCode.INVALID_ARGUMENT,
@@ -224,5 +289,79 @@ export function loadServerConfig(src: ConfigSources): ServerConfig {
   if (cfg.initialClusterState === 'new' && !cfg.initialCluster.some((m) => m.name === name)) {
     throw invalid('initial-cluster', `does not contain this member's name "${name}"`);
   }
+  checkTlsSettings(cfg);
   return cfg;
+}
+
+/**
+ * The TLS rules etcd applies at startup: a certificate goes with its key, and an https://
+ * URL needs them (etcd refuses to start the same way). TLS files next to http:// URLs are
+ * not an error: etcd ignores them for those URLs with a warning (see tlsWarnings).
+ */
+function checkTlsSettings(cfg: ServerConfig): void {
+  const together = (certFlag: string, keyFlag: string, cert?: string, key?: string): void => {
+    if (cert !== undefined && key === undefined) throw invalid(certFlag, `needs --${keyFlag} as well`);
+    if (key !== undefined && cert === undefined) throw invalid(keyFlag, `needs --${certFlag} as well`);
+  };
+  together('cert-file', 'key-file', cfg.certFile, cfg.keyFile);
+  together('peer-cert-file', 'peer-key-file', cfg.peerCertFile, cfg.peerKeyFile);
+  const client: [string, readonly string[]][] = [
+    ['listen-client-urls', cfg.listenClientUrls],
+    ['advertise-client-urls', cfg.advertiseClientUrls],
+  ];
+  for (const [setting, urls] of client)
+    for (const u of urls)
+      if (isHttps(u) && cfg.certFile === undefined)
+        throw invalid(
+          setting,
+          `TLS key/cert (--cert-file, --key-file) must be provided for client url ${u} with HTTPS scheme`,
+        );
+  const peer: [string, readonly string[]][] = [
+    ['listen-peer-urls', cfg.listenPeerUrls],
+    ['initial-advertise-peer-urls', cfg.initialAdvertisePeerUrls],
+  ];
+  for (const [setting, urls] of peer)
+    for (const u of urls)
+      if (isHttps(u) && cfg.peerCertFile === undefined)
+        throw invalid(
+          setting,
+          `TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url ${u} with HTTPS scheme`,
+        );
+}
+
+/** Whether a URL asks for TLS. */
+export function isHttps(url: string): boolean {
+  return url.startsWith('https://');
+}
+
+/** A TLS setting that a URL ignores: etcd's warning text (constant) and the URL. */
+export interface TlsWarning {
+  readonly message: string;
+  readonly url: string;
+}
+
+/**
+ * etcd's startup warnings for TLS settings that a URL ignores: key and cert files, or
+ * client-cert-auth, next to an http:// URL. The server logs each one and starts.
+ */
+export function tlsWarnings(cfg: ServerConfig): TlsWarning[] {
+  const out: TlsWarning[] = [];
+  const check = (urls: readonly string[], hasFiles: boolean, auth: boolean, authFlag: string): void => {
+    for (const url of urls) {
+      if (isHttps(url)) continue;
+      if (hasFiles)
+        out.push({
+          url,
+          message: 'scheme is HTTP while key and cert files are present; ignoring key and cert files',
+        });
+      if (auth)
+        out.push({
+          url,
+          message: `scheme is HTTP while --${authFlag} is enabled; ignoring client cert auth for this URL`,
+        });
+    }
+  };
+  check(cfg.listenClientUrls, cfg.certFile !== undefined, cfg.clientCertAuth, 'client-cert-auth');
+  check(cfg.listenPeerUrls, cfg.peerCertFile !== undefined, cfg.peerClientCertAuth, 'peer-client-cert-auth');
+  return out;
 }

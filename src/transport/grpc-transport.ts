@@ -9,6 +9,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
+import { peerDialCredentials } from '../common/tls.js';
 import { type Message, MessageType, type NodeId } from '../raft/types.js';
 import { RECONNECT_BACKOFF_INITIAL_MS, RECONNECT_BACKOFF_MAX_MS } from './backoff.js';
 import { FRAME_OVERHEAD_BYTES, grpcTargetOf, PeerLink, type PeerStats } from './peer-link.js';
@@ -60,7 +61,7 @@ export interface GrpcTransportOptions extends TransportHandler {
   readonly listenAddress?: string;
   /** TLS for the server start() creates; insecure by default. */
   readonly serverCredentials?: grpc.ServerCredentials;
-  /** TLS for the connections to peers; insecure by default. */
+  /** TLS for the connections to peers; insecure by default. A peer at an http:// URL is always dialled in plaintext. */
   readonly channelCredentials?: grpc.ChannelCredentials;
   readonly queueMessagesMax?: number;
   readonly queueBytesMax?: number;
@@ -164,7 +165,7 @@ export class GrpcTransport implements Transport {
         url,
         log,
         clusterId: this.opts.clusterId,
-        credentials: this.opts.channelCredentials ?? grpc.credentials.createInsecure(),
+        credentials: peerDialCredentials(url, this.opts.channelCredentials),
         bounds: {
           queueMessagesMax: this.opts.queueMessagesMax ?? QUEUE_MESSAGES_MAX_DEFAULT,
           queueBytesMax: this.opts.queueBytesMax ?? QUEUE_BYTES_MAX_DEFAULT,

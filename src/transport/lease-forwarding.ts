@@ -8,6 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
 import { loadProtoPackage } from '../common/proto-loader.js';
+import { peerDialCredentials } from '../common/tls.js';
 import type { NodeId } from '../raft/types.js';
 import { grpcTargetOf } from './peer-link.js';
 
@@ -158,7 +159,7 @@ export class LeaseForwarder {
       const Ctor = leasePeerService();
       c = new Ctor(
         grpcTargetOf(url),
-        this.opts.credentials ?? grpc.credentials.createInsecure(),
+        peerDialCredentials(url, this.opts.credentials),
       ) as unknown as LeasePeerClient;
       this.clients.set(url, c);
     }

@@ -1,10 +1,11 @@
 /**
  * Proves the server configuration: etcd's flag names parse to typed values with units,
  * environment variables and a YAML config file fill in what flags do not say (flags win),
- * and every invalid value is refused with an error naming the setting.
+ * and every invalid value is refused with an error naming the setting; the TLS flags follow
+ * etcd's rules (https:// needs a certificate and key, TLS files next to http:// only warn).
  */
 import { describe, expect, test } from 'vitest';
-import { loadServerConfig } from '../../src/common/config.js';
+import { loadServerConfig, tlsWarnings } from '../../src/common/config.js';
 import { clusterIdOf, memberIdOf } from '../../src/common/ids.js';
 
 const noFile = () => {
@@ -84,5 +85,200 @@ describe('server config', () => {
       expect(id).toBeGreaterThan(0);
     }
     expect(clusterIdOf([a, b], 't')).toBe(clusterIdOf([b, a], 't'));
+  });
+
+  describe('TLS flags', () => {
+    const https = [
+      '--listen-client-urls=https://127.0.0.1:4001',
+      '--listen-peer-urls=https://127.0.0.1:4002',
+    ];
+    const files = [
+      '--cert-file=/pki/n1.pem',
+      '--key-file=/pki/n1-key.pem',
+      '--peer-cert-file=/pki/n1-peer.pem',
+      '--peer-key-file=/pki/n1-peer-key.pem',
+    ];
+
+    test('etcd flags parse, and a bare boolean flag means true', () => {
+      const cfg = loadServerConfig({
+        argv: [
+          ...https,
+          ...files,
+          '--trusted-ca-file=/pki/ca.pem',
+          '--client-cert-auth',
+          '--peer-trusted-ca-file=/pki/peer-ca.pem',
+          '--peer-client-cert-auth=false',
+        ],
+        env: {},
+        readFile: noFile,
+      });
+      expect(cfg).toMatchObject({
+        certFile: '/pki/n1.pem',
+        keyFile: '/pki/n1-key.pem',
+        trustedCaFile: '/pki/ca.pem',
+        clientCertAuth: true,
+        peerCertFile: '/pki/n1-peer.pem',
+        peerKeyFile: '/pki/n1-peer-key.pem',
+        peerTrustedCaFile: '/pki/peer-ca.pem',
+        peerClientCertAuth: false,
+        advertiseClientUrls: ['https://127.0.0.1:4001'],
+        initialAdvertisePeerUrls: ['https://127.0.0.1:4002'],
+      });
+    });
+
+    test('without TLS flags nothing is set and client-cert-auth is off', () => {
+      const cfg = loadServerConfig({ argv: [], env: {}, readFile: noFile });
+      expect(cfg.certFile).toBeUndefined();
+      expect(cfg.peerTrustedCaFile).toBeUndefined();
+      expect(cfg.clientCertAuth).toBe(false);
+      expect(cfg.peerClientCertAuth).toBe(false);
+      expect(tlsWarnings(cfg)).toEqual([]);
+    });
+
+    test('a boolean flag still takes a separate true/false value', () => {
+      const argv = ['--client-cert-auth', 'false', '--experimental-lease-reads', 'true'];
+      const cfg = loadServerConfig({ argv, env: {}, readFile: noFile });
+      expect(cfg.clientCertAuth).toBe(false);
+      expect(cfg.leaseReads).toBe(true);
+    });
+
+    test('CAIRN_* environment variables set them', () => {
+      const cfg = loadServerConfig({
+        argv: https,
+        env: {
+          CAIRN_CERT_FILE: '/e/c.pem',
+          CAIRN_KEY_FILE: '/e/k.pem',
+          CAIRN_TRUSTED_CA_FILE: '/e/ca.pem',
+          CAIRN_CLIENT_CERT_AUTH: 'true',
+          CAIRN_PEER_CERT_FILE: '/e/pc.pem',
+          CAIRN_PEER_KEY_FILE: '/e/pk.pem',
+          CAIRN_PEER_TRUSTED_CA_FILE: '/e/pca.pem',
+          CAIRN_PEER_CLIENT_CERT_AUTH: 'true',
+        },
+        readFile: noFile,
+      });
+      expect(cfg).toMatchObject({
+        certFile: '/e/c.pem',
+        keyFile: '/e/k.pem',
+        trustedCaFile: '/e/ca.pem',
+        clientCertAuth: true,
+        peerCertFile: '/e/pc.pem',
+        peerKeyFile: '/e/pk.pem',
+        peerTrustedCaFile: '/e/pca.pem',
+        peerClientCertAuth: true,
+      });
+    });
+
+    test("the config file takes the flag names, and etcd's transport-security sections", () => {
+      const flat = loadServerConfig({
+        argv: ['--config-file=c.yml'],
+        env: {},
+        readFile: () =>
+          'listen-client-urls: https://127.0.0.1:4001\ncert-file: /f/c.pem\nkey-file: /f/k.pem\nclient-cert-auth: true\n',
+      });
+      expect(flat).toMatchObject({ certFile: '/f/c.pem', keyFile: '/f/k.pem', clientCertAuth: true });
+      const nested = loadServerConfig({
+        argv: ['--config-file=c.yml'],
+        env: {},
+        readFile: () =>
+          [
+            'listen-client-urls: https://127.0.0.1:4001',
+            'listen-peer-urls: https://127.0.0.1:4002',
+            'client-transport-security:',
+            '  cert-file: /f/c.pem',
+            '  key-file: /f/k.pem',
+            '  trusted-ca-file: /f/ca.pem',
+            '  client-cert-auth: true',
+            'peer-transport-security:',
+            '  cert-file: /f/pc.pem',
+            '  key-file: /f/pk.pem',
+            '  trusted-ca-file: /f/pca.pem',
+            '  client-cert-auth: true',
+            '',
+          ].join('\n'),
+      });
+      expect(nested).toMatchObject({
+        certFile: '/f/c.pem',
+        keyFile: '/f/k.pem',
+        trustedCaFile: '/f/ca.pem',
+        clientCertAuth: true,
+        peerCertFile: '/f/pc.pem',
+        peerKeyFile: '/f/pk.pem',
+        peerTrustedCaFile: '/f/pca.pem',
+        peerClientCertAuth: true,
+      });
+      expect(() =>
+        loadServerConfig({
+          argv: ['--config-file=c.yml'],
+          env: {},
+          readFile: () => 'client-transport-security:\n  auto-tls: true\n',
+        }),
+      ).toThrow(/unknown setting "client-transport-security.auto-tls"/);
+    });
+
+    test.each([
+      [
+        ['--listen-client-urls=https://127.0.0.1:4001'],
+        /--listen-client-urls: TLS key\/cert \(--cert-file, --key-file\) must be provided for client url https:\/\/127.0.0.1:4001 with HTTPS scheme/,
+      ],
+      [
+        ['--advertise-client-urls=https://127.0.0.1:4001'],
+        /--advertise-client-urls: TLS key\/cert \(--cert-file/,
+      ],
+      [
+        ['--listen-peer-urls=https://127.0.0.1:4002'],
+        /--listen-peer-urls: TLS key\/cert \(--peer-cert-file, --peer-key-file\) must be provided for peer url/,
+      ],
+      [
+        ['--initial-advertise-peer-urls=https://127.0.0.1:4002', '--listen-peer-urls=http://127.0.0.1:4002'],
+        /--initial-advertise-peer-urls: TLS key\/cert \(--peer-cert-file/,
+      ],
+      // Client TLS files do not serve peers, and the other way round.
+      [
+        ['--listen-peer-urls=https://127.0.0.1:4002', '--cert-file=/c', '--key-file=/k'],
+        /--listen-peer-urls/,
+      ],
+      [['--cert-file=/c'], /--cert-file: needs --key-file as well/],
+      [['--key-file=/k'], /--key-file: needs --cert-file as well/],
+      [['--peer-cert-file=/c'], /--peer-cert-file: needs --peer-key-file as well/],
+      [['--client-cert-auth=yes'], /--client-cert-auth: must be true or false/],
+      [['--cert-file='], /--cert-file: must not be empty/],
+    ])('%j is refused', (argv, message) => {
+      expect(() => loadServerConfig({ argv, env: {}, readFile: noFile })).toThrow(message);
+    });
+
+    test("TLS settings next to http:// URLs start with etcd's warnings, https:// ones without", () => {
+      const plain = loadServerConfig({
+        argv: [...files, '--client-cert-auth', '--peer-client-cert-auth'],
+        env: {},
+        readFile: noFile,
+      });
+      expect(tlsWarnings(plain)).toEqual([
+        {
+          url: 'http://127.0.0.1:2379',
+          message: 'scheme is HTTP while key and cert files are present; ignoring key and cert files',
+        },
+        {
+          url: 'http://127.0.0.1:2379',
+          message:
+            'scheme is HTTP while --client-cert-auth is enabled; ignoring client cert auth for this URL',
+        },
+        {
+          url: 'http://127.0.0.1:2380',
+          message: 'scheme is HTTP while key and cert files are present; ignoring key and cert files',
+        },
+        {
+          url: 'http://127.0.0.1:2380',
+          message:
+            'scheme is HTTP while --peer-client-cert-auth is enabled; ignoring client cert auth for this URL',
+        },
+      ]);
+      const secure = loadServerConfig({
+        argv: [...https, ...files, '--client-cert-auth', '--peer-client-cert-auth'],
+        env: {},
+        readFile: noFile,
+      });
+      expect(tlsWarnings(secure)).toEqual([]);
+    });
   });
 });

@@ -3,15 +3,23 @@
  * cluster/ (the same code path as cluster/start.sh, from TypeScript source), on free
  * loopback ports, with data in a temporary folder. More members can join it at run time
  * (newMember, then startJoining once MemberAdd has been made). Every process is killed in stop().
+ * With { tls: true } the certificates come from cluster/certs.ts, as for `start --tls`.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
+import { ensureClusterCerts } from '../../cluster/certs.js';
 import { spawnMember } from '../../cluster/processes.js';
 import { waitForLeader } from '../../cluster/readiness.js';
-import { type LocalMember, type LocalTopology, localMember, localTopology } from '../../cluster/topology.js';
+import {
+  type LocalMember,
+  type LocalTopology,
+  localMember,
+  localTopology,
+  memberNames,
+} from '../../cluster/topology.js';
 import { freePorts } from './ports.js';
 
 /** A running test cluster. */
@@ -22,17 +30,16 @@ export class TestCluster {
 
   private constructor(readonly topology: LocalTopology) {}
 
-  /** Starts three members on free ports; extra flags go to every member. */
+  /** Starts three members on free ports; extra flags go to every member; tls: https everywhere, client-cert-auth on. */
   static async start(
     extraFlags: readonly string[] = ['--heartbeat-interval=50', '--election-timeout=500'],
+    opts: { tls?: boolean } = {},
   ): Promise<TestCluster> {
     const ports = await freePorts(6);
+    const memberPorts = [0, 1, 2].map((i) => ({ client: ports[2 * i]!, peer: ports[2 * i + 1]! }));
     const root = mkdtempSync(join(tmpdir(), 'cairn-e2e-'));
-    const t = localTopology(
-      root,
-      [0, 1, 2].map((i) => ({ client: ports[2 * i]!, peer: ports[2 * i + 1]! })),
-      'cairn-e2e',
-    );
+    const certs = opts.tls ? ensureClusterCerts(join(root, 'certs'), memberNames(memberPorts)) : undefined;
+    const t = localTopology(root, memberPorts, 'cairn-e2e', certs);
     const c = new TestCluster(t);
     c.extraFlags = extraFlags;
     for (const m of t.members) c.startMember(m);
@@ -96,10 +103,23 @@ export class TestCluster {
     return m;
   }
 
-  /** An etcd3 client for some members (default: all). */
+  /** An etcd3 client for some members (default: all); on a TLS cluster it presents the client certificate. */
   client(names?: readonly string[]): Etcd3 {
     const ms = names ? names.map((n) => this.member(n)) : this.topology.members;
-    return new Etcd3({ hosts: ms.map((m) => m.clientUrl), dialTimeout: 2000 });
+    const tls = this.topology.tls;
+    return new Etcd3({
+      hosts: ms.map((m) => m.clientUrl),
+      dialTimeout: 2000,
+      ...(tls
+        ? {
+            credentials: {
+              rootCertificate: readFileSync(tls.caFile),
+              certChain: readFileSync(tls.client.certFile),
+              privateKey: readFileSync(tls.client.keyFile),
+            },
+          }
+        : {}),
+    });
   }
 
   /** The name of the member that reports itself leader, among the running ones (waits for one). */

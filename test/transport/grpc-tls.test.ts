@@ -1,7 +1,8 @@
 /**
  * Proves TLS credentials passed to GrpcTransport are used on both sides: with a self-signed
  * certificate for 127.0.0.1 (made by openssl for this test), two members exchange messages
- * and a snapshot over TLS, and a member dialling without TLS gets nothing through.
+ * and a snapshot over TLS, and a member dialling without TLS gets nothing through; a member
+ * with TLS credentials still dials a peer at an http:// URL in plaintext (the URL decides).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -81,5 +82,15 @@ describe.skipIf(!hasOpenssl())('GrpcTransport over TLS', () => {
       return plain.unreachable.length > 0;
     });
     expect(b.received.every((m) => m.from === 1)).toBe(true);
+  });
+
+  it('dials a peer at an http:// URL in plaintext even with TLS credentials', async () => {
+    const a = members.create(1, { channelCredentials: grpc.credentials.createSsl(cert) });
+    const plain = members.create(2);
+    for (const m of [a, plain]) await m.transport.start();
+    a.transport.addPeer(2, `http://127.0.0.1:${plain.transport.port}`);
+    a.transport.send([msg(MessageType.Heartbeat, 1, 2)]);
+    await until('delivery in plaintext', () => plain.received.length === 1);
+    expect(plain.received[0]?.from).toBe(1);
   });
 });
