@@ -125,7 +125,8 @@ export function txnFromWire(w: Wire): TxnRequest {
   };
 }
 
-function kvToWire(kv: KeyValue): Wire {
+/** A KeyValue as mvccpb.KeyValue on the wire. */
+export function kvToWire(kv: KeyValue): Wire {
   return {
     key: kv.key,
     create_revision: kv.createRevision,

@@ -15,10 +15,14 @@ import { encodeMemberAttributes } from '../node/member-attributes.js';
 import { RaftNode } from '../node/raft-node.js';
 import { LevelStorage } from '../storage/level-storage.js';
 import { GrpcTransport, RAFT_PEER_SERVER_OPTIONS } from '../transport/grpc-transport.js';
+import { ApplyFeed } from './apply-feed.js';
 import type { ClusterInfo, MemberInfo } from './cluster-info.js';
 import { clusterHandlers } from './cluster-service.js';
+import { coordinationBackend } from './coordination-backend.js';
 import { serviceDefinitions } from './definitions.js';
+import { electionHandlers } from './election-service.js';
 import { kvHandlers } from './kv-service.js';
+import { lockHandlers } from './lock-service.js';
 import { maintenanceHandlers } from './maintenance-service.js';
 import type { KvBackend } from './ports.js';
 import type { StatusSource } from './status-source.js';
@@ -144,6 +148,19 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     write: (cmd) => running.propose(EntryKind.Mvcc, encodeCommand(cmd)),
   };
 
+  // Lock and Election: recipes over this member's KV, their waits fed by the apply listener.
+  const feed = new ApplyFeed(() => sm.store);
+  sm.applyListener = (revision, events) => feed.notify(revision, events);
+  const coordination = coordinationBackend(
+    {
+      store: () => sm.store,
+      linearizableBarrier: () => running.linearizableBarrier(),
+      propose: (kind, payload) => running.propose(kind, payload),
+    },
+    feed,
+  );
+  const headerAt = (revision: number) => ({ ...backend.header(), revision });
+
   const defs = serviceDefinitions();
   const grpcOptions = {
     // As etcd: the transport admits a little more than --max-request-bytes, so an oversized
@@ -166,6 +183,14 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   clientServer.addService(
     defs.cluster,
     clusterHandlers(info, status, membersNow) as grpc.UntypedServiceImplementation,
+  );
+  clientServer.addService(
+    defs.lock,
+    lockHandlers(coordination, headerAt) as unknown as grpc.UntypedServiceImplementation,
+  );
+  clientServer.addService(
+    defs.election,
+    electionHandlers(coordination, headerAt) as unknown as grpc.UntypedServiceImplementation,
   );
   const peerServer = new grpc.Server(RAFT_PEER_SERVER_OPTIONS);
   transport.register(peerServer);
@@ -208,6 +233,8 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     node: running,
     async stop(): Promise<void> {
       stopped = true;
+      // Waiting Lock, Campaign and Observe calls end first, or the graceful shutdown waits on them.
+      feed.stop();
       await new Promise<void>((resolve) => clientServer.tryShutdown(() => resolve()));
       await running.stop();
       await transport.stop();

@@ -16,6 +16,7 @@ import {
   encodeRecordValue,
   MvccChangeBuffer,
   type MvccChanges,
+  type MvccEvent,
   MvccStore,
   type PersistedMvcc,
   type RevisionRecord,
@@ -51,6 +52,11 @@ export class KvStateMachine implements StateMachine<KvResult> {
   private publishedSinceTake: MemberAttributes[] = [];
   /** Invariant: the index of the last entry whose effects are in `kv`. */
   appliedIndex: number;
+  /**
+   * Called after each apply that wrote a revision, with its events, and after a snapshot is
+   * installed with no events (history jumped). A minimal hook until the watch hub; must not throw.
+   */
+  applyListener: ((revision: number, events: readonly MvccEvent[]) => void) | undefined;
 
   constructor(store: MvccStore, appliedIndex: number, members: readonly MemberAttributes[] = []) {
     this.kv = store;
@@ -97,6 +103,7 @@ export class KvStateMachine implements StateMachine<KvResult> {
     }
     const result = this.kv.apply(command) as ApplyResult<CommandResponse>;
     this.buffer.add(result.changes);
+    if (result.events.length > 0) this.applyListener?.(this.kv.currentRevision, result.events);
     return { ...result, index: pos.index };
   }
 
@@ -164,6 +171,7 @@ export class KvStateMachine implements StateMachine<KvResult> {
     this.replaceWith = this.kv.persisted();
     this.memberAttributes.clear();
     for (const m of members) this.memberAttributes.set(m.id, m);
+    this.applyListener?.(this.kv.currentRevision, []);
   }
 }
 

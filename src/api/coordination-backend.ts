@@ -1,0 +1,37 @@
+/**
+ * The coordination recipes' CoordinationKv over this member: linearizable ranges after a
+ * ReadIndex barrier, Txns proposed through raft, and watches from the ApplyFeed that the
+ * state machine's apply listener drives (a stand-in until the watch hub takes its place).
+ */
+import type { CoordinationKv, WatchBatch, WatchRange } from '../coordination/ports.js';
+import { waitDeleteByWatch } from '../coordination/wait.js';
+import { encodeCommand, type MvccStore, type TxnRequest, type TxnResponse } from '../mvcc/index.js';
+import { EntryKind } from '../node/envelope.js';
+import type { KvResult } from '../node/kv-state-machine.js';
+import type { ApplyFeed } from './apply-feed.js';
+
+/** What the backend needs from the member: the live store, the read barrier and proposals. */
+export interface CoordinationMember {
+  store(): MvccStore;
+  linearizableBarrier(): Promise<void>;
+  propose(kind: EntryKind, payload: Uint8Array): Promise<KvResult>;
+}
+
+/** CoordinationKv over a running member and its apply feed. */
+export function coordinationBackend(member: CoordinationMember, feed: ApplyFeed): CoordinationKv {
+  const watch = (range: WatchRange, fromRevision: number, signal: AbortSignal): AsyncIterable<WatchBatch> =>
+    feed.watch(range, fromRevision, signal);
+  return {
+    range: async (req) => {
+      await member.linearizableBarrier();
+      return member.store().range(req);
+    },
+    txn: async (req: TxnRequest): Promise<TxnResponse> => {
+      const r = await member.propose(EntryKind.Mvcc, encodeCommand({ type: 'txn', request: req }));
+      if (!r.ok) throw r.error;
+      return r.response as TxnResponse;
+    },
+    waitDelete: (key, fromRevision, signal) => waitDeleteByWatch(watch, key, fromRevision, signal),
+    watch,
+  };
+}
