@@ -5,6 +5,8 @@
  * leaves the line, one Campaign leads at a time, Leader reports it, Observe streams the
  * proclaimed value and the next leader, and bad requests get etcd's errors. Waiting is
  * shown by the waiter's key being in line while its call is unanswered, not by timing.
+ * Calls answered UNAVAILABLE (a proposal lost to a leader change) are repeated, which is
+ * safe: Lock and Campaign repeated with the same lease find their own key.
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -17,6 +19,7 @@ import {
   leaseServiceAvailable,
   retry,
   unary,
+  unaryRetrying,
   until,
   type Wire,
 } from '../support/etcd-grpc.js';
@@ -29,7 +32,7 @@ let nextFakeLease = 0x1000;
 /** A lease for a participant: a real one if the Lease service exists, else any id (the store accepts any until leases exist). */
 async function newLease(): Promise<number> {
   if (!realLeases) return nextFakeLease++;
-  return Number((await unary(members[0]!.lease, 'LeaseGrant', { TTL: 60, ID: 0 })).ID);
+  return Number((await unaryRetrying(members[0]!.lease, 'LeaseGrant', { TTL: 60, ID: 0 })).ID);
 }
 
 function tracked<T>(p: Promise<T>): { done: boolean; promise: Promise<T> } {
@@ -60,7 +63,7 @@ beforeAll(async () => {
   members = cluster.topology.members.map((m) => etcdGrpc(m.clientUrl));
   // Every member writes once before the tests start: the first election has settled.
   for (const m of members)
-    await retry(() => unary(m.kv, 'Put', { key: Buffer.from('ready'), value: Buffer.from('1') }));
+    await retry(() => unary(m.kv, 'Put', { key: Buffer.from('ready'), value: Buffer.from('1') }), 45_000);
   realLeases = await leaseServiceAvailable(members[0]!);
 }, 60_000);
 
@@ -73,14 +76,16 @@ describe('Lock service on a real cluster', () => {
   test('the second Lock waits until the first unlocks, then holds with a larger fencing token', async () => {
     const [n1, n2] = members;
     const name = 'pay/ledger';
-    const a = await unary(n1!.lock, 'Lock', { name: Buffer.from(name), lease: await newLease() });
-    const second = tracked(unary(n2!.lock, 'Lock', { name: Buffer.from(name), lease: await newLease() }));
+    const a = await unaryRetrying(n1!.lock, 'Lock', { name: Buffer.from(name), lease: await newLease() });
+    const second = tracked(
+      unaryRetrying(n2!.lock, 'Lock', { name: Buffer.from(name), lease: await newLease() }),
+    );
     await until(async () => (await keysUnder(n1!.kv, `${name}/`)).length === 2, 'the second caller in line');
     const line = await keysUnder(n1!.kv, `${name}/`);
     expect(line[0]!.key).toBe(a.key.toString());
     expect(second.done).toBe(false);
 
-    await unary(n1!.lock, 'Unlock', { key: a.key });
+    await unaryRetrying(n1!.lock, 'Unlock', { key: a.key });
     const b = await second.promise;
     const after = await keysUnder(n2!.kv, `${name}/`);
     expect(after.map((k) => k.key)).toEqual([b.key.toString()]);
@@ -91,7 +96,7 @@ describe('Lock service on a real cluster', () => {
   test('a cancelled Lock call takes its key out of the line', async () => {
     const [n1, , n3] = members;
     const name = 'pay/cancel';
-    const a = await unary(n1!.lock, 'Lock', { name: Buffer.from(name), lease: await newLease() });
+    const a = await unaryRetrying(n1!.lock, 'Lock', { name: Buffer.from(name), lease: await newLease() });
     const abort = new AbortController();
     const waiting = unary(
       n3!.lock,
@@ -106,8 +111,8 @@ describe('Lock service on a real cluster', () => {
       async () => (await keysUnder(n1!.kv, `${name}/`)).length === 1,
       'the waiter leaving the line',
     );
-    await unary(n1!.lock, 'Unlock', { key: a.key });
-    const c = await unary(n3!.lock, 'Lock', { name: Buffer.from(name), lease: await newLease() });
+    await unaryRetrying(n1!.lock, 'Unlock', { key: a.key });
+    const c = await unaryRetrying(n3!.lock, 'Lock', { name: Buffer.from(name), lease: await newLease() });
     expect(c.key.toString().startsWith(`${name}/`)).toBe(true);
   });
 
@@ -132,23 +137,25 @@ describe('Election service on a real cluster', () => {
     stream.on('error', () => {});
 
     const la = await newLease();
-    const a = await unary(n1!.election, 'Campaign', { name, lease: la, value: Buffer.from('a1') });
+    const a = await unaryRetrying(n1!.election, 'Campaign', { name, lease: la, value: Buffer.from('a1') });
     expect(a.leader.key.toString()).toBe(`svc/settlement/${la.toString(16)}`);
     const lb = await newLease();
-    const second = tracked(unary(n2!.election, 'Campaign', { name, lease: lb, value: Buffer.from('b1') }));
+    const second = tracked(
+      unaryRetrying(n2!.election, 'Campaign', { name, lease: lb, value: Buffer.from('b1') }),
+    );
     await until(
       async () => (await keysUnder(n1!.kv, 'svc/settlement/')).length === 2,
       'the second candidate',
     );
     expect(second.done).toBe(false);
-    expect((await unary(n2!.election, 'Leader', { name })).kv.value.toString()).toBe('a1');
+    expect((await unaryRetrying(n2!.election, 'Leader', { name })).kv.value.toString()).toBe('a1');
 
-    await unary(n1!.election, 'Proclaim', { leader: a.leader, value: Buffer.from('a2') });
+    await unaryRetrying(n1!.election, 'Proclaim', { leader: a.leader, value: Buffer.from('a2') });
     await until(async () => observed.length >= 2, 'Observe to see the proclaimed value');
-    await unary(n1!.election, 'Resign', { leader: a.leader });
+    await unaryRetrying(n1!.election, 'Resign', { leader: a.leader });
     const b = await second.promise;
     expect(b.leader.rev).toBeGreaterThan(a.leader.rev);
-    expect((await unary(n3!.election, 'Leader', { name })).kv.value.toString()).toBe('b1');
+    expect((await unaryRetrying(n3!.election, 'Leader', { name })).kv.value.toString()).toBe('b1');
     await until(async () => observed.length >= 3, 'Observe to see the next leader');
     const keyA = `svc/settlement/${la.toString(16)}`;
     const keyB = `svc/settlement/${lb.toString(16)}`;
@@ -161,6 +168,6 @@ describe('Election service on a real cluster', () => {
     const missing = await failure(unary(n1!.election, 'Proclaim', { value: Buffer.from('x') }));
     expect(missing.details).toBe('"leader" field must be provided');
     stream.cancel();
-    await unary(n2!.election, 'Resign', { leader: b.leader });
+    await unaryRetrying(n2!.election, 'Resign', { leader: b.leader });
   });
 });

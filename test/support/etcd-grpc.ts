@@ -1,7 +1,8 @@
 /**
  * Plain gRPC clients of etcd's services (proto/etcd, as proto-loader decodes them: snake_case
  * fields, int64 as numbers, bytes as Buffers) for tests that need calls the etcd3 package
- * does not make: Lock, Election, and unary calls a test cancels midway.
+ * does not make: Lock, Election, unary calls a test cancels midway, and probes of which
+ * services a member serves.
  */
 import * as grpc from '@grpc/grpc-js';
 import { etcdServices } from '../../src/common/proto-loader.js';
@@ -12,9 +13,10 @@ export type Wire = any;
 /** A gRPC error as the client sees it. */
 export type CallError = Error & { code: grpc.status; details: string };
 
-/** Clients of one member's KV, Lease, Lock and Election services. */
+/** Clients of one member's KV, Watch, Lease, Lock and Election services. */
 export interface EtcdGrpc {
   readonly kv: grpc.Client;
+  readonly watch: grpc.Client;
   readonly lease: grpc.Client;
   readonly lock: grpc.Client;
   readonly election: grpc.Client;
@@ -28,6 +30,7 @@ export function etcdGrpc(clientUrl: string): EtcdGrpc {
   const creds = grpc.credentials.createInsecure();
   const clients = {
     kv: new s.KV(target, creds),
+    watch: new s.Watch(target, creds),
     lease: new s.Lease(target, creds),
     lock: new s.Lock(target, creds),
     election: new s.Election(target, creds),
@@ -53,6 +56,28 @@ export function unary(
     ) as grpc.ClientUnaryCall;
     signal?.addEventListener('abort', () => call.cancel(), { once: true });
   });
+}
+
+/**
+ * Calls a unary method, again while it fails UNAVAILABLE (no leader yet, a proposal lost to
+ * a leader change: common on a loaded machine). Only for calls that are safe to repeat: a
+ * Lock or Campaign repeated with the same lease finds its own key and carries on.
+ */
+export async function unaryRetrying(
+  client: grpc.Client,
+  method: string,
+  request: Wire,
+  deadlineMs = 30_000,
+): Promise<Wire> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      return await unary(client, method, request);
+    } catch (err) {
+      if ((err as CallError).code !== grpc.status.UNAVAILABLE || Date.now() > end) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /** The keys under a prefix with their create revisions, read linearizably, oldest first. */
@@ -106,4 +131,20 @@ export async function leaseServiceAvailable(c: EtcdGrpc): Promise<boolean> {
     if ((err as CallError).code === grpc.status.UNIMPLEMENTED) return false;
     throw err;
   }
+}
+
+/** Whether the member serves etcd's Watch service (a watch is created rather than refused UNIMPLEMENTED). */
+export function watchServiceAvailable(c: EtcdGrpc): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const call = (c.watch as Wire).Watch() as grpc.ClientDuplexStream<Wire, Wire>;
+    call.on('data', () => {
+      resolve(true);
+      call.cancel();
+    });
+    call.on('error', (err: CallError) => {
+      if (err.code === grpc.status.UNIMPLEMENTED) resolve(false);
+      else if (err.code !== grpc.status.CANCELLED) reject(err);
+    });
+    call.write({ create_request: { key: Buffer.from('watch-probe') } });
+  });
 }
