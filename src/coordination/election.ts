@@ -6,7 +6,13 @@
  * that key still exists with that create revision.
  */
 import { CairnError, ErrorCode } from '../common/errors.js';
-import { EventType, type KeyValue, type ResponseHeader, type TxnResponse } from '../mvcc/index.js';
+import {
+  EMPTY_BYTES,
+  EventType,
+  type KeyValue,
+  type ResponseHeader,
+  type TxnResponse,
+} from '../mvcc/index.js';
 import { createRevisionIs, firstCreated, participantKey, participantPrefix, prefixRangeEnd } from './keys.js';
 import type { CoordinationKv } from './ports.js';
 import { leaveLine, waitTurn } from './queue.js';
@@ -95,7 +101,7 @@ function leaderTxn(
     compare: [createRevisionIs(key, leader.rev)],
     success: [
       op === 'put'
-        ? { requestPut: { key, value: value ?? new Uint8Array(0), lease: leader.lease } }
+        ? { requestPut: { key, value: value ?? EMPTY_BYTES, lease: leader.lease } }
         : { requestDeleteRange: { key } },
     ],
   });
