@@ -83,7 +83,11 @@ export async function campaign(
       signal,
     );
     if (turn.kind === 'ownKeyDeleted') throw notLeader();
-    return { leader, header: turn.header };
+    if (turn.header.revision === resp.header.revision) return { leader, header: turn.header };
+    // It waited: make sure its key outlived the wait (a lease may end as the line clears).
+    const check = await kv.range({ key });
+    if (check.kvs[0]?.createRevision !== rev) throw notLeader();
+    return { leader, header: check.header };
   } catch (err) {
     await leaveLine(kv, key, rev).catch(() => {});
     throw err;
