@@ -57,6 +57,16 @@ const SERVER_ERRORS: Partial<Record<ErrorCode, { status: grpc.status; message: s
     status: grpc.status.FAILED_PRECONDITION,
     message: 'etcdserver: too many learner members in cluster',
   },
+  [ErrorCode.CANCELLED]: { status: grpc.status.CANCELLED, message: 'etcdserver: request canceled' },
+  // etcd's lock and election servers return the concurrency package's plain Go errors, which
+  // grpc-go sends with status Unknown and the error's text.
+  [ErrorCode.LOCK_SESSION_EXPIRED]: { status: grpc.status.UNKNOWN, message: 'mutex: session is expired' },
+  [ErrorCode.ELECTION_NOT_LEADER]: { status: grpc.status.UNKNOWN, message: 'election: not leader' },
+  [ErrorCode.ELECTION_NO_LEADER]: { status: grpc.status.UNKNOWN, message: 'election: no leader' },
+  [ErrorCode.ELECTION_MISSING_LEADER_KEY]: {
+    status: grpc.status.UNKNOWN,
+    message: '"leader" field must be provided',
+  },
 };
 
 function grpcError(status: grpc.status, message: string): GrpcError {

@@ -25,10 +25,14 @@ import { LeaseForwarder, registerLeasePeer } from '../transport/lease-forwarding
 import { MEMBER_REMOVED_MESSAGE } from '../transport/refusal.js';
 import type { ClusterInfo, MemberInfo } from './cluster-info.js';
 import { clusterHandlers, type MembershipBackend } from './cluster-service.js';
+import { coordinationBackend } from './coordination-backend.js';
 import { serviceDefinitions } from './definitions.js';
+import { electionHandlers } from './election-service.js';
+import { HubWatches } from './hub-watches.js';
 import { foundingMembers, type Identity, resolveIdentity } from './identity.js';
 import { kvHandlers } from './kv-service.js';
 import { leaseHandlers } from './lease-service.js';
+import { lockHandlers } from './lock-service.js';
 import { maintenanceHandlers } from './maintenance-service.js';
 import { promoteViaPeer } from './peer-cluster-client.js';
 import { PeerSync } from './peer-sync.js';
@@ -227,6 +231,18 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     write: (cmd) => running.propose(EntryKind.Mvcc, encodeCommand(cmd)),
   };
 
+  // Lock and Election: recipes over this member's KV, their waits served by the watch hub.
+  const coordinationWatches = new HubWatches(hub);
+  const coordination = coordinationBackend(
+    {
+      store: () => sm.kv.store,
+      linearizableBarrier: () => running.linearizableBarrier(),
+      propose: (kind, payload) => running.propose(kind, payload),
+    },
+    coordinationWatches,
+  );
+  const headerAt = (revision: number) => ({ ...backend.header(), revision });
+
   const defs = serviceDefinitions();
   const grpcOptions = {
     // As etcd: the transport admits a little more than --max-request-bytes, so an oversized
@@ -300,6 +316,14 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
       rootLogger,
     ) as grpc.UntypedServiceImplementation,
   );
+  clientServer.addService(
+    defs.lock,
+    lockHandlers(coordination, headerAt) as unknown as grpc.UntypedServiceImplementation,
+  );
+  clientServer.addService(
+    defs.election,
+    electionHandlers(coordination, headerAt) as unknown as grpc.UntypedServiceImplementation,
+  );
   const peerServer = new grpc.Server(RAFT_PEER_SERVER_OPTIONS);
   registerLeasePeer(peerServer, info.clusterId, () => ({
     renew: (id) => memberLeases.renewAsLeader(id),
@@ -352,6 +376,8 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       stopped = true;
+      // Waiting Lock, Campaign and Observe calls end first, or the graceful shutdown waits on them.
+      coordinationWatches.stop();
       watchService.close();
       await new Promise<void>((resolve) => clientServer.tryShutdown(() => resolve()));
       memberLeases.stop();

@@ -70,6 +70,16 @@ export const ErrorCode = {
   TOO_MANY_LEARNERS: 'TOO_MANY_LEARNERS',
   /** This member was removed from the cluster: it stops, and its peers refuse it. */
   MEMBER_REMOVED: 'MEMBER_REMOVED',
+  /** The caller gave up (cancelled its call) before the operation finished. */
+  CANCELLED: 'CANCELLED',
+  /** A lock waiter's key vanished while it waited (its lease expired or was revoked). */
+  LOCK_SESSION_EXPIRED: 'LOCK_SESSION_EXPIRED',
+  /** Proclaim (or a campaign) by a caller whose key no longer leads the election. */
+  ELECTION_NOT_LEADER: 'ELECTION_NOT_LEADER',
+  /** Leader asked of an election nobody holds. */
+  ELECTION_NO_LEADER: 'ELECTION_NO_LEADER',
+  /** An election request lacks its "leader" field. */
+  ELECTION_MISSING_LEADER_KEY: 'ELECTION_MISSING_LEADER_KEY',
 } as const;
 
 /** A stable error code. */

@@ -1,6 +1,7 @@
 /**
  * Proves the imports run the way DESIGN.md draws them, by reading every source file:
  * common <- raft <- storage, transport <- node <- api <- main; mvcc depends on common only;
+ * coordination on common and mvcc's request types (its KV interface), never on raft or node;
  * client never imports server code. A file that imports against the direction fails here.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -17,7 +18,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   storage: ['common', 'raft'],
   transport: ['common', 'raft'],
   node: ['common', 'raft', 'storage', 'transport', 'mvcc'],
-  coordination: ['common'],
+  coordination: ['common', 'mvcc'],
   api: ['common', 'raft', 'storage', 'transport', 'mvcc', 'node', 'coordination'],
   client: ['common'],
   cli: ['common', 'client'],
