@@ -3,23 +3,27 @@
  * members with https client and peer URLs and client-cert-auth on both (certificates made by
  * cluster/certs.ts, as `npm run start:tls` makes them) elect a leader over TLS; etcdctl 3.4
  * with --cacert/--cert/--key puts, gets, reads endpoint status and lists https members;
+ * leases (keep-alives through every member), watch --rev and lock work over TLS too;
  * etcdctl without a client certificate, and etcdctl in plaintext, are refused and write
  * nothing; the etcd3 package with credentials puts and gets, and with a client certificate
  * from another CA is refused. Skipped, saying so, where openssl or etcdctl is absent.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type ClusterCerts, ensureClusterCerts, hasOpenssl } from '../../cluster/certs.js';
 import { TestCluster } from '../support/cluster.js';
+import {
+  ETCDCTL,
+  type EtcdctlResult,
+  eventually,
+  hasEtcdctl,
+  etcdctl as runEtcdctl,
+} from '../support/etcdctl.js';
 
-const run = promisify(execFile);
-const ETCDCTL = '/usr/bin/etcdctl';
-const hasEtcdctl = existsSync(ETCDCTL);
 const canTls = hasOpenssl();
 if (!canTls) console.warn('TLS tests skipped: openssl is not on the PATH (it makes the certificates)');
 if (!hasEtcdctl) console.warn('etcdctl TLS tests skipped: install Debian etcd-client');
@@ -31,42 +35,19 @@ let certs: ClusterCerts;
 /** What etcdctl is given: the CA and client certificate, the CA only, or no TLS at all (http://). */
 type Credentials = 'full' | 'ca-only' | 'plaintext';
 
-async function etcdctl(
-  args: string[],
-  credentials: Credentials = 'full',
-): Promise<{ stdout: string; stderr: string; code: number }> {
+function etcdctl(args: string[], credentials: Credentials = 'full'): Promise<EtcdctlResult> {
   const scheme = credentials === 'plaintext' ? 'http' : 'https';
-  const endpoints = cluster.topology.members.map((m) => `${scheme}://127.0.0.1:${m.clientPort}`).join(',');
+  const endpoints = cluster.topology.members.map((m) => `${scheme}://127.0.0.1:${m.clientPort}`);
   const tls =
     credentials === 'full'
       ? [`--cacert=${certs.caFile}`, `--cert=${certs.client.certFile}`, `--key=${certs.client.keyFile}`]
       : credentials === 'ca-only'
         ? [`--cacert=${certs.caFile}`]
         : [];
-  try {
-    const { stdout, stderr } = await run(
-      ETCDCTL,
-      [`--endpoints=${endpoints}`, '--dial-timeout=2s', '--command-timeout=5s', ...tls, ...args],
-      { env: { ...process.env, ETCDCTL_API: '3' } },
-    );
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
+  return runEtcdctl(endpoints, ['--dial-timeout=2s', ...tls, ...args]);
 }
 
-async function retry<T>(fn: () => Promise<T>, deadlineMs = 20_000): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
+const retry = eventually;
 
 describe.skipIf(!canTls)('a TLS cluster', () => {
   beforeAll(async () => {
@@ -159,6 +140,96 @@ describe.skipIf(!canTls)('a TLS cluster', () => {
         expect(byName.get(m.name)?.peerURLs).toEqual([m.peerUrl]);
         expect(byName.get(m.name)?.clientURLs).toEqual([m.clientUrl]);
       }
+    });
+
+    test('leases over TLS: grant, put --lease, timetolive --keys, keep-alive (forwarded by followers), revoke', async () => {
+      const grant = await etcdctl(['lease', 'grant', '30']);
+      const id = /lease ([0-9a-f]+) granted/.exec(grant.stdout)?.[1];
+      expect(id, grant.stderr).toBeDefined();
+      expect((await etcdctl(['put', '--lease', id!, 'tls/leased', 'v'])).code).toBe(0);
+      expect((await etcdctl(['lease', 'timetolive', '--keys', id!])).stdout).toContain(
+        'attached keys([tls/leased])',
+      );
+      for (const m of cluster.topology.members) {
+        const one = await runEtcdctl(
+          [`https://127.0.0.1:${m.clientPort}`],
+          [
+            `--cacert=${certs.caFile}`,
+            `--cert=${certs.client.certFile}`,
+            `--key=${certs.client.keyFile}`,
+            'lease',
+            'keep-alive',
+            '--once',
+            id!,
+          ],
+        );
+        expect(one.stdout, one.stderr).toContain('keepalived with TTL(30)');
+      }
+      expect((await etcdctl(['lease', 'revoke', id!])).stdout).toContain('revoked');
+      expect(await client.get('tls/leased').string()).toBeNull();
+    });
+
+    test('watch --rev over TLS replays history and follows new writes', async () => {
+      const first = await client.put('tls/w/1').value('a').exec();
+      await client.put('tls/w/2').value('b').exec();
+      const endpoints = cluster.topology.members.map((m) => `https://127.0.0.1:${m.clientPort}`).join(',');
+      const watcher = spawn(
+        ETCDCTL,
+        [
+          `--endpoints=${endpoints}`,
+          `--cacert=${certs.caFile}`,
+          `--cert=${certs.client.certFile}`,
+          `--key=${certs.client.keyFile}`,
+          'watch',
+          '--prefix',
+          `--rev=${first.header.revision}`,
+          'tls/w/',
+        ],
+        { env: { ...process.env, ETCDCTL_API: '3' } },
+      );
+      let out = '';
+      watcher.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      try {
+        await retry(async () => {
+          if (!out.includes('tls/w/2')) throw new Error('history not replayed yet');
+        });
+        await client.put('tls/w/3').value('c').exec();
+        await retry(async () => {
+          if (!out.includes('tls/w/3')) throw new Error('new write not seen yet');
+        });
+      } finally {
+        watcher.kill('SIGKILL');
+      }
+      expect(out.trim().split('\n')).toEqual([
+        'PUT',
+        'tls/w/1',
+        'a',
+        'PUT',
+        'tls/w/2',
+        'b',
+        'PUT',
+        'tls/w/3',
+        'c',
+      ]);
+    });
+
+    test('lock over TLS runs its command holding the lock and exports the fencing token', async () => {
+      const res = await etcdctl([
+        'lock',
+        'tls-lock',
+        '--',
+        'sh',
+        '-c',
+        'echo "rev=$ETCD_LOCK_REV key=$ETCD_LOCK_KEY"',
+      ]);
+      expect(res.code, res.stderr).toBe(0);
+      const m = /rev=(\d+) key=tls-lock\/([0-9a-f]+)/.exec(res.stdout);
+      expect(m, res.stdout).not.toBeNull();
+      expect(Number(m![1])).toBeGreaterThan(1);
+      // Released when the command ended: nothing is left under the lock's prefix.
+      expect((await client.getAll().prefix('tls-lock/').keys()).length).toBe(0);
     });
 
     test('without a client certificate it is refused and writes nothing', async () => {
