@@ -12,6 +12,8 @@ export enum EntryKind {
   Mvcc = 1,
   /** A member publishing its name and client URLs (as etcd's publish). */
   MemberAttributes = 2,
+  /** An alarm raised, cleared or listed (etcd's AlarmRequest); 3 and 4 are left to kinds added in parallel. */
+  Alarm = 5,
 }
 
 const HEADER_BYTES = 18;
@@ -54,7 +56,7 @@ export function decodeEnvelope(data: Uint8Array): Envelope {
     throw new CairnError(ErrorCode.CORRUPT, `entry of ${data.byteLength} bytes has no envelope`);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const kind = view.getUint8(0);
-  if (kind !== EntryKind.Mvcc && kind !== EntryKind.MemberAttributes) {
+  if (EntryKind[kind] === undefined) {
     throw new CairnError(ErrorCode.CORRUPT, `entry has unknown kind ${kind}`);
   }
   const proposer = view.getUint32(2) * TWO_POW_32 + view.getUint32(6);
