@@ -9,10 +9,18 @@ import type { ServerConfig } from '../common/config.js';
 import { clusterIdOf, memberIdOf } from '../common/ids.js';
 import type { Logger } from '../common/logger.js';
 import { encodeCommand } from '../mvcc/index.js';
+import {
+  AlarmAction,
+  type AlarmMember,
+  type AlarmRequest,
+  AlarmType,
+  encodeAlarmRequest,
+} from '../node/alarms.js';
 import { EntryKind } from '../node/envelope.js';
 import { type KvResult, kvWritesToOps, recoverKvStateMachine } from '../node/kv-state-machine.js';
 import { encodeMemberAttributes } from '../node/member-attributes.js';
 import { RaftNode } from '../node/raft-node.js';
+import { hashStateMachine } from '../node/state-hash.js';
 import { LevelStorage } from '../storage/level-storage.js';
 import { GrpcTransport, RAFT_PEER_SERVER_OPTIONS } from '../transport/grpc-transport.js';
 import type { ClusterInfo, MemberInfo } from './cluster-info.js';
@@ -20,7 +28,9 @@ import { clusterHandlers } from './cluster-service.js';
 import { serviceDefinitions } from './definitions.js';
 import { kvHandlers } from './kv-service.js';
 import { maintenanceHandlers } from './maintenance-service.js';
-import type { KvBackend } from './ports.js';
+import type { KvBackend, MaintenanceBackend } from './ports.js';
+import { snapshotFileBody } from './snapshot-file.js';
+import { SpaceQuota } from './space-quota.js';
 import type { StatusSource } from './status-source.js';
 
 /** A running member. */
@@ -30,6 +40,9 @@ export interface RunningServer {
   /** Stops serving, stops the node, closes storage. */
   stop(): Promise<void>;
 }
+
+/** How often the data folder is measured against --quota-backend-bytes. */
+const QUOTA_REFRESH_INTERVAL_MS = 500;
 
 /** Milliseconds per raft tick: the heartbeat interval is one tick. */
 function ticksOf(config: ServerConfig): {
@@ -115,6 +128,21 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   });
   const running = node;
 
+  const proposeAlarm = async (req: AlarmRequest): Promise<readonly AlarmMember[]> => {
+    const r = await running.propose(EntryKind.Alarm, encodeAlarmRequest(req));
+    if (!r.ok) throw r.error;
+    return (r.response as unknown as { alarms: readonly AlarmMember[] }).alarms;
+  };
+  const quota = new SpaceQuota({
+    quotaBytes: config.quotaBackendBytes,
+    refreshIntervalMs: QUOTA_REFRESH_INTERVAL_MS,
+    measureBytes: () => storage.sizeOnDiskBytes(),
+    alarmRaised: () => sm.alarms.list(AlarmType.NOSPACE).some((a) => a.memberId === self.id),
+    raiseAlarm: () =>
+      proposeAlarm({ action: AlarmAction.ACTIVATE, memberId: self.id, alarm: AlarmType.NOSPACE }),
+    logger: rootLogger,
+  });
+
   const status = (): StatusSource => {
     const st = running.status();
     return {
@@ -124,7 +152,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
       appliedIndex: running.appliedIndex,
       revision: sm.store.currentRevision,
       isLearner: false,
-      dataSizeBytes: sm.store.recordCount * 64,
+      dataSizeBytes: quota.dbSizeBytes,
     };
   };
   const backend: KvBackend = {
@@ -154,11 +182,37 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   const clientServer = new grpc.Server(grpcOptions);
   clientServer.addService(
     defs.kv,
-    kvHandlers(backend, { maxRequestBytes: config.maxRequestBytes }) as grpc.UntypedServiceImplementation,
+    kvHandlers(backend, {
+      maxRequestBytes: config.maxRequestBytes,
+      spaceCheck: (costBytes) => quota.check(costBytes),
+    }) as grpc.UntypedServiceImplementation,
   );
+  const maintenance: MaintenanceBackend = {
+    header: backend.header,
+    status,
+    activeAlarms: () => sm.alarms.list(),
+    alarm: proposeAlarm,
+    defragment: async () => {
+      await running.snapshotNow();
+      await storage.compactAll();
+      const bytes = await quota.refresh();
+      log.info({ dbSizeBytes: bytes }, 'defragmented');
+    },
+    hash: () => hashStateMachine(sm),
+    hashKV: (revision) => sm.store.hashKV(revision),
+    snapshot: () => snapshotFileBody(sm.snapshot()),
+    requestTimeoutMs: config.requestTimeoutMs,
+    leadership: {
+      selfId: self.id,
+      pollIntervalMs: config.heartbeatIntervalMs,
+      leader: () => running.leader,
+      isVoter: (id) => running.configuration.voters.includes(id),
+      transferLeadership: (to) => running.transferLeadership(to),
+    },
+  };
   clientServer.addService(
     defs.maintenance,
-    maintenanceHandlers(info, status) as grpc.UntypedServiceImplementation,
+    maintenanceHandlers(info, maintenance) as grpc.UntypedServiceImplementation,
   );
   // Client URLs as the members published them through raft (our own as configured until then).
   const membersNow = (): MemberInfo[] =>
@@ -172,6 +226,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
 
   for (const url of config.listenPeerUrls) await bind(peerServer, url);
   running.start();
+  await quota.start();
   for (const url of config.listenClientUrls) await bind(clientServer, url);
   // Publish this member's name and client URLs through raft (as etcd does), retrying until
   // it lands: every member then lists everyone's client URLs.
@@ -208,6 +263,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     node: running,
     async stop(): Promise<void> {
       stopped = true;
+      quota.stop();
       await new Promise<void>((resolve) => clientServer.tryShutdown(() => resolve()));
       await running.stop();
       await transport.stop();
