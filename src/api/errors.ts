@@ -67,6 +67,23 @@ const SERVER_ERRORS: Partial<Record<ErrorCode, { status: grpc.status; message: s
     status: grpc.status.UNKNOWN,
     message: '"leader" field must be provided',
   },
+  [ErrorCode.NO_SPACE]: {
+    status: grpc.status.RESOURCE_EXHAUSTED,
+    message: 'etcdserver: mvcc: database space exceeded',
+  },
+  [ErrorCode.NOT_LEADER_FOR_REQUEST]: {
+    status: grpc.status.FAILED_PRECONDITION,
+    message: 'etcdserver: not leader',
+  },
+  [ErrorCode.BAD_LEADER_TRANSFEREE]: {
+    status: grpc.status.FAILED_PRECONDITION,
+    message: 'etcdserver: bad leader transferee',
+  },
+  // etcd has no gRPC mapping for this one and sends it with status Unknown.
+  [ErrorCode.LEADER_TRANSFER_TIMEOUT]: {
+    status: grpc.status.UNKNOWN,
+    message: 'etcdserver: request timed out, leader transfer took too long',
+  },
 };
 
 function grpcError(status: grpc.status, message: string): GrpcError {

@@ -28,6 +28,7 @@ import {
   txnToWire,
 } from './kv-wire.js';
 import type { KvBackend } from './ports.js';
+import { txnPutBytes } from './space-quota.js';
 
 /** etcd's limit on operations in one Txn. */
 export const TXN_OPS_MAX = 128;
@@ -56,7 +57,14 @@ function applied<T>(r: KvResult): T {
 }
 
 /** The handlers of etcdserverpb.KV over a backend. */
-export function kvHandlers(backend: KvBackend, opts: { maxRequestBytes: number }): Record<string, Handler> {
+export function kvHandlers(
+  backend: KvBackend,
+  opts: {
+    maxRequestBytes: number;
+    /** The space quota: throws NO_SPACE for a write of this many bytes that would pass it. */
+    spaceCheck?: (costBytes: number) => void;
+  },
+): Record<string, Handler> {
   const tooLarge = (bytes: number) => {
     if (bytes > opts.maxRequestBytes)
       throw new CairnError(ErrorCode.TOO_LARGE, 'etcdserver: request is too large');
@@ -73,6 +81,7 @@ export function kvHandlers(backend: KvBackend, opts: { maxRequestBytes: number }
       const req = putFromWire(w);
       check(validatePut(req));
       tooLarge(req.key.byteLength + (req.value?.byteLength ?? 0));
+      opts.spaceCheck?.(req.key.byteLength + (req.value?.byteLength ?? 0));
       const r = applied<PutResponse>(await backend.write({ type: 'put', request: req }));
       return putToWire(r, at(r.header.revision));
     }),
@@ -85,6 +94,8 @@ export function kvHandlers(backend: KvBackend, opts: { maxRequestBytes: number }
     Txn: unary(async (w) => {
       const req = txnFromWire(w);
       check(validateTxn(req, TXN_OPS_MAX));
+      const putBytes = txnPutBytes(req);
+      if (putBytes > 0) opts.spaceCheck?.(putBytes);
       const r = applied<TxnResponse>(await backend.write({ type: 'txn', request: req }));
       return txnToWire(r, at(r.header.revision));
     }),

@@ -10,6 +10,13 @@ import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { channelCredentialsOf, loadMemberTls, serverCredentialsFor } from '../common/tls.js';
 import { encodeCommand, WatchHub } from '../mvcc/index.js';
+import {
+  AlarmAction,
+  type AlarmMember,
+  type AlarmRequest,
+  AlarmType,
+  encodeAlarmRequest,
+} from '../node/alarms.js';
 import { EntryKind } from '../node/envelope.js';
 import type { KvResult } from '../node/kv-state-machine.js';
 import { encodeMemberAttributes } from '../node/member-attributes.js';
@@ -18,6 +25,7 @@ import type { MemberRecord } from '../node/member-registry.js';
 import { MembershipChanges } from '../node/membership-changes.js';
 import { membershipWritesToOps, recoverMembershipStateMachine } from '../node/membership-state-machine.js';
 import { RaftNode } from '../node/raft-node.js';
+import { hashStateMachine } from '../node/state-hash.js';
 import { ConfChangeTransition, ConfChangeType } from '../raft/index.js';
 import { LevelStorage } from '../storage/level-storage.js';
 import { GrpcTransport, RAFT_PEER_SERVER_OPTIONS } from '../transport/grpc-transport.js';
@@ -36,7 +44,9 @@ import { lockHandlers } from './lock-service.js';
 import { maintenanceHandlers } from './maintenance-service.js';
 import { promoteViaPeer } from './peer-cluster-client.js';
 import { PeerSync } from './peer-sync.js';
-import type { KvBackend } from './ports.js';
+import type { KvBackend, MaintenanceBackend } from './ports.js';
+import { snapshotFileBody } from './snapshot-file.js';
+import { SpaceQuota } from './space-quota.js';
 import type { StatusSource } from './status-source.js';
 import { WatchService } from './watch-service.js';
 
@@ -52,6 +62,8 @@ export interface RunningServer {
 
 /** How long a leader that applied its own removal keeps running, so followers learn the commit. */
 const REMOVED_LEADER_LINGER_MS = 1_000;
+/** How often the data folder is measured against --quota-backend-bytes. */
+const QUOTA_REFRESH_INTERVAL_MS = 500;
 
 /** Milliseconds per raft tick: the heartbeat interval is one tick. */
 function ticksOf(config: ServerConfig): {
@@ -202,6 +214,21 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     if (registry.isRemoved(selfId)) onRemoved('this member applied its own removal');
   };
 
+  const proposeAlarm = async (req: AlarmRequest): Promise<readonly AlarmMember[]> => {
+    const r = await running.propose(EntryKind.Alarm, encodeAlarmRequest(req));
+    if (!r.ok) throw r.error;
+    return (r.response as unknown as { alarms: readonly AlarmMember[] }).alarms;
+  };
+  const quota = new SpaceQuota({
+    quotaBytes: config.quotaBackendBytes,
+    refreshIntervalMs: QUOTA_REFRESH_INTERVAL_MS,
+    measureBytes: () => storage.sizeOnDiskBytes(),
+    alarmRaised: () => sm.kv.alarms.list(AlarmType.NOSPACE).some((a) => a.memberId === selfId),
+    raiseAlarm: () =>
+      proposeAlarm({ action: AlarmAction.ACTIVATE, memberId: selfId, alarm: AlarmType.NOSPACE }),
+    logger: rootLogger,
+  });
+
   const status = (): StatusSource => {
     const st = running.status();
     return {
@@ -211,7 +238,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
       appliedIndex: running.appliedIndex,
       revision: sm.kv.store.currentRevision,
       isLearner: registry.get(selfId)?.isLearner ?? false,
-      dataSizeBytes: sm.kv.store.recordCount * 64,
+      dataSizeBytes: quota.dbSizeBytes,
     };
   };
   const backend: KvBackend = {
@@ -253,11 +280,37 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   const clientServer = new grpc.Server(grpcOptions);
   clientServer.addService(
     defs.kv,
-    kvHandlers(backend, { maxRequestBytes: config.maxRequestBytes }) as grpc.UntypedServiceImplementation,
+    kvHandlers(backend, {
+      maxRequestBytes: config.maxRequestBytes,
+      spaceCheck: (costBytes) => quota.check(costBytes),
+    }) as grpc.UntypedServiceImplementation,
   );
+  const maintenance: MaintenanceBackend = {
+    header: backend.header,
+    status,
+    activeAlarms: () => sm.kv.alarms.list(),
+    alarm: proposeAlarm,
+    defragment: async () => {
+      await running.snapshotNow();
+      await storage.compactAll();
+      const bytes = await quota.refresh();
+      log.info({ dbSizeBytes: bytes }, 'defragmented');
+    },
+    hash: () => hashStateMachine(sm.kv),
+    hashKV: (revision) => sm.kv.store.hashKV(revision),
+    snapshot: () => snapshotFileBody(sm.snapshot()),
+    requestTimeoutMs: config.requestTimeoutMs,
+    leadership: {
+      selfId,
+      pollIntervalMs: config.heartbeatIntervalMs,
+      leader: () => running.leader,
+      isVoter: (id) => running.configuration.voters.includes(id),
+      transferLeadership: (to) => running.transferLeadership(to),
+    },
+  };
   clientServer.addService(
     defs.maintenance,
-    maintenanceHandlers(info, status) as grpc.UntypedServiceImplementation,
+    maintenanceHandlers(info, maintenance) as grpc.UntypedServiceImplementation,
   );
   // Members as the registry holds them, with the name and client URLs each published through raft.
   const withAttributes = (m: MemberRecord): MemberInfo => {
@@ -305,7 +358,11 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     defs.lease,
     leaseHandlers(
       {
-        grant: (id, ttl) => memberLeases.grant(id, ttl),
+        grant: async (id, ttl) => {
+          // A lease record is a few dozen bytes; past the quota it is refused as etcd does.
+          quota.check(64);
+          return memberLeases.grant(id, ttl);
+        },
         revoke: (id) => memberLeases.revoke(id),
         renew: (id) => memberLeases.renew(id),
         timeToLive: (id, keys) => memberLeases.timeToLive(id, keys),
@@ -339,6 +396,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   for (const url of config.listenPeerUrls) await bind(peerServer, url, serverCredentialsFor(url, tls.peer));
   running.start();
   memberLeases.start();
+  await quota.start();
   for (const url of config.listenClientUrls)
     await bind(clientServer, url, serverCredentialsFor(url, tls.client));
   // Publish this member's name and client URLs through raft (as etcd does), retrying until
@@ -379,6 +437,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
       // Waiting Lock, Campaign and Observe calls end first, or the graceful shutdown waits on them.
       coordinationWatches.stop();
       watchService.close();
+      quota.stop();
       await new Promise<void>((resolve) => clientServer.tryShutdown(() => resolve()));
       memberLeases.stop();
       forwarder.close();

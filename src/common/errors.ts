@@ -80,6 +80,14 @@ export const ErrorCode = {
   ELECTION_NO_LEADER: 'ELECTION_NO_LEADER',
   /** An election request lacks its "leader" field. */
   ELECTION_MISSING_LEADER_KEY: 'ELECTION_MISSING_LEADER_KEY',
+  /** The space quota is exhausted (a NOSPACE alarm is active, or this write would pass the quota). */
+  NO_SPACE: 'NO_SPACE',
+  /** A leadership transfer names a member that is not a voter of the cluster. */
+  BAD_LEADER_TRANSFEREE: 'BAD_LEADER_TRANSFEREE',
+  /** A request only the leader serves reached a follower (MoveLeader). */
+  NOT_LEADER_FOR_REQUEST: 'NOT_LEADER_FOR_REQUEST',
+  /** A leadership transfer did not finish in time. */
+  LEADER_TRANSFER_TIMEOUT: 'LEADER_TRANSFER_TIMEOUT',
 } as const;
 
 /** A stable error code. */

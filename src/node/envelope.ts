@@ -16,6 +16,8 @@ export enum EntryKind {
   MemberUpdate = 3,
   /** Not an entry of its own: the context of a membership configuration change (member-registry.ts). */
   MemberConfChange = 4,
+  /** An alarm raised, cleared or listed (etcd's AlarmRequest); 3 and 4 are left to kinds added in parallel. */
+  Alarm = 5,
 }
 
 const KNOWN_KINDS: ReadonlySet<number> = new Set([
@@ -23,6 +25,7 @@ const KNOWN_KINDS: ReadonlySet<number> = new Set([
   EntryKind.MemberAttributes,
   EntryKind.MemberUpdate,
   EntryKind.MemberConfChange,
+  EntryKind.Alarm,
 ]);
 
 const HEADER_BYTES = 18;

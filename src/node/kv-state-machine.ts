@@ -23,6 +23,19 @@ import {
   type RevisionRecord,
 } from '../mvcc/index.js';
 import type { RecoveredState, StateMachineOps } from '../storage/level-storage.js';
+import {
+  type AlarmChanges,
+  type AlarmMember,
+  AlarmSet,
+  AlarmType,
+  alarmKey,
+  alarmOfKey,
+  appendAlarmTrailer,
+  commandGrowsData,
+  decodeAlarmRequest,
+  noSpaceError,
+  splitAlarmTrailer,
+} from './alarms.js';
 import { EntryKind, type Envelope } from './envelope.js';
 import {
   decodeMemberAttributes,
@@ -42,6 +55,8 @@ export interface KvWrites {
   readonly changes?: MvccChanges;
   /** Members' attributes published (or, with replaceWith, all of them). */
   readonly members?: readonly MemberAttributes[];
+  /** Alarms raised and cleared (with replaceWith: every active alarm, as activated). */
+  readonly alarms?: AlarmChanges;
 }
 
 /** Told of every lease granted or revoked by an applied entry (the leader's lease clock listens). */
@@ -67,12 +82,19 @@ export class KvStateMachine implements StateMachine<KvResult> {
   private replaceWith: PersistedMvcc | undefined;
   private readonly memberAttributes = new Map<number, MemberAttributes>();
   private publishedSinceTake: MemberAttributes[] = [];
+  private readonly alarmSet: AlarmSet;
   /** Invariant: the index of the last entry whose effects are in `kv`. */
   appliedIndex: number;
   /** Told of lease grants and revokes as they are applied. */
   leaseListener: LeaseListener | undefined;
 
-  constructor(store: MvccStore, appliedIndex: number, members: readonly MemberAttributes[] = []) {
+  constructor(
+    store: MvccStore,
+    appliedIndex: number,
+    members: readonly MemberAttributes[] = [],
+    alarms: readonly AlarmMember[] = [],
+  ) {
+    this.alarmSet = new AlarmSet(alarms);
     this.kv = store;
     this.appliedIndex = appliedIndex;
     for (const m of members) this.memberAttributes.set(m.id, m);
@@ -81,6 +103,17 @@ export class KvStateMachine implements StateMachine<KvResult> {
   /** The attributes members have published, by member id. */
   get members(): ReadonlyMap<number, MemberAttributes> {
     return this.memberAttributes;
+  }
+
+  /** The active alarms (replicated state). */
+  get alarms(): AlarmSet {
+    return this.alarmSet;
+  }
+
+  /** Everything the state machine holds, in the form it is persisted (for the Maintenance Hash). */
+  contents(): KvWrites {
+    const alarms = { activated: this.alarmSet.list(), deactivated: [] };
+    return { replaceWith: this.kv.persisted(), members: [...this.memberAttributes.values()], alarms };
   }
 
   /** The store, for reads (ranges are served locally after a ReadIndex barrier). */
@@ -105,6 +138,7 @@ export class KvStateMachine implements StateMachine<KvResult> {
         index: pos.index,
       } as unknown as KvResult;
     }
+    if (env.kind === EntryKind.Alarm) return this.applyAlarm(pos.index, env.payload);
     if (env.kind !== EntryKind.Mvcc) {
       return this.refused(pos.index, `entry kind ${env.kind} has no effect on the key-value store`);
     }
@@ -115,6 +149,8 @@ export class KvStateMachine implements StateMachine<KvResult> {
       // Every member decodes the same bytes, so every member refuses the same way.
       return this.refused(pos.index, `undecodable command: ${(err as Error).message}`);
     }
+    if (commandGrowsData(command) && this.alarmSet.has(AlarmType.NOSPACE))
+      return this.refused(pos.index, '', noSpaceError());
     const result = this.kv.apply(command) as ApplyResult<CommandResponse>;
     this.buffer.add(result.changes);
     if (result.ok && this.leaseListener) {
@@ -131,11 +167,26 @@ export class KvStateMachine implements StateMachine<KvResult> {
       this.applyListener?.applied(this.kv.currentRevision, result.events);
   }
 
-  private refused(index: number, message: string): KvResult {
+  /** An alarm entry: the response carries the alarms concerned (AlarmResponse.alarms). */
+  private applyAlarm(index: number, payload: Uint8Array): KvResult {
+    const req = decodeAlarmRequest(payload);
+    if (!req) return this.refused(index, 'malformed alarm request');
+    const alarms = this.alarmSet.apply(req);
+    const meta = this.kv.meta();
+    return {
+      ok: true,
+      response: { header: { revision: meta.currentRevision }, alarms },
+      events: [],
+      changes: { written: [], removed: [], meta },
+      index,
+    } as unknown as KvResult;
+  }
+
+  private refused(index: number, message: string, error?: CairnError): KvResult {
     const changes: MvccChanges = { written: [], removed: [], meta: this.kv.meta() };
     return {
       ok: false,
-      error: new CairnError(ErrorCode.INVALID_ARGUMENT, message),
+      error: error ?? new CairnError(ErrorCode.INVALID_ARGUMENT, message),
       events: [],
       changes,
       index,
@@ -152,13 +203,16 @@ export class KvStateMachine implements StateMachine<KvResult> {
     const changes = this.buffer.take();
     const replaceWith = this.replaceWith;
     const members = replaceWith ? [...this.memberAttributes.values()] : this.publishedSinceTake;
+    const alarmChanges = this.alarmSet.takeChanges();
+    const alarms = replaceWith ? { activated: this.alarmSet.list(), deactivated: [] } : alarmChanges;
     this.replaceWith = undefined;
     this.publishedSinceTake = [];
-    if (!changes && !replaceWith && members.length === 0) return undefined;
+    if (!changes && !replaceWith && members.length === 0 && !alarms) return undefined;
     return {
       ...(replaceWith ? { replaceWith } : {}),
       ...(changes ? { changes } : {}),
       ...(members.length > 0 ? { members } : {}),
+      ...(alarms ? { alarms } : {}),
     };
   }
 
@@ -171,11 +225,12 @@ export class KvStateMachine implements StateMachine<KvResult> {
     new DataView(out.buffer).setUint32(0, mvcc.byteLength);
     out.set(mvcc, 4);
     out.set(members, 4 + mvcc.byteLength);
-    return out;
+    return appendAlarmTrailer(out, this.alarmSet.list());
   }
 
   /** @inheritdoc */
-  restore(index: number, data: Uint8Array): void {
+  restore(index: number, snapshotData: Uint8Array): void {
+    const { body: data, alarms } = splitAlarmTrailer(snapshotData);
     if (data.byteLength < 4)
       throw new CairnError(ErrorCode.CORRUPT, `snapshot at raft index ${index} is truncated`);
     const mvccBytes = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
@@ -196,6 +251,7 @@ export class KvStateMachine implements StateMachine<KvResult> {
     this.memberAttributes.clear();
     for (const m of members) this.memberAttributes.set(m.id, m);
     this.applyListener?.restored(this.kv);
+    this.alarmSet.replace(alarms);
   }
 }
 
@@ -258,6 +314,8 @@ export function kvWritesToOps(writes: unknown): StateMachineOps {
     dels.push(...c.dels);
   }
   for (const m of w.members ?? []) puts.push([memberKey(m.id), encodeMemberAttributes(m)]);
+  for (const a of w.alarms?.activated ?? []) puts.push([alarmKey(a), new Uint8Array(0)]);
+  for (const a of w.alarms?.deactivated ?? []) dels.push(alarmKey(a));
   return { clearFirst: w.replaceWith !== undefined, puts, dels };
 }
 
@@ -267,7 +325,13 @@ export function recoverKvStateMachine(recovered: RecoveredState): KvStateMachine
   const records: RevisionRecord[] = [];
   const members: MemberAttributes[] = [];
   const leases: LeaseRecord[] = [];
+  const alarms: AlarmMember[] = [];
   for (const [key, value] of recovered.stateMachine) {
+    const alarm = alarmOfKey(key);
+    if (alarm) {
+      alarms.push(alarm);
+      continue;
+    }
     if (key.byteLength === META_KEY.byteLength && key[0] === META_KEY[0]) meta = decodeMeta(value);
     else if (key.byteLength === 9 && key[0] === MEMBER_KEY_PREFIX) {
       const m = decodeMemberAttributes(value);
@@ -277,5 +341,5 @@ export function recoverKvStateMachine(recovered: RecoveredState): KvStateMachine
     } else records.push(decodeRecord(key, value));
   }
   const store = meta ? MvccStore.load({ meta, records, leases }) : new MvccStore();
-  return new KvStateMachine(store, recovered.appliedIndex, members);
+  return new KvStateMachine(store, recovered.appliedIndex, members, alarms);
 }

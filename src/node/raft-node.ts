@@ -78,6 +78,8 @@ export class RaftNode<R> {
   private termNow = 0;
   /** Resolves when the Ready loop has drained (used by stop). */
   private idle: Promise<void> = Promise.resolve();
+  /** Callers of snapshotNow waiting for the Ready loop to take the snapshot. Bounded by callers' own limits (one per Defragment). */
+  private snapshotWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
 
   constructor(private readonly opts: RaftNodeOptions<R>) {
     this.log = opts.logger.child({ component: 'node' });
@@ -116,6 +118,7 @@ export class RaftNode<R> {
       },
       opts.requestTimeoutMs,
       opts.pendingReadsMax,
+      opts.id,
     );
     this.applied.markApplied(opts.stateMachine.appliedIndex);
   }
@@ -257,6 +260,18 @@ export class RaftNode<R> {
     return result;
   }
 
+  /**
+   * Takes a snapshot of the state machine now and compacts the log behind it (keeping the
+   * catch-up entries), between two Readies. Defragment calls it, so that the stored snapshot
+   * and the log stop holding data the state machine has since dropped (compaction).
+   */
+  async snapshotNow(): Promise<void> {
+    this.ensureServing();
+    const done = new Promise<void>((resolve, reject) => this.snapshotWaiters.push({ resolve, reject }));
+    this.schedule();
+    await done;
+  }
+
   /** Asks the leader to hand leadership to `to`. */
   transferLeadership(to: NodeId): void {
     this.ensureServing();
@@ -305,12 +320,14 @@ export class RaftNode<R> {
         await this.maybeSnapshot();
       }
       await this.flushStateMachineWrites();
+      await this.takeRequestedSnapshot();
     } catch (err) {
       this.fail(err as Error);
     } finally {
       this.processing = false;
     }
-    if (!this.stopped && !this.fatal && this.raw.hasReady()) this.schedule();
+    const pending = this.raw.hasReady() || this.snapshotWaiters.length > 0;
+    if (!this.stopped && !this.fatal && pending) this.schedule();
   }
 
   /**
@@ -330,8 +347,29 @@ export class RaftNode<R> {
     });
   }
 
+  /** Runs after the state machine's writes are flushed, so the snapshot and the data on disk agree. */
+  private async takeRequestedSnapshot(): Promise<void> {
+    if (this.snapshotWaiters.length === 0 || this.stopped) return;
+    const waiters = this.snapshotWaiters;
+    this.snapshotWaiters = [];
+    try {
+      await this.maybeSnapshot(true);
+    } catch (err) {
+      for (const w of waiters) w.reject(err as Error);
+      throw err;
+    }
+    for (const w of waiters) w.resolve();
+  }
+
+  private rejectSnapshotWaiters(err: Error): void {
+    const waiters = this.snapshotWaiters;
+    this.snapshotWaiters = [];
+    for (const w of waiters) w.reject(err);
+  }
+
   private fail(err: Error): void {
     this.fatal = err;
+    this.rejectSnapshotWaiters(new CairnError(ErrorCode.STOPPED, `node failed: ${err.message}`));
     this.log.fatal({ err }, 'node failed; it stops serving');
     this.proposals.failAll(new CairnError(ErrorCode.STOPPED, `node failed: ${err.message}`));
     this.reads.stop();
@@ -452,10 +490,13 @@ export class RaftNode<R> {
     if (env && env.proposer === this.opts.id) this.proposals.resolve(env.seq, result);
   }
 
-  /** Takes a snapshot every snapshotCount applied entries and compacts the log behind it, keeping catch-up entries. */
-  private async maybeSnapshot(): Promise<void> {
+  /** Takes a snapshot every snapshotCount applied entries (or now, if forced) and compacts the log behind it, keeping catch-up entries. */
+  private async maybeSnapshot(force = false): Promise<void> {
     const applied = this.opts.stateMachine.appliedIndex;
-    if (applied - this.snapshotIndex < this.opts.snapshotCount || applied > this.stableIndex) return;
+    const due = force
+      ? applied > this.snapshotIndex
+      : applied - this.snapshotIndex >= this.opts.snapshotCount;
+    if (!due || applied > this.stableIndex) return;
     const data = this.opts.stateMachine.snapshot();
     const compactIndex = Math.max(applied - this.opts.snapshotCatchUpEntries, this.snapshotIndex);
     await this.opts.storage.saveSnapshot(applied, this.confState, data, compactIndex);
@@ -470,6 +511,7 @@ export class RaftNode<R> {
     if (this.ticker) clearInterval(this.ticker);
     this.proposals.failAll(new CairnError(ErrorCode.STOPPED, 'node is stopping'));
     this.reads.stop();
+    this.rejectSnapshotWaiters(new CairnError(ErrorCode.STOPPED, 'node is stopping'));
     await this.idle;
   }
 }

@@ -43,6 +43,11 @@ export class ReadIndexLoop {
     private readonly host: ReadIndexHost,
     private readonly timeoutMs: number,
     private readonly pendingMax: number,
+    /**
+     * Makes this member's contexts unique in the cluster (its member id): the leader keeps one
+     * pending read per context, and drops a request whose context another member already uses.
+     */
+    private readonly contextTag = 0,
   ) {}
 
   /** Resolves when a read that starts now may be served from the local state machine. */
@@ -64,8 +69,10 @@ export class ReadIndexLoop {
     this.next = [];
     if (waiters.length === 0) return;
     this.roundSeq++;
-    const context = new Uint8Array(8);
-    new DataView(context.buffer).setFloat64(0, this.roundSeq);
+    const context = new Uint8Array(16);
+    const view = new DataView(context.buffer);
+    view.setFloat64(0, this.contextTag);
+    view.setFloat64(8, this.roundSeq);
     const timer = setTimeout(() => this.expire(context), this.timeoutMs);
     timer.unref();
     this.current = { context, waiters, timer };

@@ -7,6 +7,7 @@
  *   'D'                          -> the snapshot's data
  *   'A'                          -> the state machine's applied index, written with its data
  *   'K' + key                    -> the state machine's data (keys chosen by the state machine)
+ *   'M'                          -> an empty marker written before each compaction (level-storage.ts)
  * Big-endian indexes sort numerically, so the log is read back in order by one iterator.
  */
 
@@ -20,6 +21,7 @@ export const Prefix = {
   snapshotData: 0x44, // 'D'
   applied: 0x41, // 'A'
   stateMachine: 0x4b, // 'K'
+  compactionMarker: 0x4d, // 'M'
 } as const;
 
 /** The key of the log entry at index. */
