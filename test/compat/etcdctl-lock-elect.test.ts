@@ -17,24 +17,18 @@ import {
   type EtcdGrpc,
   etcdGrpc,
   keysUnder,
-  leaseServiceAvailable,
   retry,
   unary,
   unaryRetrying,
   until,
   type Wire,
-  watchServiceAvailable,
 } from '../support/etcd-grpc.js';
 
 const ETCDCTL = '/usr/bin/etcdctl';
 const hasEtcdctl = existsSync(ETCDCTL);
-const NO_SERVICES =
-  'the Lease and Watch services are not both served yet (UNIMPLEMENTED): etcdctl lock/elect take a session lease and wait with watches';
 
 let cluster: TestCluster;
 let members: EtcdGrpc[] = [];
-let leases = false;
-let servicesReady = false;
 const children: ChildProcess[] = [];
 
 /** A long-running etcdctl with its output collected as it comes. */
@@ -81,9 +75,6 @@ describe.skipIf(!hasEtcdctl)('etcdctl lock/elect and the Lock/Election services'
     members = cluster.topology.members.map((m) => etcdGrpc(m.clientUrl));
     for (const m of members)
       await retry(() => unary(m.kv, 'Put', { key: Buffer.from('ready'), value: Buffer.from('1') }), 45_000);
-    leases = await leaseServiceAvailable(members[0]!);
-    servicesReady = leases && (await watchServiceAvailable(members[0]!));
-    if (!servicesReady) console.warn(`etcdctl lock/elect interop tests skipped: ${NO_SERVICES}`);
   }, 60_000);
 
   afterEach(() => {
@@ -95,8 +86,32 @@ describe.skipIf(!hasEtcdctl)('etcdctl lock/elect and the Lock/Election services'
     await cluster?.stop();
   }, 60_000);
 
-  test('etcdctl lock holds: the Lock service waits, and gets the lock once etcdctl lets go', async (ctx) => {
-    ctx.skip(!servicesReady, NO_SERVICES);
+  test('two etcdctl lock holders exclude each other: the second runs its command only after the first lets go', async () => {
+    const first = etcdctl(['lock', 'pay/two-ctl']);
+    await until(async () => first.out().includes('pay/two-ctl/'), 'the first etcdctl to hold the lock');
+    const firstRev = (await keysUnder(members[0]!.kv, 'pay/two-ctl/'))[0]!.create_revision;
+    const second = etcdctl([
+      'lock',
+      'pay/two-ctl',
+      '--',
+      'sh',
+      '-c',
+      'echo "second holds rev=$ETCD_LOCK_REV"',
+    ]);
+    await until(
+      async () => (await keysUnder(members[0]!.kv, 'pay/two-ctl/')).length === 2,
+      'the second in line',
+    );
+    expect(second.out()).not.toContain('second holds');
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(0);
+    expect(await second.exited).toBe(0);
+    const rev = Number(/second holds rev=(\d+)/.exec(second.out())?.[1]);
+    expect(rev).toBeGreaterThan(Number(firstRev));
+    expect(await keysUnder(members[0]!.kv, 'pay/two-ctl/')).toEqual([]);
+  });
+
+  test('etcdctl lock holds: the Lock service waits, and gets the lock once etcdctl lets go', async () => {
     const ctl = etcdctl(['lock', 'pay/ctl-first']);
     await until(async () => ctl.out().includes('pay/ctl-first/'), 'etcdctl to hold the lock');
     const ctlKey = ctl.out().split('\n')[0]!.trim();
@@ -121,8 +136,7 @@ describe.skipIf(!hasEtcdctl)('etcdctl lock/elect and the Lock/Election services'
     await unaryRetrying(members[1]!.lock, 'Unlock', { key: held.key });
   });
 
-  test('the Lock service holds: etcdctl lock waits, then runs its command with a larger ETCD_LOCK_REV', async (ctx) => {
-    ctx.skip(!servicesReady, NO_SERVICES);
+  test('the Lock service holds: etcdctl lock waits, then runs its command with a larger ETCD_LOCK_REV', async () => {
     const held = await unaryRetrying(members[0]!.lock, 'Lock', {
       name: Buffer.from('pay/svc-first'),
       lease: await lease(),
@@ -145,8 +159,7 @@ describe.skipIf(!hasEtcdctl)('etcdctl lock/elect and the Lock/Election services'
     expect(await keysUnder(members[0]!.kv, 'pay/svc-first/')).toEqual([]);
   });
 
-  test('etcdctl elect leads: Leader reports it, Campaign waits, and wins when etcdctl resigns; Observe sees both', async (ctx) => {
-    ctx.skip(!servicesReady, NO_SERVICES);
+  test('etcdctl elect leads: Leader reports it, Campaign waits, and wins when etcdctl resigns; Observe sees both', async () => {
     const name = Buffer.from('svc/ctl-first');
     const ctl = etcdctl(['elect', 'svc/ctl-first', 'ctl-proposal']);
     await until(async () => ctl.out().includes('ctl-proposal'), 'etcdctl to lead');
@@ -183,8 +196,7 @@ describe.skipIf(!hasEtcdctl)('etcdctl lock/elect and the Lock/Election services'
     await unaryRetrying(members[0]!.election, 'Resign', { leader: won.leader });
   });
 
-  test('Campaign leads: etcdctl elect waits; etcdctl elect -l sees Proclaim and then etcdctl win after Resign', async (ctx) => {
-    ctx.skip(!servicesReady, NO_SERVICES);
+  test('Campaign leads: etcdctl elect waits; etcdctl elect -l sees Proclaim and then etcdctl win after Resign', async () => {
     const name = Buffer.from('svc/svc-first');
     const won = await unaryRetrying(members[0]!.election, 'Campaign', {
       name,

@@ -17,6 +17,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { etcdServices } from '../../src/common/proto-loader.js';
 import { TestCluster } from '../support/cluster.js';
+import { eventually as retry } from '../support/eventually.js';
 
 const run = promisify(execFile);
 const ETCDCTL = '/usr/bin/etcdctl';
@@ -60,18 +61,6 @@ async function etcdctl(c: TestCluster, args: string[], names?: readonly string[]
   } catch (err) {
     const e = err as { stdout: string; stderr: string; code: number };
     return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
-
-async function retry<T>(fn: () => Promise<T>, deadlineMs = 20_000): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
   }
 }
 

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { TestCluster } from '../support/cluster.js';
+import { eventually as retry } from '../support/eventually.js';
 
 const ETCDCTL = '/usr/bin/etcdctl';
 const hasEtcdctl = existsSync(ETCDCTL);
@@ -116,18 +117,6 @@ function afterMarkers(events: SeenEvent[]): SeenEvent[] {
   const last = events.map((e) => e.value).lastIndexOf('marker');
   expect(events.slice(0, last + 1).every((e) => e.value === 'marker')).toBe(true);
   return events.slice(last + 1);
-}
-
-async function retry<T>(fn: () => Promise<T>, deadlineMs = 20_000): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 describe.skipIf(!hasEtcdctl)('etcdctl watch against a Cairn cluster', () => {

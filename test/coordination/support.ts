@@ -18,18 +18,9 @@ import {
   WatchHub,
 } from '../../src/mvcc/index.js';
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+import { str } from '../mvcc/support.js';
 
-/** UTF-8 bytes of a string. */
-export function b(text: string): Uint8Array {
-  return encoder.encode(text);
-}
-
-/** A byte string as text. */
-export function str(bytes: Uint8Array): string {
-  return decoder.decode(bytes);
-}
+export { b, str } from '../mvcc/support.js';
 
 /** Lets every pending promise callback and timer-free continuation run. */
 export async function settle(): Promise<void> {

@@ -9,6 +9,7 @@
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { TestCluster } from '../support/cluster.js';
+import { eventually as retry } from '../support/eventually.js';
 
 let cluster: TestCluster;
 const clients: Etcd3[] = [];
@@ -17,19 +18,6 @@ function client(names?: readonly string[]): Etcd3 {
   const c = cluster.client(names);
   clients.push(c);
   return c;
-}
-
-/** Retries fn until it succeeds or the deadline passes (elections take a moment). */
-async function retry<T>(fn: () => Promise<T>, deadlineMs = 15_000): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 /** The name of the member that leads, as the members themselves report it. */

@@ -16,7 +16,6 @@ import {
   type EtcdGrpc,
   etcdGrpc,
   keysUnder,
-  leaseServiceAvailable,
   retry,
   unary,
   unaryRetrying,
@@ -26,12 +25,9 @@ import {
 
 let cluster: TestCluster;
 let members: EtcdGrpc[] = [];
-let realLeases = false;
-let nextFakeLease = 0x1000;
 
-/** A lease for a participant: a real one if the Lease service exists, else any id (the store accepts any until leases exist). */
+/** A real lease (TTL 60 s) for a participant. */
 async function newLease(): Promise<number> {
-  if (!realLeases) return nextFakeLease++;
   return Number((await unaryRetrying(members[0]!.lease, 'LeaseGrant', { TTL: 60, ID: 0 })).ID);
 }
 
@@ -64,7 +60,6 @@ beforeAll(async () => {
   // Every member writes once before the tests start: the first election has settled.
   for (const m of members)
     await retry(() => unary(m.kv, 'Put', { key: Buffer.from('ready'), value: Buffer.from('1') }), 45_000);
-  realLeases = await leaseServiceAvailable(members[0]!);
 }, 60_000);
 
 afterAll(async () => {

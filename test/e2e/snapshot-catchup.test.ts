@@ -10,21 +10,10 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
 import { LevelStorage } from '../../src/storage/level-storage.js';
 import { TestCluster } from '../support/cluster.js';
+import { eventually as retry } from '../support/eventually.js';
 
 let cluster: TestCluster;
 const clients: Etcd3[] = [];
-
-async function retry<T>(fn: () => Promise<T>, deadlineMs = 20_000): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 beforeAll(async () => {
   cluster = await TestCluster.start([

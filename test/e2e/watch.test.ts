@@ -9,6 +9,7 @@
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { TestCluster } from '../support/cluster.js';
+import { eventually as retry } from '../support/eventually.js';
 
 let cluster: TestCluster;
 const clients: Etcd3[] = [];
@@ -18,18 +19,6 @@ function client(names?: readonly string[]): Etcd3 {
   const c = cluster.client(names);
   clients.push(c);
   return c;
-}
-
-async function retry<T>(fn: () => Promise<T>, deadlineMs = 20_000): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 async function eventually(check: () => boolean, what: string, deadlineMs = 20_000): Promise<void> {

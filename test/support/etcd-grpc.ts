@@ -7,6 +7,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { etcdServices } from '../../src/common/proto-loader.js';
 
+export { eventually as retry } from './eventually.js';
+
 // biome-ignore lint/suspicious/noExplicitAny: decoded wire objects
 export type Wire = any;
 
@@ -96,19 +98,6 @@ export async function keysUnder(
   }));
 }
 
-/** Retries fn until it succeeds or the deadline passes (elections take a moment). */
-export async function retry<T>(fn: () => Promise<T>, deadlineMs = 20_000): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
 /** Polls cond until it holds or the deadline passes (for state another process changes). */
 export async function until(cond: () => Promise<boolean>, what: string, deadlineMs = 20_000): Promise<void> {
   const end = Date.now() + deadlineMs;
@@ -116,35 +105,4 @@ export async function until(cond: () => Promise<boolean>, what: string, deadline
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/**
- * Whether the member serves etcd's Lease service (LeaseGrant answers rather than
- * UNIMPLEMENTED); granted leases are revoked again.
- */
-export async function leaseServiceAvailable(c: EtcdGrpc): Promise<boolean> {
-  try {
-    const r = await unary(c.lease, 'LeaseGrant', { TTL: 10, ID: 0 });
-    await unary(c.lease, 'LeaseRevoke', { ID: r.ID }).catch(() => {});
-    return true;
-  } catch (err) {
-    if ((err as CallError).code === grpc.status.UNIMPLEMENTED) return false;
-    throw err;
-  }
-}
-
-/** Whether the member serves etcd's Watch service (a watch is created rather than refused UNIMPLEMENTED). */
-export function watchServiceAvailable(c: EtcdGrpc): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const call = (c.watch as Wire).Watch() as grpc.ClientDuplexStream<Wire, Wire>;
-    call.on('data', () => {
-      resolve(true);
-      call.cancel();
-    });
-    call.on('error', (err: CallError) => {
-      if (err.code === grpc.status.UNIMPLEMENTED) resolve(false);
-      else if (err.code !== grpc.status.CANCELLED) reject(err);
-    });
-    call.write({ create_request: { key: Buffer.from('watch-probe') } });
-  });
 }
