@@ -3,7 +3,8 @@
  * members with https client and peer URLs and client-cert-auth on both (certificates made by
  * cluster/certs.ts, as `npm run start:tls` makes them) elect a leader over TLS; etcdctl 3.4
  * with --cacert/--cert/--key puts, gets, reads endpoint status and lists https members;
- * leases (keep-alives through every member), watch --rev and lock work over TLS too;
+ * leases (keep-alives through every member), watch --rev, lock, endpoint health, snapshot
+ * save, member add/remove and move-leader work over TLS too;
  * etcdctl without a client certificate, and etcdctl in plaintext, are refused and write
  * nothing; the etcd3 package with credentials puts and gets, and with a client certificate
  * from another CA is refused. Skipped, saying so, where openssl or etcdctl is absent.
@@ -230,6 +231,59 @@ describe.skipIf(!canTls)('a TLS cluster', () => {
       expect(Number(m![1])).toBeGreaterThan(1);
       // Released when the command ended: nothing is left under the lock's prefix.
       expect((await client.getAll().prefix('tls-lock/').keys()).length).toBe(0);
+    });
+
+    test('endpoint health, snapshot save, member add/remove and move-leader over TLS', async () => {
+      const tlsFlags = [
+        `--cacert=${certs.caFile}`,
+        `--cert=${certs.client.certFile}`,
+        `--key=${certs.client.keyFile}`,
+      ];
+      const health = await etcdctl(['endpoint', 'health']);
+      expect(health.code, health.stderr).toBe(0);
+      expect(`${health.stdout}${health.stderr}`.match(/is healthy/g)).toHaveLength(3);
+
+      const dir = mkdtempSync(join(tmpdir(), 'cairn-tls-snap-'));
+      try {
+        const file = join(dir, 'snap.db');
+        const one = [`https://127.0.0.1:${cluster.topology.members[0]!.clientPort}`];
+        const snap = await runEtcdctl(one, [...tlsFlags, 'snapshot', 'save', file]);
+        expect(`${snap.stdout}${snap.stderr}`).toContain(`Snapshot saved at ${file}`);
+        expect(readFileSync(file).byteLength).toBeGreaterThan(32);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+
+      // A learner that never starts does not count toward the quorum: add it, see it, remove it.
+      const add = await etcdctl([
+        'member',
+        'add',
+        'tls-learner',
+        '--learner',
+        '--peer-urls=https://127.0.0.1:1',
+      ]);
+      expect(add.code, add.stderr).toBe(0);
+      const id = /Member\s+([0-9a-f]+) added/.exec(add.stdout)?.[1];
+      expect(id, add.stdout).toBeDefined();
+      expect((await etcdctl(['member', 'list'])).stdout).toContain(id!);
+      const remove = await etcdctl(['member', 'remove', id!]);
+      expect(remove.stdout, remove.stderr).toMatch(new RegExp(`Member\\s+${id} removed`));
+
+      const status = JSON.parse((await etcdctl(['endpoint', 'status', '-w', 'json'])).stdout) as {
+        Endpoint: string;
+        Status: { leader: number; header: { member_id: number } };
+      }[];
+      const leader = status.find((x) => x.Status.header.member_id === x.Status.leader)!;
+      const target = status.find((x) => x !== leader)!;
+      const moved = await runEtcdctl(
+        [leader.Endpoint],
+        [...tlsFlags, 'move-leader', target.Status.header.member_id.toString(16)],
+      );
+      expect(moved.stdout, moved.stderr).toContain('Leadership transferred');
+      await retry(async () => {
+        const now = JSON.parse((await etcdctl(['endpoint', 'status', '-w', 'json'])).stdout) as typeof status;
+        if (now[0]!.Status.leader !== target.Status.header.member_id) throw new Error('not moved yet');
+      });
     });
 
     test('without a client certificate it is refused and writes nothing', async () => {
