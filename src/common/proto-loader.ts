@@ -72,3 +72,13 @@ export function etcdServices(): EtcdServices {
   };
   return { ...pkg.etcdserverpb, Lock: pkg.v3lockpb.Lock, Election: pkg.v3electionpb.Election };
 }
+
+/** One of Cairn's own services (proto/cairn/v1/<file>, package cairn.v1): its client constructor and definition. */
+export function cairnService(file: string, service: string): grpc.ServiceClientConstructor {
+  const pkg = loadProtoPackage('cairn', [`v1/${file}`]) as unknown as {
+    cairn: { v1: Record<string, grpc.ServiceClientConstructor | undefined> };
+  };
+  const ctor = pkg.cairn.v1[service];
+  if (!ctor) throw new Error(`proto/cairn/v1/${file} declares no service ${service}`);
+  return ctor;
+}
