@@ -9,6 +9,7 @@ import { type ServerConfig, tlsWarnings } from '../common/config.js';
 import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { channelCredentialsOf, loadMemberTls, serverCredentialsFor } from '../common/tls.js';
+import type { CoordinationLeadership, CoordinationLeases } from '../coordination/ports.js';
 import { encodeCommand, WatchHub } from '../mvcc/index.js';
 import {
   AlarmAction,
@@ -156,6 +157,8 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   // The node and the transport need each other: the transport delivers to the node.
   let node: RaftNode<KvResult> | undefined;
   let leases: MemberLeases | undefined;
+  let leading = false;
+  const leadershipListeners = new Set<(leading: boolean) => void>();
   let onRemoved: (reason: string) => void = () => {};
   const transport = new GrpcTransport({
     selfId,
@@ -185,7 +188,14 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     snapshotCount: config.snapshotCount,
     snapshotCatchUpEntries: config.snapshotCatchUpEntries,
     leaseReads: config.leaseReads,
-    onLeaderChange: (leader) => leases?.onLeaderChange(leader),
+    onLeaderChange: (leader) => {
+      leases?.onLeaderChange(leader);
+      const nowLeading = leader === selfId;
+      if (nowLeading !== leading) {
+        leading = nowLeading;
+        for (const l of leadershipListeners) l(leading);
+      }
+    },
   });
   const running = node;
   const forwarder = new LeaseForwarder({
@@ -268,6 +278,29 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     },
     coordinationWatches,
   );
+  // Sessions and leader-only timers for Cairn's own coordination services.
+  const coordinationLeases: CoordinationLeases = {
+    grant: async (ttlSeconds) => {
+      quota.check(64);
+      const r = await memberLeases.grant(0, ttlSeconds);
+      return { id: r.id, ttlSeconds: r.ttlSeconds };
+    },
+    revoke: async (id) => {
+      await memberLeases.revoke(id);
+    },
+    renew: (id) => memberLeases.renew(id),
+    timeToLive: async (id) => {
+      const r = await memberLeases.timeToLive(id, false);
+      return { ttlSeconds: r.ttlSeconds, grantedTtlSeconds: r.grantedTtlSeconds };
+    },
+  };
+  const coordinationLeadership: CoordinationLeadership = {
+    isLeader: () => leading,
+    onChange: (listener) => {
+      leadershipListeners.add(listener);
+      return () => leadershipListeners.delete(listener);
+    },
+  };
   const headerAt = (revision: number) => ({ ...backend.header(), revision });
 
   const defs = serviceDefinitions();

@@ -45,3 +45,22 @@ export interface CoordinationKv {
    */
   watch(range: WatchRange, fromRevision: number, signal: AbortSignal): AsyncIterable<WatchBatch>;
 }
+
+/** Lease operations for recipes that create their own sessions (Cairn's LockService, MembershipService). */
+export interface CoordinationLeases {
+  /** Grants a lease (TTL raised to the server's minimum); resolves with its id and TTL. */
+  grant(ttlSeconds: number): Promise<{ id: number; ttlSeconds: number }>;
+  /** Revokes a lease and deletes its keys; rejects with LEASE_NOT_FOUND if there is none. */
+  revoke(id: number): Promise<void>;
+  /** A keep-alive: the TTL after renewal, 0 when the lease does not exist. */
+  renew(id: number): Promise<number>;
+  /** Remaining and granted TTL in seconds; ttlSeconds -1 when the lease does not exist. */
+  timeToLive(id: number): Promise<{ ttlSeconds: number; grantedTtlSeconds: number }>;
+}
+
+/** Whether this member leads, for recipes whose timers only the leader may act on (transaction deadlines). */
+export interface CoordinationLeadership {
+  isLeader(): boolean;
+  /** Called with true when this member becomes leader and false when it stops; returns an unsubscribe. */
+  onChange(listener: (leading: boolean) => void): () => void;
+}
