@@ -3,7 +3,7 @@
  * members with https client and peer URLs and client-cert-auth on both (certificates made by
  * cluster/certs.ts, as `npm run start:tls` makes them) elect a leader over TLS; etcdctl 3.4
  * with --cacert/--cert/--key puts, gets, reads endpoint status and lists https members;
- * leases (keep-alives through every member), watch --rev, lock, endpoint health, snapshot
+ * leases (keep-alives through every member), watch --rev, lock, elect, endpoint health, snapshot
  * save, member add/remove and move-leader work over TLS too;
  * etcdctl without a client certificate, and etcdctl in plaintext, are refused and write
  * nothing; the etcd3 package with credentials puts and gets, and with a client certificate
@@ -166,6 +166,7 @@ describe.skipIf(!canTls)('a TLS cluster', () => {
         );
         expect(one.stdout, one.stderr).toContain('keepalived with TTL(30)');
       }
+      expect((await etcdctl(['lease', 'list'])).stdout).toContain(id!);
       expect((await etcdctl(['lease', 'revoke', id!])).stdout).toContain('revoked');
       expect(await client.get('tls/leased').string()).toBeNull();
     });
@@ -214,6 +215,35 @@ describe.skipIf(!canTls)('a TLS cluster', () => {
         'tls/w/3',
         'c',
       ]);
+    });
+
+    test('elect over TLS campaigns and leads; the proposal is the value of the election key', async () => {
+      const endpoints = cluster.topology.members.map((m) => `https://127.0.0.1:${m.clientPort}`).join(',');
+      const tls = [
+        `--cacert=${certs.caFile}`,
+        `--cert=${certs.client.certFile}`,
+        `--key=${certs.client.keyFile}`,
+      ];
+      const candidate = spawn(ETCDCTL, [`--endpoints=${endpoints}`, ...tls, 'elect', 'tls-elect', 'node-a'], {
+        env: { ...process.env, ETCDCTL_API: '3' },
+      });
+      let out = '';
+      candidate.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      try {
+        await retry(async () => {
+          if (!out.includes('tls-elect/')) throw new Error('not leading yet');
+        });
+        const leader = await etcdctl(['get', '--prefix', 'tls-elect/', '--print-value-only']);
+        expect(leader.stdout.trim()).toBe('node-a');
+      } finally {
+        candidate.kill('SIGINT');
+      }
+      // etcdctl resigns on an interrupt: the election key goes.
+      await retry(async () => {
+        if ((await client.getAll().prefix('tls-elect/').keys()).length > 0) throw new Error('still leading');
+      });
     });
 
     test('lock over TLS runs its command holding the lock and exports the fencing token', async () => {
