@@ -329,12 +329,46 @@ describe('CoordinatorService on a real cluster with leader kills', () => {
     );
   }, 240_000);
 
+  test('refusals carry their gRPC statuses', async () => {
+    const status = async (method: string, request: Wire): Promise<grpc.status> => {
+      try {
+        await call(method, request, 0);
+      } catch (err) {
+        return (err as CallError).code;
+      }
+      throw new Error(`${method} succeeded`);
+    };
+    await call('Begin', { txn_id: 'refusals', participants: ['a', 'b'], timeout_ms: 60_000 }, 0);
+    expect(await status('Begin', { txn_id: 'refusals', participants: ['a'], timeout_ms: 60_000 })).toBe(
+      grpc.status.FAILED_PRECONDITION,
+    );
+    expect(await status('Get', { txn_id: 'no-such-txn' })).toBe(grpc.status.NOT_FOUND);
+    expect(await status('Vote', { txn_id: 'refusals', participant: 'a', vote: 0 })).toBe(
+      grpc.status.INVALID_ARGUMENT,
+    );
+    expect(await status('Vote', { txn_id: 'refusals', participant: 'z', vote: VOTE.YES })).toBe(
+      grpc.status.FAILED_PRECONDITION,
+    );
+    expect(await status('Ack', { txn_id: 'refusals', participant: 'a' })).toBe(
+      grpc.status.FAILED_PRECONDITION,
+    );
+    await call('Vote', { txn_id: 'refusals', participant: 'a', vote: VOTE.YES }, 1);
+    expect(await status('Vote', { txn_id: 'refusals', participant: 'a', vote: VOTE.NO })).toBe(
+      grpc.status.FAILED_PRECONDITION,
+    );
+    await call('Vote', { txn_id: 'refusals', participant: 'b', vote: VOTE.YES }, 2);
+    expect(await status('Abort', { txn_id: 'refusals', reason: 'late' })).toBe(
+      grpc.status.FAILED_PRECONDITION,
+    );
+    expect((await call('Get', { txn_id: 'refusals' }, 1)).record.state).toBe(STATE.COMMIT);
+  });
+
   test.skipIf(!hasEtcdctl)('etcdctl reads the records under /cairn/txn/', async () => {
     const endpoints = cluster.endpoints();
     const count = await etcdctl(endpoints, ['get', '--prefix', '/cairn/txn/', '--keys-only', '-w', 'json']);
     expect(count.code).toBe(0);
     const listed = JSON.parse(count.stdout);
-    expect(listed.count).toBe(TXN_COUNT + 1);
+    expect(listed.count).toBe(TXN_COUNT + 2);
     const keys = (listed.kvs as { key: string }[]).map((kv) => Buffer.from(kv.key, 'base64').toString());
     expect(keys).toContain('/cairn/txn/pay-0');
     const one = await etcdctl(endpoints, ['get', '/cairn/txn/marker', '--print-value-only']);
