@@ -84,6 +84,29 @@ const SERVER_ERRORS: Partial<Record<ErrorCode, { status: grpc.status; message: s
     status: grpc.status.UNKNOWN,
     message: 'etcdserver: request timed out, leader transfer took too long',
   },
+  // Cairn's own coordinator (not etcd's): its own strings.
+  [ErrorCode.TXN_NOT_FOUND]: { status: grpc.status.NOT_FOUND, message: 'cairn: transaction not found' },
+  [ErrorCode.TXN_PARTICIPANTS_MISMATCH]: {
+    status: grpc.status.FAILED_PRECONDITION,
+    message: 'cairn: transaction already begun with other participants',
+  },
+  [ErrorCode.TXN_NOT_PARTICIPANT]: {
+    status: grpc.status.FAILED_PRECONDITION,
+    message: 'cairn: not a participant of the transaction',
+  },
+  [ErrorCode.TXN_VOTE_CHANGED]: {
+    status: grpc.status.FAILED_PRECONDITION,
+    message: 'cairn: participant already voted otherwise',
+  },
+  [ErrorCode.TXN_ALREADY_DECIDED]: {
+    status: grpc.status.FAILED_PRECONDITION,
+    message: 'cairn: transaction already committed',
+  },
+  [ErrorCode.TXN_NOT_DECIDED]: {
+    status: grpc.status.FAILED_PRECONDITION,
+    message: 'cairn: transaction not decided yet',
+  },
+  [ErrorCode.TXN_CONTENDED]: { status: grpc.status.ABORTED, message: 'cairn: transaction record contended' },
 };
 
 function grpcError(status: grpc.status, message: string): GrpcError {

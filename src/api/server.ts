@@ -8,8 +8,11 @@ import * as grpc from '@grpc/grpc-js';
 import { type ServerConfig, tlsWarnings } from '../common/config.js';
 import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { cairnService } from '../common/proto-loader.js';
 import { channelCredentialsOf, loadMemberTls, serverCredentialsFor } from '../common/tls.js';
 import type { CoordinationLeadership, CoordinationLeases } from '../coordination/ports.js';
+import { TxnCoordinator } from '../coordination/txn-coordinator.js';
+import { TxnLeaderDuties } from '../coordination/txn-leader-duties.js';
 import { encodeCommand, WatchHub } from '../mvcc/index.js';
 import {
   AlarmAction,
@@ -35,6 +38,7 @@ import { MEMBER_REMOVED_MESSAGE } from '../transport/refusal.js';
 import type { ClusterInfo, MemberInfo } from './cluster-info.js';
 import { clusterHandlers, type MembershipBackend } from './cluster-service.js';
 import { coordinationBackend } from './coordination-backend.js';
+import { coordinatorHandlers } from './coordinator-service.js';
 import { serviceDefinitions } from './definitions.js';
 import { electionHandlers } from './election-service.js';
 import { HubWatches } from './hub-watches.js';
@@ -65,6 +69,8 @@ export interface RunningServer {
 const REMOVED_LEADER_LINGER_MS = 1_000;
 /** How often the data folder is measured against --quota-backend-bytes. */
 const QUOTA_REFRESH_INTERVAL_MS = 500;
+/** How often the leader scans transaction records for passed deadlines and expired retention. */
+const TXN_SCAN_INTERVAL_MS = 250;
 
 /** Milliseconds per raft tick: the heartbeat interval is one tick. */
 function ticksOf(config: ServerConfig): {
@@ -414,6 +420,20 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     defs.election,
     electionHandlers(coordination, headerAt) as unknown as grpc.UntypedServiceImplementation,
   );
+  // Two-phase-commit records; deadlines and retention enforced by the leader only.
+  const txnCoordinator = new TxnCoordinator(coordination);
+  const txnDuties = new TxnLeaderDuties(txnCoordinator, coordinationLeadership, {
+    scanIntervalMs: TXN_SCAN_INTERVAL_MS,
+    logger: rootLogger.child({ component: 'txn-coordinator' }),
+  });
+  clientServer.addService(
+    cairnService('coordinator.proto', 'CoordinatorService').service,
+    coordinatorHandlers(
+      txnCoordinator,
+      coordination,
+      headerAt,
+    ) as unknown as grpc.UntypedServiceImplementation,
+  );
   const peerServer = new grpc.Server(RAFT_PEER_SERVER_OPTIONS);
   registerLeasePeer(peerServer, info.clusterId, () => ({
     renew: (id) => memberLeases.renewAsLeader(id),
@@ -429,6 +449,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   for (const url of config.listenPeerUrls) await bind(peerServer, url, serverCredentialsFor(url, tls.peer));
   running.start();
   memberLeases.start();
+  txnDuties.start();
   await quota.start();
   for (const url of config.listenClientUrls)
     await bind(clientServer, url, serverCredentialsFor(url, tls.client));
@@ -469,12 +490,15 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
       stopped = true;
       // Waiting Lock, Campaign and Observe calls end first, or the graceful shutdown waits on them.
       coordinationWatches.stop();
+      // No new transaction scans; one in flight ends when the node stops under it.
+      const txnDutiesStopped = txnDuties.stop();
       watchService.close();
       quota.stop();
       await new Promise<void>((resolve) => clientServer.tryShutdown(() => resolve()));
       memberLeases.stop();
       forwarder.close();
       await running.stop();
+      await txnDutiesStopped;
       await transport.stop();
       await new Promise<void>((resolve) => peerServer.tryShutdown(() => resolve()));
       await storage.close();

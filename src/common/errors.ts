@@ -88,6 +88,20 @@ export const ErrorCode = {
   NOT_LEADER_FOR_REQUEST: 'NOT_LEADER_FOR_REQUEST',
   /** A leadership transfer did not finish in time. */
   LEADER_TRANSFER_TIMEOUT: 'LEADER_TRANSFER_TIMEOUT',
+  /** A coordinator call names a transaction that has no record (never begun, or removed after retention). */
+  TXN_NOT_FOUND: 'TXN_NOT_FOUND',
+  /** Begin retried with another participant set than the record's. */
+  TXN_PARTICIPANTS_MISMATCH: 'TXN_PARTICIPANTS_MISMATCH',
+  /** A Vote or Ack from someone who is not a participant of the transaction. */
+  TXN_NOT_PARTICIPANT: 'TXN_NOT_PARTICIPANT',
+  /** A participant tried to change the vote it already recorded. */
+  TXN_VOTE_CHANGED: 'TXN_VOTE_CHANGED',
+  /** Abort of a transaction already decided COMMIT (a decision never changes). */
+  TXN_ALREADY_DECIDED: 'TXN_ALREADY_DECIDED',
+  /** Ack of a transaction that is not decided yet. */
+  TXN_NOT_DECIDED: 'TXN_NOT_DECIDED',
+  /** A record changed under every compare-and-swap attempt; nothing was written, try again. */
+  TXN_CONTENDED: 'TXN_CONTENDED',
 } as const;
 
 /** A stable error code. */
@@ -100,6 +114,7 @@ const RETRIABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.NO_LEADER,
   ErrorCode.OVERLOADED,
   ErrorCode.SNAPSHOT_TEMPORARILY_UNAVAILABLE,
+  ErrorCode.TXN_CONTENDED,
 ]);
 
 /** The one error type that crosses boundaries: code, retriable flag, optional leader hint. */
