@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { type ServerConfig, tlsWarnings } from '../common/config.js';
 import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { cairnService } from '../common/proto-loader.js';
 import { channelCredentialsOf, loadMemberTls, serverCredentialsFor } from '../common/tls.js';
 import type { CoordinationLeadership, CoordinationLeases } from '../coordination/ports.js';
 import { encodeCommand, WatchHub } from '../mvcc/index.js';
@@ -32,6 +33,7 @@ import { LevelStorage } from '../storage/level-storage.js';
 import { GrpcTransport, RAFT_PEER_SERVER_OPTIONS } from '../transport/grpc-transport.js';
 import { LeaseForwarder, registerLeasePeer } from '../transport/lease-forwarding.js';
 import { MEMBER_REMOVED_MESSAGE } from '../transport/refusal.js';
+import { cairnLockHandlers } from './cairn-lock-service.js';
 import type { ClusterInfo, MemberInfo } from './cluster-info.js';
 import { clusterHandlers, type MembershipBackend } from './cluster-service.js';
 import { coordinationBackend } from './coordination-backend.js';
@@ -413,6 +415,15 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   clientServer.addService(
     defs.election,
     electionHandlers(coordination, headerAt) as unknown as grpc.UntypedServiceImplementation,
+  );
+  // Cairn's own LockService: fenced locks with queries, on the same keys as etcd's Lock.
+  clientServer.addService(
+    cairnService('lock.proto', 'LockService').service,
+    cairnLockHandlers(
+      coordination,
+      coordinationLeases,
+      backend.header,
+    ) as unknown as grpc.UntypedServiceImplementation,
   );
   const peerServer = new grpc.Server(RAFT_PEER_SERVER_OPTIONS);
   registerLeasePeer(peerServer, info.clusterId, () => ({
