@@ -269,6 +269,10 @@ describe('fenced lock recipe', () => {
       ['locks/c', 'c1', 0],
     ]);
     expect(all.more).toBe(false);
+    // A Buffer prefix (as gRPC decodes bytes) is read, not changed.
+    const asBuffer = Buffer.from('locks/');
+    expect((await listLocks(kv, leases, asBuffer, 0)).locks).toHaveLength(3);
+    expect(asBuffer.toString()).toBe('locks/');
     const one = await listLocks(kv, leases, b('locks/'), 1);
     expect(one.locks).toHaveLength(1);
     expect(one.more).toBe(true);
