@@ -86,6 +86,19 @@ export function cairnLockHandlers(
       const held = await acquireFencedLock(kv, leases, lockRequest(w), signal);
       return { header: headerAt(held.header.revision), ...heldToWire(held) };
     }),
+    AcquireRead: cancellableUnary(async (w: Wire, signal) => {
+      const held = await acquireFencedLock(kv, leases, lockRequest(w), signal, { kind: 'rw', mode: 'read' });
+      return { header: headerAt(held.header.revision), ...heldToWire(held) };
+    }),
+    AcquireWrite: cancellableUnary(async (w: Wire, signal) => {
+      const held = await acquireFencedLock(kv, leases, lockRequest(w), signal, { kind: 'rw', mode: 'write' });
+      return { header: headerAt(held.header.revision), ...heldToWire(held) };
+    }),
+    AcquireSemaphore: cancellableUnary(async (w: Wire, signal) => {
+      const limit = wireInt(w.semaphore_limit, 'semaphore_limit');
+      const held = await acquireFencedLock(kv, leases, lockRequest(w), signal, { kind: 'semaphore', limit });
+      return { header: headerAt(held.header.revision), ...heldToWire(held) };
+    }),
     TryAcquire: cancellableUnary(async (w: Wire) => {
       const r = await tryAcquireFencedLock(kv, leases, lockRequest(w));
       if (r.acquired)

@@ -18,10 +18,11 @@
 import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
 import { CompareResult, CompareTarget, type KeyValue, type ResponseHeader } from '../mvcc/index.js';
 import { createRevisionIs, firstCreated, participantKey, participantPrefix, prefixRangeEnd } from './keys.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, type HeldLock } from './lock.js';
 import { type LockParticipant, participantOf } from './lock-queries.js';
 import type { CoordinationKv, CoordinationLeases } from './ports.js';
 import { leaveLine } from './queue.js';
+import { acquireRwLock, acquireSemaphore, checkSemaphoreLimit, type RwMode } from './shared-locks.js';
 import { childAbort } from './wait.js';
 
 /** Largest owner description, in bytes (it is stored as the lock key's value). */
@@ -38,6 +39,32 @@ export interface LockRequest {
   readonly waitTimeoutMs: number;
   /** The owner description, stored as the key's value. */
   readonly owner: Uint8Array;
+}
+
+/** Which lock: the exclusive Mutex, one side of a read-write lock, or a semaphore place (shared-locks.ts). */
+export type LockKind =
+  | { readonly kind: 'mutex' }
+  | { readonly kind: 'rw'; readonly mode: RwMode }
+  | { readonly kind: 'semaphore'; readonly limit: number };
+
+/** The exclusive lock (etcd's Mutex layout). */
+export const MUTEX: LockKind = { kind: 'mutex' };
+
+function take(
+  kv: CoordinationKv,
+  kind: LockKind,
+  req: LockRequest,
+  leaseId: number,
+  signal: AbortSignal,
+): Promise<HeldLock> {
+  switch (kind.kind) {
+    case 'mutex':
+      return acquireLock(kv, req.name, leaseId, signal, req.owner);
+    case 'rw':
+      return acquireRwLock(kv, req.name, kind.mode, leaseId, signal, req.owner);
+    case 'semaphore':
+      return acquireSemaphore(kv, req.name, kind.limit, leaseId, signal, req.owner);
+  }
 }
 
 /** A lock the caller now holds. */
@@ -124,16 +151,19 @@ async function stamp(
 }
 
 /**
- * Takes the lock, waiting in line (first come, first served) until its turn, the wait
- * timeout, or `signal` (the caller cancelled); a waiter that gives up leaves the line.
+ * Takes the lock (by default the exclusive one), waiting in line (first come, first served)
+ * until its turn, the wait timeout, or `signal` (the caller cancelled); a waiter that gives
+ * up leaves the line.
  */
 export async function acquireFencedLock(
   kv: CoordinationKv,
   leases: CoordinationLeases,
   req: LockRequest,
   signal: AbortSignal,
+  kind: LockKind = MUTEX,
 ): Promise<AcquiredLock> {
   validate(req);
+  if (kind.kind === 'semaphore') checkSemaphoreLimit(kind.limit);
   const session = await openSession(leases, req);
   const stopKeepAlive =
     session.grantedTtlSeconds > 0
@@ -149,7 +179,7 @@ export async function acquireFencedLock(
         }, req.waitTimeoutMs)
       : undefined;
   try {
-    const held = await acquireLock(kv, req.name, session.leaseId, wait.controller.signal, req.owner);
+    const held = await take(kv, kind, req, session.leaseId, wait.controller.signal);
     let header = held.header;
     if (held.header.revision !== held.createRevision) {
       try {

@@ -2,7 +2,8 @@
  * Proves Cairn's LockService on a real three-member cluster, called through plain gRPC on
  * different members: Describe and List report the holder (owner, fencing token, lease, TTL)
  * and the waiters in line order, `etcdctl get --prefix` shows the same records, TryAcquire
- * refuses a held lock writing nothing, a wait timeout leaves the line; `etcdctl lock` and
+ * refuses a held lock writing nothing, a wait timeout leaves the line, readers of a
+ * read-write lock share while a writer waits, a semaphore of two admits two; `etcdctl lock` and
  * Acquire exclude each other in both orders; and, with five contenders taking one lock in
  * turn with random pauses while the leader is SIGKILLed midway, a fenced resource (which
  * refuses a token lower than the highest it has seen) never refuses a holder, its accepted
@@ -174,6 +175,37 @@ describe('LockService on a real cluster', () => {
     expect(kept.ttl_seconds).toBe(30);
     await unaryRetrying(locks[2]!, 'Release', { key: held.key, lease: held.lease, revoke_lease: true });
     expect((await unaryRetrying(locks[1]!, 'KeepAlive', { lease: held.lease })).ttl_seconds).toBe(0);
+  });
+
+  test('read-write lock and semaphore over the wire: readers share, the writer waits; a semaphore of 2 admits two', async () => {
+    const name = Buffer.from('locks/accounts');
+    const r1 = await unaryRetrying(locks[0]!, 'AcquireRead', { name, lease: await lease(), owner: 'r1' });
+    const r2 = await unaryRetrying(locks[1]!, 'AcquireRead', { name, lease: await lease(), owner: 'r2' });
+    expect(r1.key.toString()).toMatch(/^locks\/accounts\/read-[0-9a-f]+$/);
+    const w = tracked(unaryRetrying(locks[2]!, 'AcquireWrite', { name, lease: await lease(), owner: 'w' }));
+    await until(
+      async () => (await keysUnder(members[0]!.kv, 'locks/accounts/')).length === 3,
+      'the writer in line',
+    );
+    expect(w.done).toBe(false);
+    await unaryRetrying(locks[0]!, 'Release', { key: r1.key });
+    await unaryRetrying(locks[0]!, 'Release', { key: r2.key });
+    const heldW = await w.promise;
+    expect(heldW.fencing_token).toBeGreaterThan(r2.fencing_token);
+    await unaryRetrying(locks[0]!, 'Release', { key: heldW.key });
+
+    const pool = Buffer.from('locks/pool');
+    const s = { name: pool, semaphore_limit: 2 };
+    const s1 = await unaryRetrying(locks[0]!, 'AcquireSemaphore', { ...s, lease: await lease() });
+    await unaryRetrying(locks[1]!, 'AcquireSemaphore', { ...s, lease: await lease() });
+    const s3 = tracked(unaryRetrying(locks[2]!, 'AcquireSemaphore', { ...s, lease: await lease() }));
+    await until(
+      async () => (await keysUnder(members[0]!.kv, 'locks/pool/')).length === 3,
+      'the third in line',
+    );
+    expect(s3.done).toBe(false);
+    await unaryRetrying(locks[0]!, 'Release', { key: s1.key });
+    expect((await s3.promise).key.toString()).toMatch(/^locks\/pool\/sem-/);
   });
 });
 
