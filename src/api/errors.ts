@@ -61,6 +61,11 @@ const SERVER_ERRORS: Partial<Record<ErrorCode, { status: grpc.status; message: s
   // etcd's lock and election servers return the concurrency package's plain Go errors, which
   // grpc-go sends with status Unknown and the error's text.
   [ErrorCode.LOCK_SESSION_EXPIRED]: { status: grpc.status.UNKNOWN, message: 'mutex: session is expired' },
+  // Cairn's own LockService (no etcd counterpart).
+  [ErrorCode.LOCK_WAIT_TIMEOUT]: {
+    status: grpc.status.DEADLINE_EXCEEDED,
+    message: 'cairn: lock wait timed out',
+  },
   [ErrorCode.ELECTION_NOT_LEADER]: { status: grpc.status.UNKNOWN, message: 'election: not leader' },
   [ErrorCode.ELECTION_NO_LEADER]: { status: grpc.status.UNKNOWN, message: 'election: no leader' },
   [ErrorCode.ELECTION_MISSING_LEADER_KEY]: {

@@ -35,6 +35,7 @@ import { LevelStorage } from '../storage/level-storage.js';
 import { GrpcTransport, RAFT_PEER_SERVER_OPTIONS } from '../transport/grpc-transport.js';
 import { LeaseForwarder, registerLeasePeer } from '../transport/lease-forwarding.js';
 import { MEMBER_REMOVED_MESSAGE } from '../transport/refusal.js';
+import { cairnLockHandlers } from './cairn-lock-service.js';
 import type { ClusterInfo, MemberInfo } from './cluster-info.js';
 import { clusterHandlers, type MembershipBackend } from './cluster-service.js';
 import { coordinationBackend } from './coordination-backend.js';
@@ -432,6 +433,15 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
       txnCoordinator,
       coordination,
       headerAt,
+    ) as unknown as grpc.UntypedServiceImplementation,
+  );
+  // Cairn's own LockService: fenced locks with queries, on the same keys as etcd's Lock.
+  clientServer.addService(
+    cairnService('lock.proto', 'LockService').service,
+    cairnLockHandlers(
+      coordination,
+      coordinationLeases,
+      backend.header,
     ) as unknown as grpc.UntypedServiceImplementation,
   );
   const peerServer = new grpc.Server(RAFT_PEER_SERVER_OPTIONS);

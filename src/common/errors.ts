@@ -74,6 +74,8 @@ export const ErrorCode = {
   CANCELLED: 'CANCELLED',
   /** A lock waiter's key vanished while it waited (its lease expired or was revoked). */
   LOCK_SESSION_EXPIRED: 'LOCK_SESSION_EXPIRED',
+  /** A LockService Acquire waited in line longer than its wait timeout (its key was taken out of the line). */
+  LOCK_WAIT_TIMEOUT: 'LOCK_WAIT_TIMEOUT',
   /** Proclaim (or a campaign) by a caller whose key no longer leads the election. */
   ELECTION_NOT_LEADER: 'ELECTION_NOT_LEADER',
   /** Leader asked of an election nobody holds. */

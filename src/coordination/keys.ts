@@ -44,7 +44,8 @@ export function participantKey(name: Uint8Array, leaseId: number): Uint8Array {
 export function prefixRangeEnd(prefix: Uint8Array): Uint8Array {
   for (let i = prefix.byteLength - 1; i >= 0; i--) {
     if (prefix[i]! < 0xff) {
-      const end = prefix.slice(0, i + 1);
+      // A copy (a Buffer's slice would be a view, and raising its last byte would change prefix).
+      const end = Uint8Array.from(prefix.subarray(0, i + 1));
       end[i] = prefix[i]! + 1;
       return end;
     }

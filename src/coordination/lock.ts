@@ -33,21 +33,21 @@ function rangeOf(op: unknown): { kvs: readonly { createRevision: number }[] } {
 /**
  * Takes the lock `name` for lease `leaseId` (0: a key with no lease, which only Unlock
  * removes), waiting as long as it takes; aborting signal stops the wait and removes our key.
+ * `value` is what a new key is put with (etcd's recipe: empty; Cairn's LockService: the
+ * owner description); etcd's waiters look only at keys and create revisions, never values.
  */
 export async function acquireLock(
   kv: CoordinationKv,
   name: Uint8Array,
   leaseId: number,
   signal: AbortSignal,
+  value: Uint8Array = EMPTY_BYTES,
 ): Promise<HeldLock> {
   const prefix = participantPrefix(name);
   const key = participantKey(name, leaseId);
   const txn: TxnRequest = {
     compare: [createRevisionIs(key, 0)],
-    success: [
-      { requestPut: { key, value: EMPTY_BYTES, lease: leaseId } },
-      { requestRange: firstCreated(prefix) },
-    ],
+    success: [{ requestPut: { key, value, lease: leaseId } }, { requestRange: firstCreated(prefix) }],
     failure: [{ requestRange: { key } }, { requestRange: firstCreated(prefix) }],
   };
   const resp = await kv.txn(txn);
