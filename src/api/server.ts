@@ -8,7 +8,9 @@ import * as grpc from '@grpc/grpc-js';
 import { type ServerConfig, tlsWarnings } from '../common/config.js';
 import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { cairnService } from '../common/proto-loader.js';
 import { channelCredentialsOf, loadMemberTls, serverCredentialsFor } from '../common/tls.js';
+import { ServiceRegistry } from '../coordination/membership.js';
 import type { CoordinationLeadership, CoordinationLeases } from '../coordination/ports.js';
 import { encodeCommand, WatchHub } from '../mvcc/index.js';
 import {
@@ -43,6 +45,7 @@ import { kvHandlers } from './kv-service.js';
 import { leaseHandlers } from './lease-service.js';
 import { lockHandlers } from './lock-service.js';
 import { maintenanceHandlers } from './maintenance-service.js';
+import { membershipHandlers } from './membership-service.js';
 import { promoteViaPeer } from './peer-cluster-client.js';
 import { PeerSync } from './peer-sync.js';
 import type { KvBackend, MaintenanceBackend } from './ports.js';
@@ -413,6 +416,15 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   clientServer.addService(
     defs.election,
     electionHandlers(coordination, headerAt) as unknown as grpc.UntypedServiceImplementation,
+  );
+  clientServer.addService(
+    cairnService('membership.proto', 'MembershipService').service,
+    membershipHandlers(
+      new ServiceRegistry(coordination, coordinationLeases),
+      coordination,
+      headerAt,
+      backend.header,
+    ) as unknown as grpc.UntypedServiceImplementation,
   );
   const peerServer = new grpc.Server(RAFT_PEER_SERVER_OPTIONS);
   registerLeasePeer(peerServer, info.clusterId, () => ({

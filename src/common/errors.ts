@@ -88,6 +88,14 @@ export const ErrorCode = {
   NOT_LEADER_FOR_REQUEST: 'NOT_LEADER_FOR_REQUEST',
   /** A leadership transfer did not finish in time. */
   LEADER_TRANSFER_TIMEOUT: 'LEADER_TRANSFER_TIMEOUT',
+  /** A MembershipService call names an instance that is not registered. */
+  INSTANCE_NOT_FOUND: 'INSTANCE_NOT_FOUND',
+  /** An instance's record kept changing under a read-modify-write; nothing was written. */
+  MEMBERSHIP_CONFLICT: 'MEMBERSHIP_CONFLICT',
+  /** A membership subscription resumes from a compacted revision: it must start again with a snapshot. */
+  SUBSCRIPTION_COMPACTED: 'SUBSCRIPTION_COMPACTED',
+  /** A membership subscriber read too slowly and its stream was cut off. */
+  SUBSCRIBER_TOO_SLOW: 'SUBSCRIBER_TOO_SLOW',
 } as const;
 
 /** A stable error code. */
@@ -100,6 +108,7 @@ const RETRIABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.NO_LEADER,
   ErrorCode.OVERLOADED,
   ErrorCode.SNAPSHOT_TEMPORARILY_UNAVAILABLE,
+  ErrorCode.MEMBERSHIP_CONFLICT,
 ]);
 
 /** The one error type that crosses boundaries: code, retriable flag, optional leader hint. */
