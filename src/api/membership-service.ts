@@ -3,9 +3,11 @@
  * registry's operations; Subscribe streams the snapshot in bounded chunks and then one
  * message per changed revision, waiting for the stream to drain whenever grpc-js's buffer is
  * full (so a slow subscriber backs up into the watch's bounded queues, which cut it off with
- * a reason rather than grow). Cancelling a Subscribe closes its watch.
+ * a reason rather than grow; a stream that stays full for drainTimeoutMs is cut off too).
+ * Cancelling a Subscribe closes its watch.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { CairnError, ErrorCode } from '../common/errors.js';
 import type { ServiceRegistry } from '../coordination/membership.js';
 import type { Instance, InstanceState } from '../coordination/membership-records.js';
 import { invalid } from '../coordination/membership-records.js';
@@ -70,14 +72,34 @@ export function instanceToWire(i: Instance): Wire {
   };
 }
 
-/** Resolves when the stream can take more, or the call is cancelled. */
-function drained(call: grpc.ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
+/** How long a Subscribe stream may stay full before its subscriber is cut off, by default. */
+export const DRAIN_TIMEOUT_MS_DEFAULT = 60_000;
+
+/** Resolves when the stream can take more or the call is cancelled; rejects SUBSCRIBER_TOO_SLOW after timeoutMs. */
+function drained(
+  call: grpc.ServerWritableStream<unknown, unknown>,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const finish = (): void => {
+      clearTimeout(timer);
       call.removeListener('drain', done);
       signal.removeEventListener('abort', done);
+    };
+    const done = (): void => {
+      finish();
       resolve();
     };
+    const timer = setTimeout(() => {
+      finish();
+      reject(
+        new CairnError(
+          ErrorCode.SUBSCRIBER_TOO_SLOW,
+          `membership: subscriber read nothing for ${timeoutMs} ms`,
+        ),
+      );
+    }, timeoutMs);
     call.once('drain', done);
     signal.addEventListener('abort', done, { once: true });
   });
@@ -89,6 +111,7 @@ export function membershipHandlers(
   kv: CoordinationKv,
   headerAt: HeaderAt,
   currentHeader: () => WireHeader,
+  opts: { readonly drainTimeoutMs: number } = { drainTimeoutMs: DRAIN_TIMEOUT_MS_DEFAULT },
 ): Record<string, UnaryHandler | ((call: grpc.ServerWritableStream<unknown, unknown>) => void)> {
   return {
     Register: cancellableUnary(async (w: Wire) => {
@@ -144,7 +167,7 @@ export function membershipHandlers(
       call.on('cancelled', onCancel);
       const signal = controller.signal;
       const send = async (message: Wire): Promise<void> => {
-        if (!call.write(message)) await drained(call, signal);
+        if (!call.write(message)) await drained(call, signal, opts.drainTimeoutMs);
       };
       const stream = async (): Promise<void> => {
         const w = call.request as Wire;

@@ -19,10 +19,18 @@ type Any = any;
 
 const headerAt = (revision: number): WireHeader => ({ cluster_id: 1, member_id: 2, revision, raft_term: 3 });
 
-function setup() {
+function setup(drainTimeoutMs = 60_000) {
   const kv = leasedKv();
   const leases = new InProcessLeases(kv);
-  const handlers: Any = membershipHandlers(new ServiceRegistry(kv, leases), kv, headerAt, () => headerAt(99));
+  const handlers: Any = membershipHandlers(
+    new ServiceRegistry(kv, leases),
+    kv,
+    headerAt,
+    () => headerAt(99),
+    {
+      drainTimeoutMs,
+    },
+  );
   const unary = (method: string, request: Any): Promise<Any> =>
     new Promise((resolve, reject) => {
       const call = Object.assign(new EventEmitter(), { request });
@@ -31,14 +39,14 @@ function setup() {
   return { kv, leases, handlers, unary };
 }
 
-function streamCall(handler: Any, request: Any) {
+function streamCall(handler: Any, request: Any, accepts = true) {
   const written: Any[] = [];
   const state = { ended: false, error: undefined as Any };
   const call = Object.assign(new EventEmitter(), {
     request,
     write: (m: Any) => {
       written.push(m);
-      return true;
+      return accepts;
     },
     end: () => {
       state.ended = true;
@@ -157,5 +165,17 @@ describe('MembershipService handlers', () => {
     await settle();
     expect(s.state.error).toMatchObject({ code: grpc.status.OUT_OF_RANGE });
     expect(s.state.error.details).toContain('fresh snapshot');
+  });
+
+  test('a Subscribe stream that stays full past the drain timeout is cut off RESOURCE_EXHAUSTED, leaving no watch', async () => {
+    const { kv, unary, handlers } = setup(20);
+    await unary('Register', { service: 'pay', instance_id: 'a', address: 'h:1', ttl_seconds: 5 });
+    const s = streamCall(handlers.Subscribe, { service: 'pay', prefix: false, from_revision: 0 }, false);
+    for (let i = 0; i < 200 && !s.state.error; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(s.state.error).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED });
+    expect(s.state.error.details).toContain('too slow');
+    expect(s.written).toHaveLength(1);
+    await settle();
+    expect(kv.feed.watcherCount).toBe(0);
   });
 });
