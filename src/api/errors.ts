@@ -112,6 +112,25 @@ const SERVER_ERRORS: Partial<Record<ErrorCode, { status: grpc.status; message: s
     message: 'cairn: transaction not decided yet',
   },
   [ErrorCode.TXN_CONTENDED]: { status: grpc.status.ABORTED, message: 'cairn: transaction record contended' },
+  // Cairn's MembershipService (no etcd counterpart).
+  [ErrorCode.INSTANCE_NOT_FOUND]: {
+    status: grpc.status.NOT_FOUND,
+    message: 'membership: instance not found',
+  },
+  [ErrorCode.MEMBERSHIP_CONFLICT]: {
+    status: grpc.status.ABORTED,
+    message: 'membership: the instance changed concurrently too many times; retry',
+  },
+  [ErrorCode.SUBSCRIPTION_COMPACTED]: {
+    status: grpc.status.OUT_OF_RANGE,
+    message:
+      'membership: from_revision has been compacted; subscribe again with from_revision 0 for a fresh snapshot',
+  },
+  [ErrorCode.SUBSCRIBER_TOO_SLOW]: {
+    status: grpc.status.RESOURCE_EXHAUSTED,
+    message:
+      'membership: subscriber too slow, stream cut off; resubscribe with from_revision = last revision seen + 1',
+  },
 };
 
 function grpcError(status: grpc.status, message: string): GrpcError {

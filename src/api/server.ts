@@ -10,6 +10,7 @@ import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { cairnService } from '../common/proto-loader.js';
 import { channelCredentialsOf, loadMemberTls, serverCredentialsFor } from '../common/tls.js';
+import { ServiceRegistry } from '../coordination/membership.js';
 import type { CoordinationLeadership, CoordinationLeases } from '../coordination/ports.js';
 import { TxnCoordinator } from '../coordination/txn-coordinator.js';
 import { TxnLeaderDuties } from '../coordination/txn-leader-duties.js';
@@ -48,6 +49,7 @@ import { kvHandlers } from './kv-service.js';
 import { leaseHandlers } from './lease-service.js';
 import { lockHandlers } from './lock-service.js';
 import { maintenanceHandlers } from './maintenance-service.js';
+import { membershipHandlers } from './membership-service.js';
 import { promoteViaPeer } from './peer-cluster-client.js';
 import { PeerSync } from './peer-sync.js';
 import type { KvBackend, MaintenanceBackend } from './ports.js';
@@ -441,6 +443,16 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     cairnLockHandlers(
       coordination,
       coordinationLeases,
+      backend.header,
+    ) as unknown as grpc.UntypedServiceImplementation,
+  );
+  // Cairn's MembershipService: the registry client-side balancers subscribe to.
+  clientServer.addService(
+    cairnService('membership.proto', 'MembershipService').service,
+    membershipHandlers(
+      new ServiceRegistry(coordination, coordinationLeases),
+      coordination,
+      headerAt,
       backend.header,
     ) as unknown as grpc.UntypedServiceImplementation,
   );

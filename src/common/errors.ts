@@ -104,6 +104,14 @@ export const ErrorCode = {
   TXN_NOT_DECIDED: 'TXN_NOT_DECIDED',
   /** A record changed under every compare-and-swap attempt; nothing was written, try again. */
   TXN_CONTENDED: 'TXN_CONTENDED',
+  /** A MembershipService call names an instance that is not registered. */
+  INSTANCE_NOT_FOUND: 'INSTANCE_NOT_FOUND',
+  /** An instance's record kept changing under a read-modify-write; nothing was written. */
+  MEMBERSHIP_CONFLICT: 'MEMBERSHIP_CONFLICT',
+  /** A membership subscription resumes from a compacted revision: it must start again with a snapshot. */
+  SUBSCRIPTION_COMPACTED: 'SUBSCRIPTION_COMPACTED',
+  /** A membership subscriber read too slowly and its stream was cut off. */
+  SUBSCRIBER_TOO_SLOW: 'SUBSCRIBER_TOO_SLOW',
 } as const;
 
 /** A stable error code. */
@@ -117,6 +125,7 @@ const RETRIABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.OVERLOADED,
   ErrorCode.SNAPSHOT_TEMPORARILY_UNAVAILABLE,
   ErrorCode.TXN_CONTENDED,
+  ErrorCode.MEMBERSHIP_CONFLICT,
 ]);
 
 /** The one error type that crosses boundaries: code, retriable flag, optional leader hint. */
