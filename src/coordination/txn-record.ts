@@ -179,6 +179,9 @@ export function withVote(
       `cairn: ${participant} already voted ${recorded} in transaction ${record.id}`,
     );
   if (recorded !== undefined || record.state !== 'PREPARING') return undefined;
+  // Past the deadline a vote no longer counts: the transaction aborts, as the leader's scan
+  // would a moment later (so a late YES can never turn into a COMMIT).
+  if (record.deadlineUnixMs <= nowMs) return withDeadline(record, nowMs);
   const next: TxnRecord = { ...record, votes: { ...record.votes, [participant]: vote } };
   if (vote === 'NO') {
     const why = reason === '' ? `${participant} voted NO` : `${participant} voted NO: ${reason}`;

@@ -207,6 +207,17 @@ describe('transaction records', () => {
     expect(await c.abortExpired()).toBe(0);
   });
 
+  test('a vote that arrives after the deadline aborts the transaction instead of counting', async () => {
+    const { clock, c } = setup();
+    await begin(c, 'slow', ['a', 'b'], 1_000);
+    await c.vote('slow', 'a', 'YES');
+    clock.nowMs += 1_000;
+    const late = await c.vote('slow', 'b', 'YES');
+    expect(late.txn.record.state).toBe('ABORT');
+    expect(late.txn.record.reason).toBe('deadline');
+    expect(late.txn.record.votes).toEqual({ a: 'YES' });
+  });
+
   test.each([
     ['the last YES first', ['vote', 'deadline'], 'COMMIT'],
     ['the deadline abort first', ['deadline', 'vote'], 'ABORT'],
@@ -217,9 +228,11 @@ describe('transaction records', () => {
     const c = new TxnCoordinator(gate, { nowMs: clock.read });
     await begin(c, 't', ['a', 'b'], 1_000);
     await c.vote('t', 'a', 'YES');
-    clock.nowMs += 2_000;
+    clock.nowMs += 999; // the last vote is read and decided just before the deadline...
     gate.hold = 2;
     const vote = c.vote('t', 'b', 'YES');
+    await eventually(async () => expect(gate.held.length).toBe(1), 2_000, 1);
+    clock.nowMs += 1_001; // ...and the scan just after it
     const scan = c.abortExpired();
     // Both have read the record at the same mod_revision and proposed their Txn.
     await eventually(async () => expect(gate.held.length).toBe(2), 2_000, 1);
