@@ -6,15 +6,11 @@
 import { randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { type ServerConfig, tlsWarnings } from '../common/config.js';
-import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
+import { CairnError, ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { cairnService } from '../common/proto-loader.js';
 import { channelCredentialsOf, loadMemberTls, serverCredentialsFor } from '../common/tls.js';
-import { ServiceRegistry } from '../coordination/membership.js';
-import type { CoordinationLeadership, CoordinationLeases } from '../coordination/ports.js';
-import { TxnCoordinator } from '../coordination/txn-coordinator.js';
-import { TxnLeaderDuties } from '../coordination/txn-leader-duties.js';
-import { encodeCommand, WatchHub } from '../mvcc/index.js';
+import type { CoordinationLeadership } from '../coordination/ports.js';
+import { WatchHub } from '../mvcc/index.js';
 import {
   AlarmAction,
   type AlarmMember,
@@ -26,37 +22,21 @@ import { EntryKind } from '../node/envelope.js';
 import type { KvResult } from '../node/kv-state-machine.js';
 import { encodeMemberAttributes } from '../node/member-attributes.js';
 import { MemberLeases, minLeaseTtlSeconds } from '../node/member-leases.js';
-import type { MemberRecord } from '../node/member-registry.js';
 import { MembershipChanges } from '../node/membership-changes.js';
 import { membershipWritesToOps, recoverMembershipStateMachine } from '../node/membership-state-machine.js';
 import { RaftNode } from '../node/raft-node.js';
-import { hashStateMachine } from '../node/state-hash.js';
 import { ConfChangeTransition, ConfChangeType } from '../raft/index.js';
 import { LevelStorage } from '../storage/level-storage.js';
 import { GrpcTransport, RAFT_PEER_SERVER_OPTIONS } from '../transport/grpc-transport.js';
-import { LeaseForwarder, registerLeasePeer } from '../transport/lease-forwarding.js';
+import { LeaseForwarder } from '../transport/lease-forwarding.js';
 import { MEMBER_REMOVED_MESSAGE } from '../transport/refusal.js';
-import { cairnLockHandlers } from './cairn-lock-service.js';
-import type { ClusterInfo, MemberInfo } from './cluster-info.js';
-import { clusterHandlers, type MembershipBackend } from './cluster-service.js';
-import { coordinationBackend } from './coordination-backend.js';
-import { coordinatorHandlers } from './coordinator-service.js';
-import { serviceDefinitions } from './definitions.js';
-import { electionHandlers } from './election-service.js';
-import { HubWatches } from './hub-watches.js';
+import { registerClientServices } from './client-services.js';
+import type { ClusterInfo } from './cluster-info.js';
 import { foundingMembers, type Identity, resolveIdentity } from './identity.js';
-import { kvHandlers } from './kv-service.js';
-import { leaseHandlers } from './lease-service.js';
-import { lockHandlers } from './lock-service.js';
-import { maintenanceHandlers } from './maintenance-service.js';
-import { membershipHandlers } from './membership-service.js';
-import { promoteViaPeer } from './peer-cluster-client.js';
+import { memberContext } from './member-context.js';
+import { registerPeerServices } from './peer-services.js';
 import { PeerSync } from './peer-sync.js';
-import type { KvBackend, MaintenanceBackend } from './ports.js';
-import { snapshotFileBody } from './snapshot-file.js';
 import { SpaceQuota } from './space-quota.js';
-import type { StatusSource } from './status-source.js';
-import { WatchService } from './watch-service.js';
 
 /** A running member. */
 export interface RunningServer {
@@ -72,8 +52,6 @@ export interface RunningServer {
 const REMOVED_LEADER_LINGER_MS = 1_000;
 /** How often the data folder is measured against --quota-backend-bytes. */
 const QUOTA_REFRESH_INTERVAL_MS = 500;
-/** How often the leader scans transaction records for passed deadlines and expired retention. */
-const TXN_SCAN_INTERVAL_MS = 250;
 
 /** Milliseconds per raft tick: the heartbeat interval is one tick. */
 function ticksOf(config: ServerConfig): {
@@ -248,61 +226,6 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     logger: rootLogger,
   });
 
-  const status = (): StatusSource => {
-    const st = running.status();
-    return {
-      leader: running.leader,
-      term: st.term,
-      commitIndex: st.commit,
-      appliedIndex: running.appliedIndex,
-      revision: sm.kv.store.currentRevision,
-      isLearner: registry.get(selfId)?.isLearner ?? false,
-      dataSizeBytes: quota.dbSizeBytes,
-    };
-  };
-  const backend: KvBackend = {
-    header: () => {
-      const s = status();
-      return {
-        cluster_id: info.clusterId,
-        member_id: info.memberId,
-        revision: s.revision,
-        raft_term: s.term,
-      };
-    },
-    range: async (req, serializable) => {
-      if (!serializable) await running.linearizableBarrier();
-      return sm.kv.store.range(req);
-    },
-    write: (cmd) => running.propose(EntryKind.Mvcc, encodeCommand(cmd)),
-  };
-
-  // Lock and Election: recipes over this member's KV, their waits served by the watch hub.
-  const coordinationWatches = new HubWatches(hub);
-  const coordination = coordinationBackend(
-    {
-      store: () => sm.kv.store,
-      linearizableBarrier: () => running.linearizableBarrier(),
-      propose: (kind, payload) => running.propose(kind, payload),
-    },
-    coordinationWatches,
-  );
-  // Sessions and leader-only timers for Cairn's own coordination services.
-  const coordinationLeases: CoordinationLeases = {
-    grant: async (ttlSeconds) => {
-      quota.check(64);
-      const r = await memberLeases.grant(0, ttlSeconds);
-      return { id: r.id, ttlSeconds: r.ttlSeconds };
-    },
-    revoke: async (id) => {
-      await memberLeases.revoke(id);
-    },
-    renew: (id) => memberLeases.renew(id),
-    timeToLive: async (id) => {
-      const r = await memberLeases.timeToLive(id, false);
-      return { ttlSeconds: r.ttlSeconds, grantedTtlSeconds: r.grantedTtlSeconds };
-    },
-  };
   const coordinationLeadership: CoordinationLeadership = {
     isLeader: () => leading,
     onChange: (listener) => {
@@ -310,9 +233,25 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
       return () => leadershipListeners.delete(listener);
     },
   };
-  const headerAt = (revision: number) => ({ ...backend.header(), revision });
+  const ctx = memberContext({
+    config,
+    log,
+    rootLogger,
+    info,
+    selfId,
+    node: running,
+    sm,
+    registry,
+    storage,
+    hub,
+    memberLeases,
+    changes,
+    quota,
+    peerTls,
+    proposeAlarm,
+    coordinationLeadership,
+  });
 
-  const defs = serviceDefinitions();
   const grpcOptions = {
     // As etcd: the transport admits a little more than --max-request-bytes, so an oversized
     // request gets etcd's own error ("request is too large") rather than a transport error.
@@ -320,158 +259,14 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     'grpc.max_send_message_length': 2 ** 31 - 1,
   };
   const clientServer = new grpc.Server(grpcOptions);
-  clientServer.addService(
-    defs.kv,
-    kvHandlers(backend, {
-      maxRequestBytes: config.maxRequestBytes,
-      spaceCheck: (costBytes) => quota.check(costBytes),
-    }) as grpc.UntypedServiceImplementation,
-  );
-  const maintenance: MaintenanceBackend = {
-    header: backend.header,
-    status,
-    activeAlarms: () => sm.kv.alarms.list(),
-    alarm: proposeAlarm,
-    defragment: async () => {
-      await running.snapshotNow();
-      await storage.compactAll();
-      const bytes = await quota.refresh();
-      log.info({ dbSizeBytes: bytes }, 'defragmented');
-    },
-    hash: () => hashStateMachine(sm.kv),
-    hashKV: (revision) => sm.kv.store.hashKV(revision),
-    snapshot: () => snapshotFileBody(sm.snapshot()),
-    requestTimeoutMs: config.requestTimeoutMs,
-    leadership: {
-      selfId,
-      pollIntervalMs: config.heartbeatIntervalMs,
-      leader: () => running.leader,
-      isVoter: (id) => running.configuration.voters.includes(id),
-      transferLeadership: (to) => running.transferLeadership(to),
-    },
-  };
-  clientServer.addService(
-    defs.maintenance,
-    maintenanceHandlers(info, maintenance) as grpc.UntypedServiceImplementation,
-  );
-  // Members as the registry holds them, with the name and client URLs each published through raft.
-  const withAttributes = (m: MemberRecord): MemberInfo => {
-    const published = sm.kv.members.get(m.id);
-    return {
-      id: m.id,
-      name: published?.name ?? m.name,
-      peerUrls: m.peerUrls,
-      clientUrls: published?.clientUrls ?? (m.id === selfId ? config.advertiseClientUrls : []),
-      isLearner: m.isLearner,
-    };
-  };
-  const membership = (forwardPromote: boolean): MembershipBackend => ({
-    list: async (linearizable) => (await changes.list(linearizable)).map(withAttributes),
-    add: async (peerUrls, isLearner) => withAttributes(await changes.add(peerUrls, isLearner)),
-    remove: (id) => changes.remove(id),
-    update: (id, peerUrls) => changes.update(id, peerUrls),
-    promote: async (id) => {
-      try {
-        await changes.promote(id);
-      } catch (err) {
-        const leaderUrl = registry.get(running.leader)?.peerUrls[0];
-        if (!forwardPromote || !isCairnError(err, ErrorCode.NOT_LEADER) || leaderUrl === undefined) throw err;
-        await promoteViaPeer(leaderUrl, id, config.requestTimeoutMs, peerTls);
-      }
-    },
-  });
-  const watchService = new WatchService(
-    hub,
-    backend.header,
-    {
-      maxRequestBytes: config.maxRequestBytes,
-      ...(config.watchProgressNotifyIntervalMs
-        ? { progressNotifyIntervalMs: config.watchProgressNotifyIntervalMs }
-        : {}),
-    },
-    rootLogger,
-  );
-  clientServer.addService(defs.watch, watchService.handlers());
-  clientServer.addService(
-    defs.cluster,
-    clusterHandlers(info, status, membership(true)) as grpc.UntypedServiceImplementation,
-  );
-  clientServer.addService(
-    defs.lease,
-    leaseHandlers(
-      {
-        grant: async (id, ttl) => {
-          // A lease record is a few dozen bytes; past the quota it is refused as etcd does.
-          quota.check(64);
-          return memberLeases.grant(id, ttl);
-        },
-        revoke: (id) => memberLeases.revoke(id),
-        renew: (id) => memberLeases.renew(id),
-        timeToLive: (id, keys) => memberLeases.timeToLive(id, keys),
-        list: () => memberLeases.list(),
-        hasLeader: () => running.leader !== 0,
-      },
-      backend.header,
-      rootLogger,
-    ) as grpc.UntypedServiceImplementation,
-  );
-  clientServer.addService(
-    defs.lock,
-    lockHandlers(coordination, headerAt) as unknown as grpc.UntypedServiceImplementation,
-  );
-  clientServer.addService(
-    defs.election,
-    electionHandlers(coordination, headerAt) as unknown as grpc.UntypedServiceImplementation,
-  );
-  // Two-phase-commit records; deadlines and retention enforced by the leader only.
-  const txnCoordinator = new TxnCoordinator(coordination);
-  const txnDuties = new TxnLeaderDuties(txnCoordinator, coordinationLeadership, {
-    scanIntervalMs: TXN_SCAN_INTERVAL_MS,
-    logger: rootLogger.child({ component: 'txn-coordinator' }),
-  });
-  clientServer.addService(
-    cairnService('coordinator.proto', 'CoordinatorService').service,
-    coordinatorHandlers(
-      txnCoordinator,
-      coordination,
-      headerAt,
-    ) as unknown as grpc.UntypedServiceImplementation,
-  );
-  // Cairn's own LockService: fenced locks with queries, on the same keys as etcd's Lock.
-  clientServer.addService(
-    cairnService('lock.proto', 'LockService').service,
-    cairnLockHandlers(
-      coordination,
-      coordinationLeases,
-      backend.header,
-    ) as unknown as grpc.UntypedServiceImplementation,
-  );
-  // Cairn's MembershipService: the registry client-side balancers subscribe to.
-  clientServer.addService(
-    cairnService('membership.proto', 'MembershipService').service,
-    membershipHandlers(
-      new ServiceRegistry(coordination, coordinationLeases),
-      coordination,
-      headerAt,
-      backend.header,
-    ) as unknown as grpc.UntypedServiceImplementation,
-  );
+  const clientServices = registerClientServices(clientServer, ctx);
   const peerServer = new grpc.Server(RAFT_PEER_SERVER_OPTIONS);
-  registerLeasePeer(peerServer, info.clusterId, () => ({
-    renew: (id) => memberLeases.renewAsLeader(id),
-    timeToLive: (id) => memberLeases.timeToLiveAsLeader(id),
-  }));
-  transport.registerOn(peerServer);
-  // The peer URL serves the member list (for joining members) and promotions forwarded to the leader.
-  peerServer.addService(
-    defs.cluster,
-    clusterHandlers(info, status, membership(false)) as grpc.UntypedServiceImplementation,
-  );
+  registerPeerServices(peerServer, ctx, transport);
 
   for (const url of config.listenPeerUrls) await bind(peerServer, url, serverCredentialsFor(url, tls.peer));
   running.start();
   memberLeases.start();
-  txnDuties.start();
+  clientServices.start();
   await quota.start();
   for (const url of config.listenClientUrls)
     await bind(clientServer, url, serverCredentialsFor(url, tls.client));
@@ -510,17 +305,15 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       stopped = true;
-      // Waiting Lock, Campaign and Observe calls end first, or the graceful shutdown waits on them.
-      coordinationWatches.stop();
-      // No new transaction scans; one in flight ends when the node stops under it.
-      const txnDutiesStopped = txnDuties.stop();
-      watchService.close();
+      // Waiting Lock/Campaign/Observe calls, transaction scans and watch streams end first, or
+      // the graceful shutdown waits on them; a scan in flight ends when the node stops under it.
+      const clientServicesClosed = clientServices.close();
       quota.stop();
       await new Promise<void>((resolve) => clientServer.tryShutdown(() => resolve()));
       memberLeases.stop();
       forwarder.close();
       await running.stop();
-      await txnDutiesStopped;
+      await clientServicesClosed;
       await transport.stop();
       await new Promise<void>((resolve) => peerServer.tryShutdown(() => resolve()));
       await storage.close();
