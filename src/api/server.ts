@@ -48,8 +48,8 @@ export interface RunningServer {
   readonly stoppedItself: Promise<string>;
 }
 
-/** How long a leader that applied its own removal keeps running, so followers learn the commit. */
-const REMOVED_LEADER_LINGER_MS = 1_000;
+/** How long a member that applied its own removal keeps running: followers learn the commit, the caller gets its answer. */
+const REMOVED_MEMBER_LINGER_MS = 1_000;
 /** How often the data folder is measured against --quota-backend-bytes. */
 const QUOTA_REFRESH_INTERVAL_MS = 500;
 
@@ -330,8 +330,10 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     if (removed || stopping) return;
     removed = true;
     log.error({ reason, memberId: selfId }, MEMBER_REMOVED_MESSAGE);
-    // A leader that removed itself first lets its followers learn that the removal committed.
-    const delayMs = running.leader === selfId ? REMOVED_LEADER_LINGER_MS : 0;
+    // A removed member lingers a moment: a leader lets its followers learn that the removal
+    // committed, and any member answers the MemberRemove that removed it (a client such as
+    // etcdctl may have sent it to this very member) before it stops.
+    const delayMs = REMOVED_MEMBER_LINGER_MS;
     setTimeout(() => {
       stop().then(
         () => stoppedItself(MEMBER_REMOVED_MESSAGE),
