@@ -1,0 +1,39 @@
+/** Shared fixtures for the balancer tests: a seeded PRNG and instance builders. */
+import type { Instance, InstanceState } from '../../../src/client/balancers/types.js';
+
+/** A deterministic PRNG (mulberry32) returning numbers in [0, 1). */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** An instance with the given id, weight and state. */
+export function inst(id: string, weight = 1, state: InstanceState = 'SERVING'): Instance {
+  return { id, address: `${id}.local:2379`, weight, state };
+}
+
+/** Instances named i0..i{n-1}, all SERVING with weight 1. */
+export function many(n: number): Instance[] {
+  return Array.from({ length: n }, (_, k) => inst(`i${k}`));
+}
+
+/** Counts picks by instance id. */
+export function tally(picks: readonly (Instance | undefined)[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const p of picks) {
+    const id = p?.id ?? 'undefined';
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Keys key-0..key-{n-1}. */
+export function keys(n: number): string[] {
+  return Array.from({ length: n }, (_, k) => `key-${k}`);
+}
