@@ -157,8 +157,13 @@ describe.skipIf(!hasEtcdctl)('membership at run time with etcdctl', () => {
   test('a removed member stops by itself and the cluster keeps taking writes', async () => {
     const rows = await memberList();
     const n2 = rows.find((r) => r[2] === 'n2')!;
-    const removed = await etcdctl(['member', 'remove', n2[0]!]);
-    expect(removed.stdout).toMatch(new RegExp(`Member\\s+${n2[0]} removed from cluster`));
+    // Sent through the members that stay (removing a member through its own endpoint
+    // sometimes got an empty answer under load: see the stop note).
+    const removed = await etcdctl(
+      ['member', 'remove', n2[0]!],
+      alive().filter((m) => m.name !== 'n2'),
+    );
+    expect(removed.stdout, removed.stderr).toMatch(new RegExp(`Member\\s+${n2[0]} removed from cluster`));
     expect(await exited(cluster.processes.get('n2')!, 30_000)).toBe(0);
     await until(['put', 'after-remove', 'ok']);
     const after = await memberList();
