@@ -58,3 +58,19 @@ export function cancellableUnary(
       });
   };
 }
+
+/** Resolves when the stream can take more, or the call is cancelled. */
+export function drained(
+  call: grpc.ServerWritableStream<unknown, unknown>,
+  signal: AbortSignal,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      call.removeListener('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    call.once('drain', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -16,7 +16,7 @@ import {
   type TxnVote,
   txnRange,
 } from '../coordination/txn-record.js';
-import { cancellableUnary, type HeaderAt, type UnaryHandler, wireInt } from './coordination-wire.js';
+import { cancellableUnary, drained, type HeaderAt, type UnaryHandler, wireInt } from './coordination-wire.js';
 import { toGrpcError } from './errors.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: decoded wire objects
@@ -68,19 +68,6 @@ export function recordToWire(txn: StoredTxn): Wire {
     create_revision: txn.createRevision,
     mod_revision: txn.modRevision,
   };
-}
-
-/** Resolves when the stream can take more, or the call is cancelled. */
-function drained(call: grpc.ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      call.removeListener('drain', done);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    call.once('drain', done);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** The handlers of cairn.v1.CoordinatorService. */

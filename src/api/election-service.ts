@@ -17,6 +17,7 @@ import {
 import type { CoordinationKv } from '../coordination/ports.js';
 import {
   cancellableUnary,
+  drained,
   type HeaderAt,
   requiredName,
   type UnaryHandler,
@@ -42,19 +43,6 @@ function leaderFromWire(w: Wire): LeaderKey {
 
 function leaderToWire(l: LeaderKey): Wire {
   return { name: l.name, key: l.key, rev: l.rev, lease: l.lease };
-}
-
-/** Resolves when the stream can take more, or the call is cancelled. */
-function drained(call: grpc.ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      call.removeListener('drain', done);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    call.once('drain', done);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** The handlers of v3electionpb.Election. */
