@@ -112,6 +112,12 @@ export const ErrorCode = {
   SUBSCRIPTION_COMPACTED: 'SUBSCRIPTION_COMPACTED',
   /** A membership subscriber read too slowly and its stream was cut off. */
   SUBSCRIBER_TOO_SLOW: 'SUBSCRIBER_TOO_SLOW',
+  /** Client side: no connection to the endpoint could be made, so the request was never sent. */
+  CONNECTION_FAILED: 'CONNECTION_FAILED',
+  /** Client side: the connection broke after the request was sent; whether it took effect is unknown. */
+  CONNECTION_LOST: 'CONNECTION_LOST',
+  /** Client side: the server answered with an error that has no stable code (a bug or a proxy in between). */
+  INTERNAL: 'INTERNAL',
 } as const;
 
 /** A stable error code. */
@@ -126,6 +132,7 @@ const RETRIABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.SNAPSHOT_TEMPORARILY_UNAVAILABLE,
   ErrorCode.TXN_CONTENDED,
   ErrorCode.MEMBERSHIP_CONFLICT,
+  ErrorCode.CONNECTION_FAILED,
 ]);
 
 /** The one error type that crosses boundaries: code, retriable flag, optional leader hint. */

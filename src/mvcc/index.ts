@@ -16,7 +16,7 @@
  *
  * Errors. A CairnError with a stable code (COMPACTED, FUTURE_REVISION, TOO_MANY_OPS,
  * DUPLICATE_KEY, KEY_NOT_FOUND, EMPTY_KEY, VALUE_PROVIDED, LEASE_PROVIDED, LEASE_NOT_FOUND,
- * INVALID_ARGUMENT) whose message is etcd's exact error string; ETCD_GRPC_STATUS says which
+ * INVALID_ARGUMENT) whose message is etcd's exact error string; common/wire-errors.ts says which
  * gRPC status etcd sends with it.
  *
  * Compaction boundary. Compact(r) keeps r readable: afterwards a read at a revision below r
@@ -59,7 +59,7 @@ export {
 } from './codec/record-codec.js';
 export { type DecodedSnapshot, decodeSnapshot, encodeSnapshot } from './codec/snapshot-codec.js';
 export type { Command, CommandResponse, CommandResponses, ResponseOf } from './commands.js';
-export { ETCD_ERROR_MESSAGES, ETCD_GRPC_STATUS, type MvccErrorCode, mvccError } from './errors.js';
+export { type MvccErrorCode, mvccError } from './errors.js';
 export type { HashKVResult } from './hash.js';
 export { compareKeys } from './key-range.js';
 export { LEASE_TTL_SECONDS_MAX, type LeaseRecord, LeaseTable } from './lease-table.js';

@@ -1,0 +1,240 @@
+/**
+ * Watches as async iterators: `for await (const event of client.watch(key, { prefix: true }))`.
+ * Each watcher has its own Watch stream; when the stream breaks (a member dies, a network
+ * blip, the server cancels a slow watcher) it reconnects, to the next endpoint, and resumes
+ * from the revision after the last event it delivered, so nothing is lost or repeated. If that
+ * revision was compacted meanwhile, the iterator fails with a COMPACTED ClientError that
+ * carries `compactRevision`: history is gone, and the caller must read the current state anew.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { ErrorCode } from '../common/errors.js';
+import { AsyncQueue } from './async-queue.js';
+import type { Connection, Wire } from './connection.js';
+import { ClientError, toClientError } from './errors.js';
+import {
+  type Bytes,
+  type KeyValue,
+  keyValueOf,
+  optionalKeyValue,
+  type RangeSelector,
+  rangeEndOf,
+  toBytes,
+} from './kv-types.js';
+
+/** What a watch covers and how. */
+export interface WatchOptions extends RangeSelector {
+  /** Deliver history from this revision on (default: only changes after the watch starts). */
+  startRevision?: number;
+  /** Include each key's previous value. */
+  prevKv?: boolean;
+  /** Leave out puts. */
+  noPut?: boolean;
+  /** Leave out deletes. */
+  noDelete?: boolean;
+  /** Ask the server for periodic progress notifications (keeps the resume point fresh on quiet keys). */
+  progressNotify?: boolean;
+  /** Pause the stream when this many events wait unread (default 4096). */
+  bufferedEventsMax?: number;
+}
+
+/** One change. */
+export interface WatchEvent {
+  type: 'put' | 'delete';
+  kv: KeyValue;
+  prevKv?: KeyValue;
+}
+
+/** Errors after which a watch cannot resume. */
+const FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCode.INVALID_ARGUMENT,
+  ErrorCode.EMPTY_KEY,
+  ErrorCode.COMPACTED,
+  ErrorCode.FUTURE_REVISION,
+  ErrorCode.CANCELLED,
+]);
+
+/** A running watch: iterate it for events, close() it when done. */
+export class Watcher implements AsyncIterable<WatchEvent> {
+  private readonly queue: AsyncQueue<WatchEvent>;
+  private readonly key: Buffer;
+  private readonly rangeEnd: Buffer;
+  private stream: grpc.ClientDuplexStream<Wire, Wire> | undefined;
+  /** The revision a resumed watch starts from: after the last one delivered (0: not known yet). */
+  private nextRevision: number;
+  private attempt = 0;
+  private closed = false;
+  private readonly created: Promise<void>;
+  private resolveCreated: () => void = () => undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly closeListeners: (() => void)[] = [];
+
+  constructor(
+    private readonly connection: Connection,
+    key: Bytes,
+    private readonly options: WatchOptions = {},
+  ) {
+    this.key = toBytes(key);
+    this.rangeEnd = rangeEndOf(this.key, options);
+    this.nextRevision = options.startRevision ?? 0;
+    this.queue = new AsyncQueue<WatchEvent>(
+      { pause: () => this.stream?.pause(), resume: () => this.stream?.resume() },
+      options.bufferedEventsMax ?? 4096,
+      Math.floor((options.bufferedEventsMax ?? 4096) / 8),
+      () => this.close(),
+    );
+    this.created = new Promise((resolve) => {
+      this.resolveCreated = resolve;
+    });
+    this.open();
+  }
+
+  /** Resolves once the server has confirmed the watch (events after this point are delivered). */
+  ready(): Promise<void> {
+    return this.created;
+  }
+
+  /** The revision the watch would resume from after a reconnect. */
+  get resumeRevision(): number {
+    return this.nextRevision;
+  }
+
+  private open(): void {
+    if (this.closed) return;
+    const address = this.connection.currentAddress;
+    let stub: { Watch(): grpc.ClientDuplexStream<Wire, Wire> };
+    try {
+      stub = this.connection.stub('Watch', address) as unknown as typeof stub;
+    } catch (err) {
+      this.queue.fail(toClientError(err));
+      return;
+    }
+    const stream = stub.Watch();
+    this.stream = stream;
+    const filters: number[] = [];
+    if (this.options.noPut) filters.push(0);
+    if (this.options.noDelete) filters.push(1);
+    stream.on('data', (r: Wire) => this.handle(stream, r, address));
+    stream.on('error', (err) => this.broken(stream, toClientError(err, address), address));
+    stream.on('end', () => this.broken(stream, undefined, address));
+    stream.write({
+      create_request: {
+        key: this.key,
+        range_end: this.rangeEnd,
+        start_revision: this.nextRevision,
+        progress_notify: this.options.progressNotify ?? false,
+        filters,
+        prev_kv: this.options.prevKv ?? false,
+      },
+    });
+  }
+
+  private handle(stream: grpc.ClientDuplexStream<Wire, Wire>, r: Wire, address: string): void {
+    if (stream !== this.stream) return;
+    const headerRevision = Number(r.header?.revision ?? 0);
+    if (r.created) {
+      this.attempt = 0;
+      if (this.nextRevision === 0) this.nextRevision = headerRevision + 1;
+      this.resolveCreated();
+    }
+    if (r.canceled) {
+      const compactRevision = Number(r.compact_revision ?? 0);
+      if (compactRevision > 0) {
+        this.finish(
+          new ClientError(
+            ErrorCode.COMPACTED,
+            `watch from revision ${this.nextRevision} cannot resume: compacted up to ${compactRevision}`,
+            11,
+            false,
+            address,
+            compactRevision,
+          ),
+        );
+        return;
+      }
+      // Cancelled by the server (a slow watcher, a removed member): resume on a fresh stream.
+      this.broken(
+        stream,
+        new ClientError(
+          ErrorCode.CONNECTION_LOST,
+          String(r.cancel_reason ?? 'watch canceled'),
+          14,
+          true,
+          address,
+        ),
+        address,
+      );
+      return;
+    }
+    const events = (r.events ?? []) as Wire[];
+    for (const e of events) {
+      const kv = keyValueOf(e.kv);
+      const prevKv = optionalKeyValue(e.prev_kv);
+      this.nextRevision = Math.max(this.nextRevision, kv.modRevision + 1);
+      this.queue.push({ type: Number(e.type) === 1 ? 'delete' : 'put', kv, ...(prevKv ? { prevKv } : {}) });
+    }
+    // A progress notification: every event up to its revision has been delivered.
+    if (events.length === 0 && !r.created && headerRevision > 0 && this.nextRevision > 0) {
+      this.nextRevision = Math.max(this.nextRevision, headerRevision + 1);
+    }
+  }
+
+  private broken(
+    stream: grpc.ClientDuplexStream<Wire, Wire>,
+    err: ClientError | undefined,
+    address: string,
+  ): void {
+    if (stream !== this.stream) return;
+    this.stream = undefined;
+    stream.cancel();
+    if (this.closed) return;
+    if (err && FATAL.has(err.code)) {
+      this.finish(err);
+      return;
+    }
+    this.connection.failover(address);
+    this.attempt++;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.open();
+    }, this.connection.backoffMs(this.attempt));
+  }
+
+  /** Runs `listener` once when the watch ends (closed, or failed for good). */
+  onClosed(listener: () => void): void {
+    if (this.closed) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  private notifyClosed(): void {
+    for (const l of this.closeListeners.splice(0)) l();
+  }
+
+  private finish(err: ClientError): void {
+    this.closed = true;
+    this.notifyClosed();
+    const stream = this.stream;
+    this.stream = undefined;
+    stream?.cancel();
+    this.queue.fail(err);
+  }
+
+  /** Stops the watch; the iterator ends after the events already delivered. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.notifyClosed();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const stream = this.stream;
+    this.stream = undefined;
+    if (stream) {
+      stream.end();
+      stream.cancel();
+    }
+    this.queue.end();
+    this.resolveCreated();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<WatchEvent> {
+    return this.queue;
+  }
+}
