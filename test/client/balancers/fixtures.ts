@@ -37,3 +37,31 @@ export function tally(picks: readonly (Instance | undefined)[]): Map<string, num
 export function keys(n: number): string[] {
   return Array.from({ length: n }, (_, k) => `key-${k}`);
 }
+
+/**
+ * Pearson's chi-square statistic of observed counts against expected shares (which sum to 1).
+ * Compare with CHI_SQUARE_P001: a fair source exceeds it once in a thousand seeds.
+ */
+export function chiSquare(counts: ReadonlyMap<string, number>, shares: ReadonlyMap<string, number>): number {
+  const total = [...counts.values()].reduce((x, y) => x + y, 0);
+  let statistic = 0;
+  for (const [id, share] of shares) {
+    const expected = total * share;
+    const observed = counts.get(id) ?? 0;
+    statistic += (observed - expected) ** 2 / expected;
+  }
+  return statistic;
+}
+
+/** Chi-square critical values at p = 0.001, indexed by degrees of freedom (categories - 1). */
+export const CHI_SQUARE_P001: Readonly<Record<number, number>> = {
+  1: 10.83,
+  2: 13.82,
+  3: 16.27,
+  4: 18.47,
+  5: 20.52,
+  6: 22.46,
+  7: 24.32,
+  8: 26.12,
+  9: 27.88,
+};
