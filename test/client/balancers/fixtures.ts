@@ -40,7 +40,7 @@ export function keys(n: number): string[] {
 
 /**
  * Pearson's chi-square statistic of observed counts against expected shares (which sum to 1).
- * Compare with CHI_SQUARE_P001: a fair source exceeds it once in a thousand seeds.
+ * Compare with CHI_SQUARE_CRITICAL: a fair source exceeds it once in a million seeds.
  */
 export function chiSquare(counts: ReadonlyMap<string, number>, shares: ReadonlyMap<string, number>): number {
   const total = [...counts.values()].reduce((x, y) => x + y, 0);
@@ -53,15 +53,15 @@ export function chiSquare(counts: ReadonlyMap<string, number>, shares: ReadonlyM
   return statistic;
 }
 
-/** Chi-square critical values at p = 0.001, indexed by degrees of freedom (categories - 1). */
-export const CHI_SQUARE_P001: Readonly<Record<number, number>> = {
-  1: 10.83,
-  2: 13.82,
-  3: 16.27,
-  4: 18.47,
-  5: 20.52,
-  6: 22.46,
-  7: 24.32,
-  8: 26.12,
-  9: 27.88,
+/** Chi-square critical values at p = 1e-6, indexed by degrees of freedom (categories - 1). */
+export const CHI_SQUARE_CRITICAL: Readonly<Record<number, number>> = {
+  1: 23.93,
+  2: 27.63,
+  3: 30.66,
+  4: 33.38,
+  5: 35.89,
+  6: 38.26,
+  7: 40.52,
+  8: 42.7,
+  9: 44.81,
 };

@@ -1,6 +1,6 @@
 /**
  * Proves the random balancers draw in the stated proportions: uniform random over 6 instances
- * and weighted random at 1:2:3:4 each pass a chi-square test at p = 0.001 and land within a
+ * and weighted random at 1:2:3:4 each pass a chi-square test at p = 1e-6 and land within a
  * per-instance tolerance of at least 5 standard deviations (60,000 and 100,000 seeded picks);
  * after a membership or weight change the very next picks follow the new set; the cumulative
  * search puts each boundary in the right interval; exclusions and the empty case hold.
@@ -9,14 +9,14 @@ import { describe, expect, test } from 'vitest';
 import { RandomBalancer } from '../../../src/client/balancers/random.js';
 import type { Balancer } from '../../../src/client/balancers/types.js';
 import { WeightedRandomBalancer } from '../../../src/client/balancers/weighted-random.js';
-import { CHI_SQUARE_P001, chiSquare, inst, many, seeded, tally } from './fixtures.js';
+import { CHI_SQUARE_CRITICAL, chiSquare, inst, many, seeded, tally } from './fixtures.js';
 
 function draw(b: Balancer, picks: number): Map<string, number> {
   return tally(Array.from({ length: picks }, () => b.pick()));
 }
 
 describe('RandomBalancer', () => {
-  test('60,000 picks over 6 instances: chi-square below p=0.001 and each within 5% of 10,000', () => {
+  test('60,000 picks over 6 instances: chi-square below p=1e-6 and each within 5% of 10,000', () => {
     const b = new RandomBalancer({ random: seeded(21) });
     b.update(many(6));
     const counts = draw(b, 60000);
@@ -24,7 +24,7 @@ describe('RandomBalancer', () => {
     // One instance's count has sd sqrt(60000 * 1/6 * 5/6) = 91, so 500 is 5.5 sd.
     for (const c of counts.values()) expect(Math.abs(c - 10000)).toBeLessThan(500);
     const shares = new Map(many(6).map((i) => [i.id, 1 / 6]));
-    expect(chiSquare(counts, shares)).toBeLessThan(CHI_SQUARE_P001[5] as number);
+    expect(chiSquare(counts, shares)).toBeLessThan(CHI_SQUARE_CRITICAL[5] as number);
   });
 
   test('weights are ignored, and after a removal the rest share evenly at once', () => {
@@ -49,7 +49,7 @@ describe('RandomBalancer', () => {
 });
 
 describe('WeightedRandomBalancer', () => {
-  test('100,000 picks at weights 1:2:3:4: chi-square below p=0.001 and each share within 0.01', () => {
+  test('100,000 picks at weights 1:2:3:4: chi-square below p=1e-6 and each share within 0.01', () => {
     const b = new WeightedRandomBalancer({ random: seeded(24) });
     b.update([inst('w1', 1), inst('w2', 2), inst('w3', 3), inst('w4', 4)]);
     const counts = draw(b, 100000);
@@ -62,7 +62,7 @@ describe('WeightedRandomBalancer', () => {
     // The widest share (0.4) has sd sqrt(0.4 * 0.6 / 100000) = 0.0015, so 0.01 is 6.4 sd.
     for (const [id, share] of shares)
       expect(Math.abs((counts.get(id) ?? 0) / 100000 - share)).toBeLessThan(0.01);
-    expect(chiSquare(counts, shares)).toBeLessThan(CHI_SQUARE_P001[3] as number);
+    expect(chiSquare(counts, shares)).toBeLessThan(CHI_SQUARE_CRITICAL[3] as number);
   });
 
   test('a weight change or a newcomer takes effect on the next picks', () => {
