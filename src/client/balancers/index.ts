@@ -11,6 +11,7 @@ export * from './power-of-two.js';
 export * from './random.js';
 export * from './ring-hash.js';
 export * from './round-robin.js';
+export * from './slow-start.js';
 export * from './smooth-weighted.js';
 export * from './types.js';
 export * from './weighted-random.js';
