@@ -5,9 +5,11 @@
  * 40,000 seeded weighted-random picks, over 6 sd) and at full weight at the end; aggression
  * bends the curve as Envoy's formula says; the inner balancer is re-fed at most once per step;
  * around a ring only keys moving to the newcomer move, and the end state equals a plain ring;
- * DRAINING/DOWN stay excluded and nothing eligible gives undefined.
+ * under outlier ejection a returning instance ramps again; DRAINING/DOWN stay excluded and
+ * nothing eligible gives undefined.
  */
 import { describe, expect, test } from 'vitest';
+import { OutlierEjectionBalancer } from '../../../src/client/balancers/outlier-ejection.js';
 import { RingHashBalancer } from '../../../src/client/balancers/ring-hash.js';
 import { SlowStartBalancer, type SlowStartOptions } from '../../../src/client/balancers/slow-start.js';
 import type { Balancer, Instance } from '../../../src/client/balancers/types.js';
@@ -114,6 +116,19 @@ describe('SlowStartBalancer', () => {
     for (const list of [early, middle, after]) {
       expect(list.filter((id, k) => id !== before[k] && id !== 'i6')).toEqual([]);
     }
+  });
+
+  test('composed under outlier ejection, an instance back from ejection ramps up again', () => {
+    const { b: slow, clock } = setup(new WeightedRandomBalancer({ random: seeded(75) }));
+    const b = new OutlierEjectionBalancer(slow, { baseEjectionMs: 10_000, now: () => clock.ms });
+    b.update(many(4));
+    expect(slow.rampingIds()).toEqual([]);
+    for (let k = 0; k < 5; k++) b.onResult(inst('i2'), false);
+    expect(share(b, 'i2', 2000)).toBe(0);
+    clock.ms += 10_000;
+    expect(b.pick()).toBeDefined();
+    expect(slow.rampingIds()).toEqual(['i2']);
+    expect(Math.abs(share(b, 'i2') - 0.1 / 3.1)).toBeLessThan(0.015);
   });
 
   test('DRAINING and DOWN stay excluded; nothing eligible gives undefined; bad options are refused', () => {
