@@ -37,3 +37,31 @@ export function tally(picks: readonly (Instance | undefined)[]): Map<string, num
 export function keys(n: number): string[] {
   return Array.from({ length: n }, (_, k) => `key-${k}`);
 }
+
+/**
+ * Pearson's chi-square statistic of observed counts against expected shares (which sum to 1).
+ * Compare with CHI_SQUARE_CRITICAL: a fair source exceeds it once in a million seeds.
+ */
+export function chiSquare(counts: ReadonlyMap<string, number>, shares: ReadonlyMap<string, number>): number {
+  const total = [...counts.values()].reduce((x, y) => x + y, 0);
+  let statistic = 0;
+  for (const [id, share] of shares) {
+    const expected = total * share;
+    const observed = counts.get(id) ?? 0;
+    statistic += (observed - expected) ** 2 / expected;
+  }
+  return statistic;
+}
+
+/** Chi-square critical values at p = 1e-6, indexed by degrees of freedom (categories - 1). */
+export const CHI_SQUARE_CRITICAL: Readonly<Record<number, number>> = {
+  1: 23.93,
+  2: 27.63,
+  3: 30.66,
+  4: 33.38,
+  5: 35.89,
+  6: 38.26,
+  7: 40.52,
+  8: 42.7,
+  9: 44.81,
+};
