@@ -3,6 +3,7 @@
  * sessions over etcd's v3 API, the coordination helpers over Cairn's own services, the
  * load balancers, and the typed errors they all throw.
  */
+export * from './balancers/index.js';
 export { Client, type ClientOptions } from './client.js';
 export type { CallOptions, ConnectionOptions } from './connection.js';
 export { DEFAULT_ENDPOINTS, type TlsOptions } from './endpoints.js';
