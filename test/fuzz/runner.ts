@@ -56,6 +56,12 @@ export interface FuzzReport {
   readonly durationMs: number;
 }
 
+/**
+ * How long a raw HTTP/2 exchange may take before it counts as unanswered: generous, since a
+ * 2 MiB upload to a loaded machine is slow, and a correct server answers well within it.
+ */
+const RAW_EXCHANGE_TIMEOUT_MS = 30_000;
+
 /** The PRNG of case `index` of `seed`. */
 export function casePrng(seed: number, index: number): SimPrng {
   return new SimPrng((Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0);
@@ -175,7 +181,7 @@ export async function runApiFuzz(opts: FuzzOptions): Promise<FuzzReport> {
       let problem: string | undefined;
       let outcomeName: string;
       if (c.raw) {
-        const o = await c.raw.run(c.endpoint, timeoutMs + 2000);
+        const o = await c.raw.run(c.endpoint, RAW_EXCHANGE_TIMEOUT_MS);
         problem = c.raw.check(o);
         outcomeName = `http2 ${c.raw.name}`;
       } else {
