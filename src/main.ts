@@ -65,6 +65,12 @@ async function main(): Promise<void> {
     console.error(`cairn: stopped: ${reason}`);
     process.exit(0);
   });
+  void server.failed.then((err) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`cairn: stopped: ${err.message}`);
+    process.exit(1);
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

@@ -46,6 +46,8 @@ export interface RunningServer {
   stop(): Promise<void>;
   /** Resolves, with the reason, when the member stopped by itself (it was removed from the cluster). */
   readonly stoppedItself: Promise<string>;
+  /** Resolves (NODE_FAILED, naming the data folder and what to do) when the raft node failed and the member stopped. */
+  readonly failed: Promise<CairnError>;
 }
 
 /** How long a member that applied its own removal keeps running: followers learn the commit, the caller gets its answer. */
@@ -74,6 +76,20 @@ function hostPort(url: string): string {
 async function bind(server: grpc.Server, url: string, credentials: grpc.ServerCredentials): Promise<void> {
   await new Promise<number>((resolve, reject) =>
     server.bindAsync(hostPort(url), credentials, (err, port) => (err ? reject(err) : resolve(port))),
+  );
+}
+
+/**
+ * What a member says when its raft node fails. The usual cause is a data folder that lost
+ * or damaged its log while the member was down: the leader then commits past the end of
+ * this member's log (etcd panics there too). The member cannot safely rejoin with it.
+ */
+function nodeFailure(dataDir: string, err: Error): CairnError {
+  return new CairnError(
+    ErrorCode.NODE_FAILED,
+    `the raft node failed (${err.message}); if the data folder ${dataDir} was damaged, truncated or ` +
+      'deleted, this member cannot rejoin with it: remove the member (etcdctl member remove), delete the ' +
+      'folder, add it back (etcdctl member add) and start it with --initial-cluster-state existing',
   );
 }
 
@@ -147,6 +163,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   let leading = false;
   const leadershipListeners = new Set<(leading: boolean) => void>();
   let onRemoved: (reason: string) => void = () => {};
+  let onFatal: (err: Error) => void = () => {};
   const transport = new GrpcTransport({
     selfId,
     clusterId: info.clusterId,
@@ -175,6 +192,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     snapshotCount: config.snapshotCount,
     snapshotCatchUpEntries: config.snapshotCatchUpEntries,
     leaseReads: config.leaseReads,
+    onFatal: (err) => onFatal(err),
     onLeaderChange: (leader) => {
       leases?.onLeaderChange(leader);
       const nowLeading = leader === selfId;
@@ -345,5 +363,18 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     }, delayMs);
   };
 
-  return { info, node: running, stop, stoppedItself: selfStop };
+  let reportFailure: (err: CairnError) => void = () => {};
+  const failed = new Promise<CairnError>((resolve) => {
+    reportFailure = resolve;
+  });
+  onFatal = (err) => {
+    const failure = nodeFailure(config.dataDir, err);
+    log.fatal({ err, dataDir: config.dataDir }, failure.message);
+    stop().then(
+      () => reportFailure(failure),
+      () => reportFailure(failure),
+    );
+  };
+
+  return { info, node: running, stop, stoppedItself: selfStop, failed };
 }

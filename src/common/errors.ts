@@ -54,6 +54,10 @@ export const ErrorCode = {
   STOPPED: 'STOPPED',
   /** Data on disk failed a check. */
   CORRUPT: 'CORRUPT',
+  /** The data folder cannot be opened (LevelDB refuses it: damaged, truncated or missing files). */
+  DATA_DIR_UNREADABLE: 'DATA_DIR_UNREADABLE',
+  /** The raft node broke an invariant while running (typically: a leader commits past a log this member lost); the member stops. */
+  NODE_FAILED: 'NODE_FAILED',
   /** A membership request names a member the cluster does not have. */
   MEMBER_NOT_FOUND: 'MEMBER_NOT_FOUND',
   /** A member with this id is already in the cluster. */

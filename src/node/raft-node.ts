@@ -4,6 +4,7 @@
  * apply the rest -> advance), proposal tracking, batched ReadIndex reads, snapshots for
  * log compaction, and configuration changes. "How a write travels" in DESIGN.md.
  */
+import { InvariantViolation } from '../common/assert.js';
 import { CairnError, ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import {
@@ -53,6 +54,8 @@ export interface RaftNodeOptions<R> {
   readonly onConfChange?: (cc: ConfChange, confState: ConfState, index: number) => void;
   /** Called when this node learns of a new leader (or of none). */
   readonly onLeaderChange?: (leader: NodeId, term: number) => void;
+  /** Called once when the node fails (storage error, invariant violation): the member must stop. */
+  readonly onFatal?: (err: Error) => void;
 }
 
 /** One Cairn member's consensus runtime. */
@@ -156,9 +159,8 @@ export class RaftNode<R> {
   /** Starts ticking and processing. */
   start(): void {
     this.ticker = setInterval(() => {
-      if (this.stopped) return;
-      this.raw.tick();
-      this.schedule();
+      if (this.stopped || this.fatal) return;
+      this.guarded(() => this.raw.tick());
     }, this.opts.tickIntervalMs);
     this.schedule();
     this.log.info(
@@ -169,23 +171,38 @@ export class RaftNode<R> {
 
   /** Delivers a message from a peer. */
   step(m: Message): void {
-    if (this.stopped) return;
-    this.raw.step(m);
+    if (this.stopped || this.fatal) return;
+    this.guarded(() => this.raw.step(m));
+  }
+
+  /**
+   * Runs an input into the raft core, then schedules the Ready loop. A broken invariant (for
+   * example a leader committing past the end of a log this member lost) fails the node
+   * instead of going back to the transport, which would log it and keep delivering.
+   */
+  private guarded(input: () => void): void {
+    try {
+      input();
+    } catch (err) {
+      if (err instanceof InvariantViolation) {
+        this.fail(err);
+        return;
+      }
+      throw err;
+    }
     this.schedule();
   }
 
   /** The transport could not deliver to a peer. */
   reportUnreachable(id: NodeId): void {
-    if (this.stopped) return;
-    this.raw.reportUnreachable(id);
-    this.schedule();
+    if (this.stopped || this.fatal) return;
+    this.guarded(() => this.raw.reportUnreachable(id));
   }
 
   /** The transport finished sending a snapshot. */
   reportSnapshot(id: NodeId, ok: boolean): void {
-    if (this.stopped) return;
-    this.raw.reportSnapshot(id, ok);
-    this.schedule();
+    if (this.stopped || this.fatal) return;
+    this.guarded(() => this.raw.reportSnapshot(id, ok));
   }
 
   private ensureServing(): void {
@@ -368,11 +385,13 @@ export class RaftNode<R> {
   }
 
   private fail(err: Error): void {
+    if (this.fatal) return;
     this.fatal = err;
     this.rejectSnapshotWaiters(new CairnError(ErrorCode.STOPPED, `node failed: ${err.message}`));
     this.log.fatal({ err }, 'node failed; it stops serving');
     this.proposals.failAll(new CairnError(ErrorCode.STOPPED, `node failed: ${err.message}`));
     this.reads.stop();
+    this.opts.onFatal?.(err);
   }
 
   private async handleReady(rd: Ready): Promise<void> {

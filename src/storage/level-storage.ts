@@ -87,6 +87,29 @@ function readU53(b: Uint8Array): number {
   return v.getUint32(0) * 2 ** 32 + v.getUint32(4);
 }
 
+/** What an operator can do about a data folder this member cannot use. */
+const DAMAGED_DATA_DIR_ADVICE =
+  'if it was damaged, truncated or partly deleted, move it away and rejoin this member from its peers ' +
+  '(etcdctl member remove, then member add, and start with --initial-cluster-state existing)';
+
+/** The error a member stops with when its data folder cannot be opened or fails a check: it names the folder, the cause and what to do. */
+function unreadableDataDir(dir: string, err: unknown): CairnError {
+  if (err instanceof CairnError && err.code !== ErrorCode.CORRUPT) return err;
+  // classic-level wraps LevelDB's own message ("Corruption: ...", "IO error: ...") in `cause`.
+  const e = err as Error & { cause?: Error; code?: string };
+  const cause = e.cause?.message ?? e.message;
+  const reason = cause === e.message ? cause : `${e.message}: ${cause}`;
+  if (/\block\b/i.test(cause))
+    return new CairnError(
+      ErrorCode.DATA_DIR_UNREADABLE,
+      `cannot open the data folder ${dir} (${reason}); is another member running with it?`,
+    );
+  return new CairnError(
+    err instanceof CairnError ? ErrorCode.CORRUPT : ErrorCode.DATA_DIR_UNREADABLE,
+    `cannot use the data folder ${dir} (${reason}); ${DAMAGED_DATA_DIR_ADVICE}`,
+  );
+}
+
 /** LevelDB-backed storage for one member. */
 export class LevelStorage {
   /** Number of LevelDB batches written, for tests and metrics. */
@@ -109,7 +132,11 @@ export class LevelStorage {
     opts: LevelStorageOptions,
   ): Promise<{ storage: LevelStorage; recovered: RecoveredState }> {
     const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
-    await db.open();
+    try {
+      await db.open();
+    } catch (err) {
+      throw unreadableDataDir(dir, err);
+    }
     try {
       const hsBytes = await db.get(singleKey(Prefix.hardState));
       const metaBytes = await db.get(singleKey(Prefix.snapshotMeta));
@@ -162,7 +189,7 @@ export class LevelStorage {
       return { storage: new LevelStorage(dir, db, memory, opts), recovered: { appliedIndex, stateMachine } };
     } catch (err) {
       await db.close();
-      throw err;
+      throw unreadableDataDir(dir, err);
     }
   }
 
