@@ -114,6 +114,8 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
     backend.header,
     {
       maxRequestBytes: config.maxRequestBytes,
+      hasLeader: () => running.leader !== 0,
+      leaderCheckIntervalMs: config.electionTimeoutMs,
       ...(config.watchProgressNotifyIntervalMs
         ? { progressNotifyIntervalMs: config.watchProgressNotifyIntervalMs }
         : {}),

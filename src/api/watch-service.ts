@@ -20,7 +20,14 @@ export interface WatchServiceOptions extends Partial<Omit<WatchStreamLimits, 'ma
   readonly progressNotifyIntervalMs?: number;
   /** Streams served at once; beyond, a new call is refused with RESOURCE_EXHAUSTED. */
   readonly streamsMax?: number;
+  /** Whether this member knows a leader; streams opened with `hasleader: true` metadata need one. */
+  readonly hasLeader?: () => boolean;
+  /** How often the leader is checked for those streams (etcd: every election timeout). */
+  readonly leaderCheckIntervalMs?: number;
 }
+
+/** Checks without a leader after which `hasleader` streams are ended, as etcd's monitorLeader does. */
+const NO_LEADER_CHECKS_MAX = 3;
 
 /** etcd's default progress notification interval. */
 export const DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS = 10 * 60 * 1000;
@@ -28,7 +35,11 @@ export const DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS = 10 * 60 * 1000;
 /** The Watch service of one member. */
 export class WatchService {
   private readonly streams = new Set<WatchStream>();
+  /** Streams whose client asked for a leader (`hasleader` metadata); a subset of streams. */
+  private readonly leaderStreams = new Set<WatchStream>();
   private readonly timer: NodeJS.Timeout;
+  private readonly leaderTimer: NodeJS.Timeout | undefined;
+  private noLeaderChecks = 0;
   private readonly limits: WatchStreamLimits;
   private readonly streamsMax: number;
   private readonly log: Logger;
@@ -51,6 +62,33 @@ export class WatchService {
       for (const s of this.streams) s.progressTick();
     }, interval);
     this.timer.unref();
+    const hasLeader = options.hasLeader;
+    if (hasLeader) {
+      this.hasLeader = hasLeader;
+      this.leaderTimer = setInterval(
+        () => this.checkLeader(hasLeader),
+        options.leaderCheckIntervalMs ?? 1000,
+      );
+      this.leaderTimer.unref();
+    }
+  }
+
+  private readonly hasLeader: () => boolean = () => true;
+
+  /**
+   * A member cut off from the leader would keep a watch open that never sees another event:
+   * after a few checks without a leader, streams that asked for one end with "no leader", so
+   * their clients move to a member that has one.
+   */
+  private checkLeader(hasLeader: () => boolean): void {
+    if (hasLeader()) {
+      this.noLeaderChecks = 0;
+      return;
+    }
+    if (++this.noLeaderChecks < NO_LEADER_CHECKS_MAX) return;
+    const err = toGrpcError(new CairnError(ErrorCode.NO_LEADER, 'no leader'));
+    for (const s of [...this.leaderStreams]) s.shutdown(err);
+    this.leaderStreams.clear();
   }
 
   /** How many streams are open (for leak checks). */
@@ -66,13 +104,22 @@ export class WatchService {
           call.emit('error', toGrpcError(new CairnError(ErrorCode.OVERLOADED, 'too many watch streams')));
           return;
         }
+        const requireLeader = call.metadata.get('hasleader')[0] === 'true';
+        if (requireLeader && !this.hasLeader()) {
+          call.emit('error', toGrpcError(new CairnError(ErrorCode.NO_LEADER, 'no leader')));
+          return;
+        }
         const stream = new WatchStream(
           call,
           { hub: this.hub, header: this.header, logger: this.log },
           this.limits,
-          (s) => this.streams.delete(s),
+          (s) => {
+            this.streams.delete(s);
+            this.leaderStreams.delete(s);
+          },
         );
         this.streams.add(stream);
+        if (requireLeader) this.leaderStreams.add(stream);
       },
     };
   }
@@ -80,6 +127,7 @@ export class WatchService {
   /** Ends every stream (the member is stopping) and the progress timer. */
   close(): void {
     clearInterval(this.timer);
+    if (this.leaderTimer) clearInterval(this.leaderTimer);
     const err = toGrpcError(new CairnError(ErrorCode.STOPPED, 'server stopped'));
     for (const s of [...this.streams]) s.shutdown(err);
     this.streams.clear();

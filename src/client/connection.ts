@@ -77,6 +77,17 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 2_000,
 };
 
+/**
+ * Metadata asking a member to serve a stream only while it knows a leader (etcd's
+ * `hasleader`): a member cut off from the others ends the stream, and the SDK moves it to one
+ * that is not, instead of waiting on a watch that can never see another event.
+ */
+export function requireLeaderMetadata(): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set('hasleader', 'true');
+  return metadata;
+}
+
 /** How often, at most, the client asks who leads (ms). */
 const LEADER_REFRESH_MIN_INTERVAL_MS = 500;
 

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import { ErrorCode } from '../common/errors.js';
-import type { CallOptions, Connection, Wire } from './connection.js';
+import { type CallOptions, type Connection, requireLeaderMetadata, type Wire } from './connection.js';
 import { ClientError, toClientError } from './errors.js';
 
 /** Why a lease was lost. */
@@ -249,9 +249,9 @@ export class Leases {
     if (this.connection.isClosed || this.reconnectTimer) return undefined;
     const address = this.connection.currentAddress;
     const stub = this.connection.stub('Lease', address) as unknown as {
-      LeaseKeepAlive(): grpc.ClientDuplexStream<Wire, Wire>;
+      LeaseKeepAlive(metadata: grpc.Metadata): grpc.ClientDuplexStream<Wire, Wire>;
     };
-    const stream = stub.LeaseKeepAlive();
+    const stream = stub.LeaseKeepAlive(requireLeaderMetadata());
     this.stream = stream;
     this.streamAddress = address;
     stream.on('data', (r: Wire) => {

@@ -9,7 +9,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { ErrorCode } from '../common/errors.js';
 import { AsyncQueue } from './async-queue.js';
-import type { Connection, Wire } from './connection.js';
+import { type Connection, requireLeaderMetadata, type Wire } from './connection.js';
 import { ClientError, toClientError } from './errors.js';
 import {
   type Bytes,
@@ -101,14 +101,14 @@ export class Watcher implements AsyncIterable<WatchEvent> {
   private open(): void {
     if (this.closed) return;
     const address = this.connection.currentAddress;
-    let stub: { Watch(): grpc.ClientDuplexStream<Wire, Wire> };
+    let stub: { Watch(metadata: grpc.Metadata): grpc.ClientDuplexStream<Wire, Wire> };
     try {
       stub = this.connection.stub('Watch', address) as unknown as typeof stub;
     } catch (err) {
       this.queue.fail(toClientError(err));
       return;
     }
-    const stream = stub.Watch();
+    const stream = stub.Watch(requireLeaderMetadata());
     this.stream = stream;
     const filters: number[] = [];
     if (this.options.noPut) filters.push(0);

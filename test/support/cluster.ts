@@ -122,8 +122,8 @@ export class TestCluster {
     });
   }
 
-  /** The name of the member that reports itself leader, among the running ones (waits for one). */
-  async leaderName(timeoutMs = 20_000): Promise<string> {
+  /** The name of the member that reports itself leader, among the running ones (waits for one: a minute, for machines busy with several suites). */
+  async leaderName(timeoutMs = 60_000): Promise<string> {
     const live = this.topology.members.filter((m) => this.processes.has(m.name));
     const found = await waitForLeader(
       live.map((m) => m.clientUrl),
