@@ -4,9 +4,12 @@
  * One Client per process is the intended use; close() ends everything it started.
  */
 import { Connection, type ConnectionOptions } from './connection.js';
+import { Election, type ElectionOptions } from './election.js';
 import { KV } from './kv.js';
-import type { Bytes } from './kv-types.js';
+import { type Bytes, toBytes } from './kv-types.js';
 import { type Lease, Leases } from './lease.js';
+import type { LockHandle } from './lock-handle.js';
+import { type LockContext, type LockOptions, Locks, type TryLockResult } from './locks.js';
 import { Session, type SessionOptions } from './session.js';
 import { Watcher, type WatchOptions } from './watch.js';
 
@@ -41,6 +44,34 @@ export class Client {
   /** Grants a lease kept alive until it is revoked, released or lost. */
   lease(ttlSeconds: number, options: { id?: number; keepAlive?: boolean } = {}): Promise<Lease> {
     return this.leases.grant(ttlSeconds, options);
+  }
+
+  private lockApi: Locks | undefined;
+
+  /** Mutexes, read-write locks, semaphores and lock queries over Cairn's LockService. */
+  get locks(): Locks {
+    this.lockApi ??= new Locks(this.connection, this.leases);
+    return this.lockApi;
+  }
+
+  /** Takes the exclusive lock `name`, waiting in line (see Locks.lock). */
+  lock(name: Bytes, options: LockOptions = {}): Promise<LockHandle> {
+    return this.locks.lock(name, options);
+  }
+
+  /** Takes the exclusive lock `name` only if it is free (see Locks.tryLock). */
+  tryLock(name: Bytes, options: Omit<LockOptions, 'waitTimeoutMs'> = {}): Promise<TryLockResult> {
+    return this.locks.tryLock(name, options);
+  }
+
+  /** Runs fn under the exclusive lock `name`, released on every path (see Locks.withLock). */
+  withLock<T>(name: Bytes, fn: (ctx: LockContext) => Promise<T> | T, options: LockOptions = {}): Promise<T> {
+    return this.locks.withLock(name, fn, options);
+  }
+
+  /** This process's part in the election `name` (etcd's Election service). */
+  election(name: Bytes, options: ElectionOptions = {}): Election {
+    return new Election(this.connection, this.leases, toBytes(name), options);
   }
 
   /** Starts a session (a lease kept alive for the life of the process). */
