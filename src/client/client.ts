@@ -71,7 +71,7 @@ export class Client {
 
   /** This process's part in the election `name` (etcd's Election service). */
   election(name: Bytes, options: ElectionOptions = {}): Election {
-    return new Election(this.connection, this.leases, toBytes(name), options);
+    return new Election(this.connection, (o) => this.session(o), toBytes(name), options);
   }
 
   /** Starts a session (a lease kept alive for the life of the process). */
@@ -82,12 +82,13 @@ export class Client {
     return session;
   }
 
-  /** Stops watches and keep-alives and closes the channels. Sessions are revoked first unless `revokeSessions` is false. */
+  /** Stops watches and keep-alives and closes the channels. Held locks are released and sessions revoked first unless `revokeSessions` is false. */
   async close(options: { revokeSessions?: boolean } = {}): Promise<void> {
     if (this.connection.isClosed) return;
     for (const w of this.watchers) w.close();
     this.watchers.clear();
     if (options.revokeSessions !== false) {
+      await this.lockApi?.releaseAll();
       await Promise.allSettled([...this.sessions].map((s) => s.close()));
     }
     this.sessions.clear();

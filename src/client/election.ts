@@ -21,8 +21,7 @@ import type { CallOptions, Connection } from './connection.js';
 import { ElectionObserver } from './election-observer.js';
 import { ClientError, isClientError } from './errors.js';
 import { type Bytes, type KeyValue, keyValueOf, toBytes } from './kv-types.js';
-import type { Leases } from './lease.js';
-import { Session } from './session.js';
+import type { Session, SessionOptions } from './session.js';
 import { waitingCall } from './waiting-call.js';
 
 /** What identifies one leadership (etcd's LeaderKey): the key and its create revision. */
@@ -59,7 +58,8 @@ export class Election {
 
   constructor(
     private readonly connection: Connection,
-    private readonly leases: Leases,
+    /** Starts a session for the Election's own use (the client's, so client.close() ends it). */
+    private readonly startSession: (options: SessionOptions) => Promise<Session>,
     /** The election's name (its keys are `<name>/<lease hex>`). */
     readonly name: Buffer,
     private readonly options: ElectionOptions = {},
@@ -86,7 +86,7 @@ export class Election {
   private async sessionFor(): Promise<Session> {
     if (this.session && !this.session.isLost) return this.session;
     if (!this.ownsSession) throw notLeader();
-    this.session = await Session.create(this.leases, {
+    this.session = await this.startSession({
       ...(this.options.ttlSeconds !== undefined ? { ttlSeconds: this.options.ttlSeconds } : {}),
     });
     return this.session;

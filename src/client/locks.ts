@@ -100,6 +100,8 @@ function defaultOwner(): string {
 export class Locks {
   /** Locks held or awaited in a caller's lease by this client: `<infix>\0<lease>\0<name hex>`. */
   private readonly inSession = new Set<string>();
+  /** Locks this client holds now (released by releaseAll when the client closes). */
+  private readonly held = new Set<LockHandle>();
 
   constructor(
     private readonly connection: Connection,
@@ -279,14 +281,19 @@ export class Locks {
     if (slot !== undefined) this.inSession.delete(slot);
   }
 
+  /** Releases every lock this client holds (Client.close does, before it stops the leases). */
+  async releaseAll(): Promise<void> {
+    await Promise.allSettled([...this.held].map((h) => h.release({ deadlineMs: 2000 })));
+  }
+
   private handleOf(
     name: Buffer,
     r: Record<string, unknown>,
     lease: Lease,
     owned: boolean,
     slot: string | undefined,
-  ) {
-    return new LockHandle(
+  ): LockHandle {
+    const handle: LockHandle = new LockHandle(
       this.connection,
       {
         name,
@@ -296,8 +303,13 @@ export class Locks {
         lease,
         ownsLease: owned,
       },
-      () => this.freeSlot(slot),
+      () => {
+        this.freeSlot(slot);
+        this.held.delete(handle);
+      },
     );
+    if (handle.isHeld) this.held.add(handle);
+    return handle;
   }
 
   /** After a failed acquire: takes a key that may be left in line (the service does too, unless its member died). */

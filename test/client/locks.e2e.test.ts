@@ -223,6 +223,15 @@ describe('mutex', () => {
     }
   });
 
+  it('releases the locks a client holds when it closes, and aborts their signals', async () => {
+    const c = new Client({ endpoints: cluster.endpoints() });
+    const held = await c.lock('close/lock', { ttlSeconds: 60 });
+    await c.close();
+    expect(held.signal.aborted).toBe(true);
+    expect((await client.locks.describe('close/lock')).held).toBe(false);
+    expect((await client.leases.timeToLive(held.lease.id)).ttlSeconds).toBe(-1);
+  });
+
   it('times out a wait with LOCK_WAIT_TIMEOUT and leaves the line', async () => {
     const holder = await client.lock('to/lock');
     try {
