@@ -18,14 +18,16 @@
  * or waits.
  *
  * Retries. Acquire is sent again after a failure whose outcome is unknown (the member serving
- * the wait died, a deadline) because it always carries the lease: the server's first step is
- * "put `<name>/<lease hex>` unless that key exists, else take the existing key's create
- * revision", so a repeat finds the key the first attempt made and waits at the same place in
- * line, with the same fencing token. The client never lets the service grant the lease
- * (ttl_seconds), for which a repeat would make a second key under a second lease. TryAcquire
- * is repeatable for the same reason (the caller's own key leading counts as acquired), and
- * Release deletes only the key created at the fencing token. When an acquire fails for good,
- * the client deletes whatever key it may have left in line (or revokes its own lease).
+ * the wait died, a deadline) because it always carries the lease: the server's first step,
+ * for every kind (server side: coordination/lock.ts and shared-locks.ts), is "put the lease's
+ * key (`<name>/<lease hex>`, or its read-/write-/sem- form) unless that key exists, else take
+ * the existing key's create revision", so a repeat finds the key the first attempt made and
+ * waits at the same place in line, with the same fencing token. The client never lets the
+ * service grant the lease (ttl_seconds), for which a repeat would make a second key under a
+ * second lease. TryAcquire is repeatable for the same reason (the caller's own key leading
+ * counts as acquired), and Release deletes only the key created at the fencing token. When an
+ * acquire fails for good, the client deletes whatever key it may have left in line (or
+ * revokes its own lease).
  */
 import { hostname } from 'node:os';
 import { ErrorCode } from '../common/errors.js';
