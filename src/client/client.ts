@@ -4,9 +4,12 @@
  * One Client per process is the intended use; close() ends everything it started.
  */
 import { Connection, type ConnectionOptions } from './connection.js';
+import { Election, type ElectionOptions } from './election.js';
 import { KV } from './kv.js';
-import type { Bytes } from './kv-types.js';
+import { type Bytes, toBytes } from './kv-types.js';
 import { type Lease, Leases } from './lease.js';
+import type { LockHandle } from './lock-handle.js';
+import { type LockContext, type LockOptions, Locks, type TryLockResult } from './locks.js';
 import { Session, type SessionOptions } from './session.js';
 import { Watcher, type WatchOptions } from './watch.js';
 
@@ -43,6 +46,34 @@ export class Client {
     return this.leases.grant(ttlSeconds, options);
   }
 
+  private lockApi: Locks | undefined;
+
+  /** Mutexes, read-write locks, semaphores and lock queries over Cairn's LockService. */
+  get locks(): Locks {
+    this.lockApi ??= new Locks(this.connection, this.leases);
+    return this.lockApi;
+  }
+
+  /** Takes the exclusive lock `name`, waiting in line (see Locks.lock). */
+  lock(name: Bytes, options: LockOptions = {}): Promise<LockHandle> {
+    return this.locks.lock(name, options);
+  }
+
+  /** Takes the exclusive lock `name` only if it is free (see Locks.tryLock). */
+  tryLock(name: Bytes, options: Omit<LockOptions, 'waitTimeoutMs'> = {}): Promise<TryLockResult> {
+    return this.locks.tryLock(name, options);
+  }
+
+  /** Runs fn under the exclusive lock `name`, released on every path (see Locks.withLock). */
+  withLock<T>(name: Bytes, fn: (ctx: LockContext) => Promise<T> | T, options: LockOptions = {}): Promise<T> {
+    return this.locks.withLock(name, fn, options);
+  }
+
+  /** This process's part in the election `name` (etcd's Election service). */
+  election(name: Bytes, options: ElectionOptions = {}): Election {
+    return new Election(this.connection, (o) => this.session(o), toBytes(name), options);
+  }
+
   /** Starts a session (a lease kept alive for the life of the process). */
   async session(options: SessionOptions = {}): Promise<Session> {
     const session = await Session.create(this.leases, options);
@@ -51,12 +82,13 @@ export class Client {
     return session;
   }
 
-  /** Stops watches and keep-alives and closes the channels. Sessions are revoked first unless `revokeSessions` is false. */
+  /** Stops watches and keep-alives and closes the channels. Held locks are released and sessions revoked first unless `revokeSessions` is false. */
   async close(options: { revokeSessions?: boolean } = {}): Promise<void> {
     if (this.connection.isClosed) return;
     for (const w of this.watchers) w.close();
     this.watchers.clear();
     if (options.revokeSessions !== false) {
+      await this.lockApi?.releaseAll();
       await Promise.allSettled([...this.sessions].map((s) => s.close()));
     }
     this.sessions.clear();

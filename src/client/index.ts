@@ -6,6 +6,8 @@
 export * from './balancers/index.js';
 export { Client, type ClientOptions } from './client.js';
 export type { CallOptions, ConnectionOptions } from './connection.js';
+export { Election, type ElectionOptions, type LeaderKey } from './election.js';
+export { ElectionObserver } from './election-observer.js';
 export { DEFAULT_ENDPOINTS, type TlsOptions } from './endpoints.js';
 export { ClientError, ErrorCode, isClientError } from './errors.js';
 export { KV } from './kv.js';
@@ -22,6 +24,18 @@ export {
 } from './kv-ops.js';
 export type { Bytes, KeyValue, RangeSelector } from './kv-types.js';
 export { Lease, type LeaseLostReason, Leases, type LeaseTimeToLive } from './lease.js';
+export { LockHandle, type LockHandleEvents, type LockLostReason } from './lock-handle.js';
+export type { LockDescription, LockHolder, LockList, LockSummary, LockWaiter } from './lock-info.js';
+export {
+  DEFAULT_LOCK_TTL_SECONDS,
+  type LockContext,
+  type LockOptions,
+  Locks,
+  Mutex,
+  ReadWriteLock,
+  Semaphore,
+  type TryLockResult,
+} from './locks.js';
 export type { RetryOptions } from './retry.js';
 export { Session, type SessionOptions } from './session.js';
 export { type CompareOp, TxnBuilder, type TxnResult } from './txn.js';

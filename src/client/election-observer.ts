@@ -1,0 +1,117 @@
+/**
+ * Election.Observe as an async iterator that survives reconnects. The server's stream starts
+ * with the current leader and then sends every change; when the stream breaks (the member
+ * dies, a network blip) the observer opens a new one on the next endpoint after a backoff,
+ * and skips the first answer if it is the state it delivered last (same key, same mod
+ * revision). What it delivers is the leader's state: values proclaimed and replaced while
+ * no stream was open are not replayed, the state after them is.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { ErrorCode } from '../common/errors.js';
+import { AsyncQueue } from './async-queue.js';
+import type { Connection, Wire } from './connection.js';
+import { type ClientError, toClientError } from './errors.js';
+import { type KeyValue, keyValueOf } from './kv-types.js';
+
+/** Errors after which observing cannot go on (a member that cancels the stream as it stops is not one). */
+const FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([ErrorCode.INVALID_ARGUMENT, ErrorCode.EMPTY_KEY]);
+
+/** A running Observe: iterate it for each leader state; close() it when done. */
+export class ElectionObserver implements AsyncIterable<KeyValue> {
+  private readonly queue: AsyncQueue<KeyValue>;
+  private stream: grpc.ClientReadableStream<Wire> | undefined;
+  private last: KeyValue | undefined;
+  private attempt = 0;
+  private closed = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly onAbort = (): void => this.close();
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly name: Buffer,
+    private readonly options: { signal?: AbortSignal; bufferedMax?: number } = {},
+  ) {
+    const high = options.bufferedMax ?? 256;
+    this.queue = new AsyncQueue<KeyValue>(
+      { pause: () => this.stream?.pause(), resume: () => this.stream?.resume() },
+      high,
+      Math.floor(high / 8),
+      () => this.close(),
+    );
+    if (options.signal?.aborted) {
+      this.close();
+      return;
+    }
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.open();
+  }
+
+  private open(): void {
+    if (this.closed) return;
+    const address = this.connection.currentAddress;
+    let stub: { Observe(request: Wire): grpc.ClientReadableStream<Wire> };
+    try {
+      stub = this.connection.stub('Election', address) as unknown as typeof stub;
+    } catch (err) {
+      this.finish(toClientError(err));
+      return;
+    }
+    const stream = stub.Observe({ name: this.name });
+    this.stream = stream;
+    stream.on('data', (r: Wire) => {
+      if (stream !== this.stream || !r.kv) return;
+      this.attempt = 0;
+      const kv = keyValueOf(r.kv);
+      const last = this.last;
+      if (last && last.modRevision === kv.modRevision && last.key.equals(kv.key)) return;
+      this.last = kv;
+      this.queue.push(kv);
+    });
+    stream.on('error', (err) => this.broken(stream, toClientError(err, address), address));
+    stream.on('end', () => this.broken(stream, undefined, address));
+  }
+
+  private broken(
+    stream: grpc.ClientReadableStream<Wire>,
+    err: ClientError | undefined,
+    address: string,
+  ): void {
+    if (stream !== this.stream) return;
+    this.stream = undefined;
+    stream.cancel();
+    if (this.closed) return;
+    if (this.connection.isClosed || (err && FATAL.has(err.code))) {
+      this.finish(err ?? this.connection.cancelled('cairn client: closed'));
+      return;
+    }
+    this.connection.failover(address);
+    this.attempt++;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.open();
+    }, this.connection.backoffMs(this.attempt));
+    this.reconnectTimer.unref();
+  }
+
+  private finish(err: ClientError): void {
+    this.closed = true;
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    this.queue.fail(err);
+  }
+
+  /** Stops observing; the iterator ends after the states already delivered. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const stream = this.stream;
+    this.stream = undefined;
+    stream?.cancel();
+    this.queue.end();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<KeyValue> {
+    return this.queue;
+  }
+}
