@@ -4,6 +4,7 @@
  * One Client per process is the intended use; close() ends everything it started.
  */
 import { Connection, type ConnectionOptions } from './connection.js';
+import { Coordinator } from './coordinator.js';
 import { KV } from './kv.js';
 import type { Bytes } from './kv-types.js';
 import { type Lease, Leases } from './lease.js';
@@ -21,6 +22,8 @@ export class Client {
   readonly kv: KV;
   /** Lease calls and the keep-alive stream. */
   readonly leases: Leases;
+  /** Two-phase-commit records and participants (Cairn's CoordinatorService). */
+  readonly coordinator: Coordinator;
   private readonly watchers = new Set<Watcher>();
   private readonly sessions = new Set<Session>();
 
@@ -28,6 +31,7 @@ export class Client {
     this.connection = new Connection(options);
     this.kv = new KV(this.connection);
     this.leases = new Leases(this.connection);
+    this.coordinator = new Coordinator(this.connection);
   }
 
   /** Watches a key or a range; iterate the result, close() it when done. */
@@ -56,6 +60,7 @@ export class Client {
     if (this.connection.isClosed) return;
     for (const w of this.watchers) w.close();
     this.watchers.clear();
+    this.coordinator.close();
     if (options.revokeSessions !== false) {
       await Promise.allSettled([...this.sessions].map((s) => s.close()));
     }

@@ -5,6 +5,17 @@
  */
 export { Client, type ClientOptions } from './client.js';
 export type { CallOptions, ConnectionOptions } from './connection.js';
+export {
+  type AwaitDecisionOptions,
+  type BeginOptions,
+  type BeginResult,
+  Coordinator,
+  type CoordinatorCallOptions,
+  type ListOptions,
+  type ListResult,
+} from './coordinator.js';
+export type { TxnDecision, TxnDecisionEvent, TxnRecord, TxnState, TxnVote } from './coordinator-types.js';
+export { DecisionWatch, type DecisionWatchOptions } from './coordinator-watch.js';
 export { DEFAULT_ENDPOINTS, type TlsOptions } from './endpoints.js';
 export { ClientError, ErrorCode, isClientError } from './errors.js';
 export { KV } from './kv.js';
@@ -21,6 +32,15 @@ export {
 } from './kv-ops.js';
 export type { Bytes, KeyValue, RangeSelector } from './kv-types.js';
 export { Lease, type LeaseLostReason, Leases, type LeaseTimeToLive } from './lease.js';
+export {
+  Participant,
+  type ParticipantCallOptions,
+  type ParticipantHandlers,
+  type ParticipantOptions,
+  type PrepareOutcome,
+  type RecoveryResult,
+  type RunResult,
+} from './participant.js';
 export type { RetryOptions } from './retry.js';
 export { Session, type SessionOptions } from './session.js';
 export { type CompareOp, TxnBuilder, type TxnResult } from './txn.js';
