@@ -127,8 +127,16 @@ export class Coordinator {
 
   /** The record of a transaction (linearizable); TXN_NOT_FOUND once retention removed it. */
   async get(txnId: string, options: CoordinatorCallOptions = {}): Promise<TxnRecord> {
+    return (await this.read(txnId, options)).record;
+  }
+
+  /** The record and the store revision it was read at. */
+  private async read(
+    txnId: string,
+    options: CoordinatorCallOptions,
+  ): Promise<{ record: TxnRecord; revision: number }> {
     const r = await this.call('Get', { txn_id: txnId }, options, false);
-    return recordFromWire(r.record);
+    return { record: recordFromWire(r.record), revision: revisionOf(r) };
   }
 
   /** The records that pass the filter, in txn id order. */
@@ -157,16 +165,17 @@ export class Coordinator {
 
   /**
    * Resolves with the record once it is decided. Reads it first; if still PREPARING, watches
-   * that one transaction from the revision after the version read, so a decision written in
-   * between is never missed. No polling: one stream, resumed across member failures.
+   * that one transaction from the revision after the read, so a decision written in between
+   * is never missed. No polling: one stream, resumed across member failures; if its resume
+   * point is compacted away it starts over with a fresh read.
    */
   async awaitDecision(txnId: string, options: AwaitDecisionOptions = {}): Promise<TxnRecord> {
     const { signal } = options;
     for (let restart = 0; ; restart++) {
-      const current = await this.get(txnId, signal ? { signal } : {});
-      if (isDecided(current)) return current;
+      const current = await this.read(txnId, signal ? { signal } : {});
+      if (isDecided(current.record)) return current.record;
       if (signal?.aborted) throw this.connection.cancelled();
-      const watch = this.watch({ txnId, fromRevision: current.modRevision + 1, bufferedDecisionsMax: 8 });
+      const watch = this.watch({ txnId, fromRevision: current.revision + 1, bufferedDecisionsMax: 8 });
       const onAbort = (): void => watch.close();
       signal?.addEventListener('abort', onAbort, { once: true });
       try {

@@ -177,7 +177,7 @@ export class Participant {
       });
     let notVoted: string[] = [];
     for (let restart = 0; ; restart++) {
-      const { records } = await this.coordinator.list({
+      const { records, revision } = await this.coordinator.list({
         participant: this.name,
         unackedOnly: true,
         ...sig(signal),
@@ -190,7 +190,7 @@ export class Participant {
         else notVoted.push(r.txnId);
       }
       try {
-        await this.applyAsDecided(waiting, apply, signal);
+        await this.applyAsDecided(waiting, revision + 1, apply, signal);
         break;
       } catch (err) {
         if (!isClientError(err, ErrorCode.COMPACTED) || restart >= RECOVERY_RESTARTS_MAX) {
@@ -204,20 +204,27 @@ export class Participant {
   }
 
   /**
-   * Waits for the decisions of `waiting` on one stream of this participant's decisions, from
-   * just after the oldest version read (so none decided since the list is missed).
+   * Waits for the decisions of `waiting` on one stream of this participant's decisions from
+   * fromRevision (just after the list). The list read its pages at revisions up to that one,
+   * so each waiting record is also read again once: a decision between its page and the
+   * stream's start shows there.
    */
   private async applyAsDecided(
     waiting: Map<string, TxnRecord>,
+    fromRevision: number,
     apply: (record: TxnRecord) => Promise<void>,
     signal: AbortSignal | undefined,
   ): Promise<void> {
     if (waiting.size === 0) return;
-    const fromRevision = Math.min(...[...waiting.values()].map((r) => r.modRevision)) + 1;
     const watch = this.coordinator.watch({ participant: this.name, fromRevision });
     const onAbort = (): void => watch.close();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      for (const txnId of [...waiting.keys()]) {
+        const now = await this.coordinator.get(txnId, sig(signal));
+        if (isDecided(now) && waiting.delete(txnId)) await apply(now);
+      }
+      if (waiting.size === 0) return;
       for await (const d of watch as AsyncIterable<TxnDecisionEvent>) {
         if (!waiting.delete(d.record.txnId)) continue;
         await apply(d.record);
