@@ -4,6 +4,7 @@
  * One Client per process is the intended use; close() ends everything it started.
  */
 import { Connection, type ConnectionOptions } from './connection.js';
+import { Coordinator } from './coordinator.js';
 import { Election, type ElectionOptions } from './election.js';
 import { KV } from './kv.js';
 import { type Bytes, toBytes } from './kv-types.js';
@@ -24,6 +25,8 @@ export class Client {
   readonly kv: KV;
   /** Lease calls and the keep-alive stream. */
   readonly leases: Leases;
+  /** Two-phase-commit records and participants (Cairn's CoordinatorService). */
+  readonly coordinator: Coordinator;
   private readonly watchers = new Set<Watcher>();
   private readonly sessions = new Set<Session>();
 
@@ -31,6 +34,7 @@ export class Client {
     this.connection = new Connection(options);
     this.kv = new KV(this.connection);
     this.leases = new Leases(this.connection);
+    this.coordinator = new Coordinator(this.connection);
   }
 
   /** Watches a key or a range; iterate the result, close() it when done. */
@@ -87,6 +91,7 @@ export class Client {
     if (this.connection.isClosed) return;
     for (const w of this.watchers) w.close();
     this.watchers.clear();
+    this.coordinator.close();
     if (options.revokeSessions !== false) {
       await this.lockApi?.releaseAll();
       await Promise.allSettled([...this.sessions].map((s) => s.close()));

@@ -6,6 +6,17 @@
 export * from './balancers/index.js';
 export { Client, type ClientOptions } from './client.js';
 export type { CallOptions, ConnectionOptions } from './connection.js';
+export {
+  type AwaitDecisionOptions,
+  type BeginOptions,
+  type BeginResult,
+  Coordinator,
+  type CoordinatorCallOptions,
+  type ListOptions,
+  type ListResult,
+} from './coordinator.js';
+export type { TxnDecision, TxnDecisionEvent, TxnRecord, TxnState, TxnVote } from './coordinator-types.js';
+export { DecisionWatch, type DecisionWatchOptions } from './coordinator-watch.js';
 export { Election, type ElectionOptions, type LeaderKey } from './election.js';
 export { ElectionObserver } from './election-observer.js';
 export { DEFAULT_ENDPOINTS, type TlsOptions } from './endpoints.js';
@@ -36,6 +47,15 @@ export {
   Semaphore,
   type TryLockResult,
 } from './locks.js';
+export {
+  Participant,
+  type ParticipantCallOptions,
+  type ParticipantHandlers,
+  type ParticipantOptions,
+  type PrepareOutcome,
+  type RecoveryResult,
+  type RunResult,
+} from './participant.js';
 export type { RetryOptions } from './retry.js';
 export { Session, type SessionOptions } from './session.js';
 export { type CompareOp, TxnBuilder, type TxnResult } from './txn.js';
