@@ -7,6 +7,7 @@ import { Connection, type ConnectionOptions } from './connection.js';
 import { KV } from './kv.js';
 import type { Bytes } from './kv-types.js';
 import { type Lease, Leases } from './lease.js';
+import { Registry } from './registry.js';
 import { Session, type SessionOptions } from './session.js';
 import { Watcher, type WatchOptions } from './watch.js';
 
@@ -21,6 +22,8 @@ export class Client {
   readonly kv: KV;
   /** Lease calls and the keep-alive stream. */
   readonly leases: Leases;
+  /** The service registry: register instances, subscribe to services. */
+  readonly registry: Registry;
   private readonly watchers = new Set<Watcher>();
   private readonly sessions = new Set<Session>();
 
@@ -28,6 +31,7 @@ export class Client {
     this.connection = new Connection(options);
     this.kv = new KV(this.connection);
     this.leases = new Leases(this.connection);
+    this.registry = new Registry(this.connection, this.leases);
   }
 
   /** Watches a key or a range; iterate the result, close() it when done. */
@@ -51,7 +55,7 @@ export class Client {
     return session;
   }
 
-  /** Stops watches and keep-alives and closes the channels. Sessions are revoked first unless `revokeSessions` is false. */
+  /** Stops watches, views and keep-alives and closes the channels. Sessions are revoked and registrations deregistered first unless `revokeSessions` is false. */
   async close(options: { revokeSessions?: boolean } = {}): Promise<void> {
     if (this.connection.isClosed) return;
     for (const w of this.watchers) w.close();
@@ -60,6 +64,7 @@ export class Client {
       await Promise.allSettled([...this.sessions].map((s) => s.close()));
     }
     this.sessions.clear();
+    await this.registry.close({ deregister: options.revokeSessions !== false });
     this.leases.close();
     this.connection.close();
   }
