@@ -11,6 +11,7 @@ import { type Bytes, toBytes } from './kv-types.js';
 import { type Lease, Leases } from './lease.js';
 import type { LockHandle } from './lock-handle.js';
 import { type LockContext, type LockOptions, Locks, type TryLockResult } from './locks.js';
+import { Registry } from './registry.js';
 import { Session, type SessionOptions } from './session.js';
 import { Watcher, type WatchOptions } from './watch.js';
 
@@ -27,6 +28,8 @@ export class Client {
   readonly leases: Leases;
   /** Two-phase-commit records and participants (Cairn's CoordinatorService). */
   readonly coordinator: Coordinator;
+  /** The service registry: register instances, subscribe to services. */
+  readonly registry: Registry;
   private readonly watchers = new Set<Watcher>();
   private readonly sessions = new Set<Session>();
 
@@ -35,6 +38,7 @@ export class Client {
     this.kv = new KV(this.connection);
     this.leases = new Leases(this.connection);
     this.coordinator = new Coordinator(this.connection);
+    this.registry = new Registry(this.connection, this.leases);
   }
 
   /** Watches a key or a range; iterate the result, close() it when done. */
@@ -87,6 +91,7 @@ export class Client {
   }
 
   /** Stops watches and keep-alives and closes the channels. Held locks are released and sessions revoked first unless `revokeSessions` is false. */
+  /** Stops watches, views and keep-alives and closes the channels. Sessions are revoked and registrations deregistered first unless `revokeSessions` is false. */
   async close(options: { revokeSessions?: boolean } = {}): Promise<void> {
     if (this.connection.isClosed) return;
     for (const w of this.watchers) w.close();
@@ -97,6 +102,7 @@ export class Client {
       await Promise.allSettled([...this.sessions].map((s) => s.close()));
     }
     this.sessions.clear();
+    await this.registry.close({ deregister: options.revokeSessions !== false });
     this.leases.close();
     this.connection.close();
   }

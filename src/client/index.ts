@@ -21,6 +21,14 @@ export { Election, type ElectionOptions, type LeaderKey } from './election.js';
 export { ElectionObserver } from './election-observer.js';
 export { DEFAULT_ENDPOINTS, type TlsOptions } from './endpoints.js';
 export { ClientError, ErrorCode, isClientError } from './errors.js';
+export {
+  BALANCER_KEY_HEADER,
+  CAIRN_LB_POLICY,
+  type CairnChannelOptions,
+  cairnChannelOptions,
+  registerCairnGrpc,
+  registerCairnResolver,
+} from './grpc/index.js';
 export { KV } from './kv.js';
 export {
   type DeleteOptions,
@@ -56,7 +64,16 @@ export {
   type RecoveryResult,
   type RunResult,
 } from './participant.js';
+export {
+  type LoadReport,
+  type RegisterOptions,
+  Registration,
+  type RegistrationEvents,
+} from './registration.js';
+export { Registry } from './registry.js';
+export type { InstanceRegistration, ServiceInstance } from './registry-types.js';
 export type { RetryOptions } from './retry.js';
+export { ServiceView, type ServiceViewEvents, type ServiceViewOptions } from './service-view.js';
 export { Session, type SessionOptions } from './session.js';
 export { type CompareOp, TxnBuilder, type TxnResult } from './txn.js';
 export { type WatchEvent, Watcher, type WatchOptions } from './watch.js';
