@@ -93,7 +93,7 @@ describe('routing through cairn:///echo', () => {
         ),
       );
     }
-    channel = channelTo('echo');
+    channel = channelTo('echo', cairnChannelOptions(client, { policy: 'round_robin' }));
     // Until every connection is up, round robin only sees the ready ones.
     await eventually(async () => {
       const seen = new Set<string>();

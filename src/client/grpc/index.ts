@@ -14,7 +14,9 @@
  * with a ready connection through a Balancer (round robin by default; hashing balancers place
  * a call by its `cairn-balancer-key` metadata; least connections counts each call in flight).
  */
+
 import * as grpc from '@grpc/grpc-js';
+import { type BalancerPolicy, createBalancer, isBalancerPolicy } from '../balancers/factory.js';
 import { CairnLoadBalancer, CairnLoadBalancingConfig } from './load-balancer.js';
 import {
   BALANCER_OPTION,
@@ -67,6 +69,8 @@ export interface CairnChannelOptions {
    * round robin. Any SDK Balancer fits, e.g. `() => new LeastConnectionsBalancer()`.
    */
   balancer?: BalancerFactory;
+  /** The balancing policy by name (createBalancer's names, e.g. 'least_connections'), when no `balancer` is given. */
+  policy?: BalancerPolicy;
 }
 
 /**
@@ -88,6 +92,11 @@ export function cairnChannelOptions(
     [CLIENT_OPTION]: client,
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ [CAIRN_LB_POLICY]: {} }] }),
   };
+  const policy = options.policy;
   if (options.balancer) out[BALANCER_OPTION] = options.balancer;
+  else if (policy !== undefined) {
+    if (!isBalancerPolicy(policy)) createBalancer(policy); // throws INVALID_ARGUMENT naming the policy
+    out[BALANCER_OPTION] = (() => createBalancer(policy)) satisfies BalancerFactory;
+  }
   return out;
 }
