@@ -3,6 +3,7 @@
  * and gives the KV, watch, lease and session APIs, and the coordination APIs built on them.
  * One Client per process is the intended use; close() ends everything it started.
  */
+import { ClusterMembers, Maintenance } from './cluster.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 import { KV } from './kv.js';
 import type { Bytes } from './kv-types.js';
@@ -21,6 +22,10 @@ export class Client {
   readonly kv: KV;
   /** Lease calls and the keep-alive stream. */
   readonly leases: Leases;
+  /** Membership of the cluster (etcd's Cluster service). */
+  readonly cluster: ClusterMembers;
+  /** Status, alarms, leadership transfer and snapshots (etcd's Maintenance service). */
+  readonly maintenance: Maintenance;
   private readonly watchers = new Set<Watcher>();
   private readonly sessions = new Set<Session>();
 
@@ -28,6 +33,8 @@ export class Client {
     this.connection = new Connection(options);
     this.kv = new KV(this.connection);
     this.leases = new Leases(this.connection);
+    this.cluster = new ClusterMembers(this.connection);
+    this.maintenance = new Maintenance(this.connection);
   }
 
   /** Watches a key or a range; iterate the result, close() it when done. */

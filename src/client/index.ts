@@ -4,6 +4,14 @@
  * load balancers, and the typed errors they all throw.
  */
 export { Client, type ClientOptions } from './client.js';
+export {
+  type Alarm,
+  ClusterMembers,
+  Maintenance,
+  type Member,
+  type MemberStatus,
+  type SavedSnapshot,
+} from './cluster.js';
 export type { CallOptions, ConnectionOptions } from './connection.js';
 export { DEFAULT_ENDPOINTS, type TlsOptions } from './endpoints.js';
 export { ClientError, ErrorCode, isClientError } from './errors.js';
