@@ -1,0 +1,14 @@
+/** Every cairnctl command, in the order help lists them. */
+import type { Command } from '../command.js';
+import { del, get, put } from './kv.js';
+
+const help: Command = {
+  name: 'help',
+  summary: 'print usage (of a command: cairnctl help COMMAND)',
+  usage: 'help [COMMAND]',
+  arity: [0, 2],
+  run: async () => 0,
+};
+
+/** The command table. */
+export const COMMANDS: readonly Command[] = [put, get, del, help];
