@@ -1,6 +1,9 @@
 /** Every cairnctl command, in the order help lists them. */
 import type { Command } from '../command.js';
 import { del, get, put } from './kv.js';
+import { leaseGrant, leaseKeepAlive, leaseList, leaseRevoke, leaseTtl } from './lease.js';
+import { txn } from './txn.js';
+import { watch } from './watch.js';
 
 const help: Command = {
   name: 'help',
@@ -11,4 +14,16 @@ const help: Command = {
 };
 
 /** The command table. */
-export const COMMANDS: readonly Command[] = [put, get, del, help];
+export const COMMANDS: readonly Command[] = [
+  put,
+  get,
+  del,
+  watch,
+  txn,
+  leaseGrant,
+  leaseKeepAlive,
+  leaseTtl,
+  leaseRevoke,
+  leaseList,
+  help,
+];
