@@ -240,8 +240,9 @@ export class Maintenance {
   }
 
   /**
-   * Hands leadership to `targetId`: finds the leader among the endpoints (only it accepts
-   * MoveLeader) and asks it; resolves once the leader saw the target take over.
+   * Hands leadership to `targetId`: finds the leader (only it accepts MoveLeader) among the
+   * endpoints, else at its published client URL, and asks it; resolves once the leader saw
+   * the target take over.
    */
   async moveLeader(targetId: number, options: { deadlineMs?: number } = {}): Promise<{ from: number }> {
     const deadlineMs = options.deadlineMs ?? this.connection.deadlineMs;
@@ -250,12 +251,18 @@ export class Maintenance {
     if (answered.length === 0) throw statuses[0] as ClientError;
     const leaderId = answered.find((s) => s.leaderId !== 0)?.leaderId ?? 0;
     if (leaderId === 0) throw new ClientError(ErrorCode.NO_LEADER, 'etcdserver: no leader', 14, false);
-    const leader = answered.find((s) => s.memberId === leaderId);
-    if (!leader) {
+    let leaderAddress = answered.find((s) => s.memberId === leaderId)?.endpoint;
+    if (leaderAddress === undefined) {
+      // The leader is not among the endpoints: reach it at its published client URL.
+      const members = await new ClusterMembers(this.connection).list({ linearizable: false, deadlineMs });
+      const url = members.find((m) => m.id === leaderId)?.clientUrls[0];
+      leaderAddress = url === undefined ? undefined : new URL(url).host;
+    }
+    if (leaderAddress === undefined) {
       throw new ClientError(
-        ErrorCode.INVALID_ARGUMENT,
-        `the leader (${leaderId.toString(16)}) is not among the endpoints; include its endpoint`,
-        3,
+        ErrorCode.NO_LEADER,
+        `the leader (${leaderId.toString(16)}) has no client URL`,
+        14,
         false,
       );
     }
@@ -264,7 +271,7 @@ export class Maintenance {
       'Maintenance',
       'MoveLeader',
       { targetID: targetId },
-      leader.endpoint,
+      leaderAddress,
       deadlineMs,
     );
     return { from: leaderId };

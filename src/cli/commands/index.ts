@@ -1,7 +1,18 @@
 /** Every cairnctl command, in the order help lists them. */
 import type { Command } from '../command.js';
+import { checkPerf } from './check-perf.js';
+import {
+  clusterAdd,
+  clusterAlarms,
+  clusterMembers,
+  clusterMoveLeader,
+  clusterPromote,
+  clusterRemove,
+  clusterStatus,
+} from './cluster.js';
 import { del, get, put } from './kv.js';
 import { leaseGrant, leaseKeepAlive, leaseList, leaseRevoke, leaseTtl } from './lease.js';
+import { snapshotSave } from './snapshot.js';
 import { txn } from './txn.js';
 import { watch } from './watch.js';
 
@@ -25,5 +36,14 @@ export const COMMANDS: readonly Command[] = [
   leaseTtl,
   leaseRevoke,
   leaseList,
+  clusterStatus,
+  clusterMembers,
+  clusterAdd,
+  clusterRemove,
+  clusterPromote,
+  clusterMoveLeader,
+  clusterAlarms,
+  snapshotSave,
+  checkPerf,
   help,
 ];
