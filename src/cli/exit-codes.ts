@@ -107,6 +107,9 @@ export function explain(err: unknown, facts: ConnectionFacts): { exitCode: numbe
       message: `cannot reach any of ${list}: is the cluster running? (npm start)${facts.tls ? '' : '\n  hint: if the cluster runs with TLS (npm run start:tls), use https:// endpoints and --cacert'}\n  last error: ${err.message}`,
     };
   }
+  if (err.code === ErrorCode.LOCK_WAIT_TIMEOUT) {
+    return { exitCode: ExitCode.TIMEOUT, message: `gave up waiting in line for the lock (--wait): ${err.message}` };
+  }
   if (err.code === ErrorCode.TIMEOUT) {
     return {
       exitCode: ExitCode.TIMEOUT,

@@ -12,6 +12,7 @@ import {
 } from './cluster.js';
 import { del, get, put } from './kv.js';
 import { leaseGrant, leaseKeepAlive, leaseList, leaseRevoke, leaseTtl } from './lease.js';
+import { lock, lockDescribe, lockList } from './lock.js';
 import { snapshotSave } from './snapshot.js';
 import { txn } from './txn.js';
 import { watch } from './watch.js';
@@ -45,5 +46,8 @@ export const COMMANDS: readonly Command[] = [
   clusterAlarms,
   snapshotSave,
   checkPerf,
+  lockDescribe,
+  lockList,
+  lock,
   help,
 ];
