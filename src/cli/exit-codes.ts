@@ -108,7 +108,10 @@ export function explain(err: unknown, facts: ConnectionFacts): { exitCode: numbe
     };
   }
   if (err.code === ErrorCode.LOCK_WAIT_TIMEOUT) {
-    return { exitCode: ExitCode.TIMEOUT, message: `gave up waiting in line for the lock (--wait): ${err.message}` };
+    return {
+      exitCode: ExitCode.TIMEOUT,
+      message: `gave up waiting in line for the lock (--wait): ${err.message}`,
+    };
   }
   if (err.code === ErrorCode.TIMEOUT) {
     return {

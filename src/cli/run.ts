@@ -43,6 +43,13 @@ export async function run(argv: readonly string[], io: RunIo): Promise<number> {
       plain.line(target ? commandHelp(target) : mainHelp(COMMANDS));
       return ExitCode.OK;
     }
+    const group = COMMANDS.filter((c) => c.name.startsWith(`${words[0]} `)).map((c) => c.name.split(' ')[1]);
+    if (group.length > 0) {
+      plain.error(
+        `cairnctl ${words[0]}: which one? ${group.join(', ')} (see cairnctl help ${words[0]} ${group[0]})`,
+      );
+      return ExitCode.USAGE;
+    }
     plain.error(
       `cairnctl: unknown command "${words.slice(0, 2).join(' ')}"; run \`cairnctl help\` for the list`,
     );
