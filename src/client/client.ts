@@ -3,6 +3,7 @@
  * and gives the KV, watch, lease and session APIs, and the coordination APIs built on them.
  * One Client per process is the intended use; close() ends everything it started.
  */
+import { ClusterMembers, Maintenance } from './cluster.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 import { Coordinator } from './coordinator.js';
 import { Election, type ElectionOptions } from './election.js';
@@ -30,6 +31,10 @@ export class Client {
   readonly coordinator: Coordinator;
   /** The service registry: register instances, subscribe to services. */
   readonly registry: Registry;
+  /** Membership of the cluster (etcd's Cluster service). */
+  readonly cluster: ClusterMembers;
+  /** Status, alarms, leadership transfer and snapshots (etcd's Maintenance service). */
+  readonly maintenance: Maintenance;
   private readonly watchers = new Set<Watcher>();
   private readonly sessions = new Set<Session>();
 
@@ -39,6 +44,8 @@ export class Client {
     this.leases = new Leases(this.connection);
     this.coordinator = new Coordinator(this.connection);
     this.registry = new Registry(this.connection, this.leases);
+    this.cluster = new ClusterMembers(this.connection);
+    this.maintenance = new Maintenance(this.connection);
   }
 
   /** Watches a key or a range; iterate the result, close() it when done. */

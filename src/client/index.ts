@@ -5,6 +5,14 @@
  */
 export * from './balancers/index.js';
 export { Client, type ClientOptions } from './client.js';
+export {
+  type Alarm,
+  ClusterMembers,
+  Maintenance,
+  type Member,
+  type MemberStatus,
+  type SavedSnapshot,
+} from './cluster.js';
 export type { CallOptions, ConnectionOptions } from './connection.js';
 export {
   type AwaitDecisionOptions,
