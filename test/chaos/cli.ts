@@ -1,0 +1,61 @@
+/**
+ * `npm run chaos -- --time 60 --seed S [--nodes 3|5] [--runs N] [--workers W] [--keys K]`:
+ * runs N chaos campaigns (seeds S, S+1, ...), each printing its seed, what the nemesis did
+ * and a one-line verdict per checker; exits 1 if any check failed (the failing history is
+ * written to a file named in the output). SIGINT/SIGTERM kill every member before exiting.
+ */
+import { parseArgs } from 'node:util';
+import { runCampaign, verdictLine } from './campaign.js';
+
+const { values } = parseArgs({
+  options: {
+    time: { type: 'string', default: '60' },
+    seed: { type: 'string' },
+    nodes: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '8' },
+    keys: { type: 'string', default: '6' },
+    quiet: { type: 'boolean', default: false },
+  },
+});
+
+const timeS = Number(values.time);
+const nodes = Number(values.nodes);
+const runs = Number(values.runs);
+const seed0 = values.seed === undefined ? Math.floor(Math.random() * 1_000_000) : Number(values.seed);
+if (
+  !(timeS > 0 && timeS <= 3600) ||
+  (nodes !== 3 && nodes !== 5) ||
+  !(runs >= 1 && runs <= 1000) ||
+  !Number.isSafeInteger(seed0)
+) {
+  console.error('usage: npm run chaos -- --time <1..3600 s> --seed <int> [--nodes 3|5] [--runs 1..1000]');
+  process.exit(2);
+}
+// Member processes are killed by the exit handler in cluster.ts.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+
+let failed = 0;
+for (let i = 0; i < runs; i++) {
+  const seed = seed0 + i;
+  console.log(`run ${i + 1}/${runs}: seed ${seed}, ${nodes} nodes, ${timeS} s`);
+  try {
+    const r = await runCampaign({
+      seed,
+      timeS,
+      nodes,
+      workers: Number(values.workers),
+      keys: Number(values.keys),
+      log: values.quiet ? () => {} : (line) => console.log(line),
+    });
+    for (const c of r.checks) if (!c.pass) console.log(`  ${c.name}: ${c.detail}`);
+    if (r.artifact) console.log(`  history and report written to ${r.artifact}`);
+    console.log(verdictLine(r));
+    if (!r.pass) failed++;
+  } catch (err) {
+    console.log(`seed=${seed} nodes=${nodes} ERROR ${(err as Error).stack ?? err} => FAIL`);
+    failed++;
+  }
+}
+console.log(`${runs - failed}/${runs} runs passed`);
+process.exit(failed > 0 ? 1 : 0);
