@@ -23,6 +23,8 @@ export interface CampaignOptions {
   readonly workers?: number;
   readonly keys?: number;
   readonly requestTimeoutMs?: number;
+  /** Canary: workers read serializably (stale reads allowed), which the checker must catch. */
+  readonly serializableReads?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -83,6 +85,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
           requestTimeoutMs: opts.requestTimeoutMs ?? 1000,
           seed: opts.seed,
           opsMax: 500_000,
+          serializableReads: opts.serializableReads ?? false,
         },
         recorder,
         shouldStop,
@@ -169,6 +172,6 @@ export function verdictLine(r: CampaignResult): string {
   const checks = r.checks.map((c) => `${c.name}=${c.pass ? 'PASS' : 'FAIL'}`).join(' ');
   return (
     `seed=${r.seed} nodes=${r.nodes} faults=${r.faultsInjected} ops ok=${r.opsOk} unknown=${r.opsUnknown}` +
-    ` (never applied ${r.unknownNeverApplied}) failed=${r.opsFailed} | ${checks} => ${r.pass ? 'PASS' : 'FAIL'}`
+    ` (never applied ${r.unknownNeverApplied}) failed=${r.opsFailed} proxied=${r.proxiedConnections} | ${checks} => ${r.pass ? 'PASS' : 'FAIL'}`
   );
 }

@@ -1,5 +1,6 @@
 /**
- * `npm run chaos -- --time 60 --seed S [--nodes 3|5] [--runs N] [--workers W] [--keys K]`:
+ * `npm run chaos -- --time 60 --seed S [--nodes 3|5] [--runs N] [--workers W] [--keys K]
+ * [--serializable-reads]` (the last a canary: stale reads the checker must report):
  * runs N chaos campaigns (seeds S, S+1, ...), each printing its seed, what the nemesis did
  * and a one-line verdict per checker; exits 1 if any check failed (the failing history is
  * written to a file named in the output). SIGINT/SIGTERM kill every member before exiting.
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '8' },
     keys: { type: 'string', default: '6' },
     quiet: { type: 'boolean', default: false },
+    'serializable-reads': { type: 'boolean', default: false },
   },
 });
 
@@ -46,6 +48,7 @@ for (let i = 0; i < runs; i++) {
       nodes,
       workers: Number(values.workers),
       keys: Number(values.keys),
+      serializableReads: values['serializable-reads'],
       log: values.quiet ? () => {} : (line) => console.log(line),
     });
     for (const c of r.checks) if (!c.pass) console.log(`  ${c.name}: ${c.detail}`);

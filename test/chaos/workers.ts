@@ -22,6 +22,8 @@ export interface WorkloadOptions {
   readonly seed: number;
   /** Upper bound on operations for the whole run. */
   readonly opsMax: number;
+  /** Reads served locally by any member (serializable): not linearizable, a canary for the checker. */
+  readonly serializableReads?: boolean;
 }
 
 /** The history and what went into it. */
@@ -61,11 +63,22 @@ export function neverSent(err: grpc.ServiceError): boolean {
 type KvClient = grpc.Client;
 
 /** One KV call for an operation; its answer as a KvResult. */
-export async function runOp(client: KvClient, key: string, op: KvOp, timeoutMs: number): Promise<KvResult> {
+export async function runOp(
+  client: KvClient,
+  key: string,
+  op: KvOp,
+  timeoutMs: number,
+  serializable = false,
+): Promise<KvResult> {
   const k = Buffer.from(key);
   switch (op.kind) {
     case 'get': {
-      const r = await call<{ kvs: { value: Buffer }[] }>(client, 'Range', { key: k }, timeoutMs);
+      const r = await call<{ kvs: { value: Buffer }[] }>(
+        client,
+        'Range',
+        { key: k, serializable },
+        timeoutMs,
+      );
       const kv = r.kvs[0];
       return { kind: 'get', value: kv === undefined ? null : kv.value.toString() };
     }
@@ -136,7 +149,13 @@ export async function runWorkload(
         const id = recorder.id();
         const invokeMs = performance.now();
         try {
-          const result = await runOp(clients[member]!, key, op, opts.requestTimeoutMs);
+          const result = await runOp(
+            clients[member]!,
+            key,
+            op,
+            opts.requestTimeoutMs,
+            opts.serializableReads,
+          );
           recorder.answered(id, w, key, op, invokeMs, result);
           if (result.kind === 'get') lastSeen.set(key, result.value);
           else if (op.kind === 'put' || (result.kind === 'cas' && result.succeeded && op.kind === 'cas'))
