@@ -28,10 +28,11 @@ export interface CampaignOptions {
   readonly log?: (line: string) => void;
 }
 
-/** One checker's verdict. */
+/** One checker's verdict; undecided: the checker ran out of budget (neither PASS nor FAIL). */
 export interface CheckVerdict {
   readonly name: string;
   readonly pass: boolean;
+  readonly undecided?: boolean;
   readonly detail: string;
 }
 
@@ -132,6 +133,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     checks.push({
       name: 'linearizable',
       pass: lin.verdict === 'ok',
+      undecided: lin.verdict === 'unknown',
       detail: lin.verdict === 'ok' ? `${lin.ops} ops, ${lin.keys.length} keys` : formatCheck(lin, t0),
     });
     const pass = checks.every((c) => c.pass);
@@ -169,9 +171,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
 
 /** The one-line verdict of a run. */
 export function verdictLine(r: CampaignResult): string {
-  const checks = r.checks.map((c) => `${c.name}=${c.pass ? 'PASS' : 'FAIL'}`).join(' ');
+  const word = (c: CheckVerdict): string => (c.pass ? 'PASS' : c.undecided ? 'UNKNOWN' : 'FAIL');
+  const checks = r.checks.map((c) => `${c.name}=${word(c)}`).join(' ');
+  const overall = r.pass ? 'PASS' : r.checks.every((c) => c.pass || c.undecided) ? 'UNKNOWN' : 'FAIL';
   return (
     `seed=${r.seed} nodes=${r.nodes} faults=${r.faultsInjected} ops ok=${r.opsOk} unknown=${r.opsUnknown}` +
-    ` (never applied ${r.unknownNeverApplied}) failed=${r.opsFailed} proxied=${r.proxiedConnections} | ${checks} => ${r.pass ? 'PASS' : 'FAIL'}`
+    ` (never applied ${r.unknownNeverApplied}) failed=${r.opsFailed} proxied=${r.proxiedConnections} | ${checks} => ${overall}`
   );
 }

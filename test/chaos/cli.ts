@@ -3,7 +3,7 @@
  * [--serializable-reads]` (the last a canary: stale reads the checker must report):
  * runs N chaos campaigns (seeds S, S+1, ...), each printing its seed, what the nemesis did
  * and a one-line verdict per checker; exits 1 if any check failed (the failing history is
- * written to a file named in the output). SIGINT/SIGTERM kill every member before exiting.
+ * written to a file named in the output), 3 if none failed but one ran out of budget. SIGINT/SIGTERM kill every member before exiting.
  */
 import { parseArgs } from 'node:util';
 import { runCampaign, verdictLine } from './campaign.js';
@@ -38,6 +38,7 @@ if (
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 
 let failed = 0;
+let undecided = 0;
 for (let i = 0; i < runs; i++) {
   const seed = seed0 + i;
   console.log(`run ${i + 1}/${runs}: seed ${seed}, ${nodes} nodes, ${timeS} s`);
@@ -54,11 +55,13 @@ for (let i = 0; i < runs; i++) {
     for (const c of r.checks) if (!c.pass) console.log(`  ${c.name}: ${c.detail}`);
     if (r.artifact) console.log(`  history and report written to ${r.artifact}`);
     console.log(verdictLine(r));
-    if (!r.pass) failed++;
+    if (r.checks.some((c) => !c.pass && !c.undecided)) failed++;
+    else if (!r.pass) undecided++;
   } catch (err) {
     console.log(`seed=${seed} nodes=${nodes} ERROR ${(err as Error).stack ?? err} => FAIL`);
     failed++;
   }
 }
-console.log(`${runs - failed}/${runs} runs passed`);
-process.exit(failed > 0 ? 1 : 0);
+console.log(`${runs - failed - undecided}/${runs} runs passed, ${failed} failed, ${undecided} undecided`);
+// 1: a checker found a violation (or a run broke); 3: no violation, but a checker ran out of budget.
+process.exit(failed > 0 ? 1 : undecided > 0 ? 3 : 0);

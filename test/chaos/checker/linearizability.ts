@@ -162,7 +162,7 @@ export function formatCheck(result: CheckResult, originMs = 0, windowOpsMax = 40
   for (const v of result.violations) {
     lines.push(`  key ${JSON.stringify(v.key)}: cannot linearize ${formatOp(v.stuck, originMs)}`);
     lines.push(
-      `    window of ${v.window.length} ops (${v.fromAnyState ? 'fails from any starting state' : 'from the initial absent state'}):`,
+      `    window of ${v.window.length} ops (${v.fromAnyState ? 'fails from any starting state' : 'from the initial absent state'}; '?': outcome unknown or answered after the stuck op):`,
     );
     const shown = v.window.length > windowOpsMax ? v.window.slice(-windowOpsMax) : v.window;
     if (shown.length < v.window.length) lines.push(`      ... ${v.window.length - shown.length} earlier ops`);
