@@ -27,7 +27,7 @@ describe('chaos campaign', () => {
     expect(r.pass, report).toBe(true);
     expect(r.faultsInjected, report).toBeGreaterThan(0);
     expect(r.proxiedConnections, report).toBeGreaterThan(0);
-    expect(r.opsOk, report).toBeGreaterThan(300);
+    expect(r.opsOk, report).toBeGreaterThan(100);
     expect(r.linearizability?.verdict).toBe('ok');
   });
 });

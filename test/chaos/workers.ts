@@ -112,7 +112,9 @@ export async function runOp(
 /** KV clients, one per endpoint. */
 export function kvClients(endpoints: readonly string[]): KvClient[] {
   const { KV } = etcdServices();
-  return endpoints.map((e) => new KV(e, grpc.credentials.createInsecure()));
+  // Reconnect quickly to a restarted member (grpc-js would otherwise back off up to two minutes).
+  const options = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 };
+  return endpoints.map((e) => new KV(e, grpc.credentials.createInsecure(), options));
 }
 
 /**
