@@ -3,7 +3,8 @@
  * with recording client workers while the seeded nemesis injects faults, then bring every
  * member back and check: the history (with a final read of every key after healing and
  * again after a SIGKILL and restart of all members) is linearizable, so no acknowledged
- * write was lost; and every member's HashKV is equal at the same revision.
+ * write was lost; every member's HashKV is equal at the same revision; and no member exited
+ * on its own (a crash or a failed assertion).
  */
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,6 +54,12 @@ export interface CampaignResult {
   readonly artifact?: string;
 }
 
+/**
+ * How long members may take to start and agree. Generous: on a loaded machine starting a
+ * member from TypeScript source alone has taken 40 s.
+ */
+const STARTUP_MS = 180_000;
+
 /** The member flags of a chaos cluster: short timeouts, so faults are noticed quickly. */
 const MEMBER_FLAGS = ['--heartbeat-interval=50', '--election-timeout=500'];
 
@@ -69,8 +76,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   let neverApplied = 0;
   let artifact: string | undefined;
   try {
-    const first = await cluster.waitForLeader(60_000);
-    if (first === undefined) throw new Error('no leader within 60 s of start');
+    const first = await cluster.waitForLeader(STARTUP_MS);
+    if (first === undefined) throw new Error(`no leader within ${STARTUP_MS} ms of start`);
     log(`  cluster of ${opts.nodes} up (leader ${first}), data in ${cluster.topology.rootDir}`);
     const endpoints = cluster.names.map((n) => `127.0.0.1:${cluster.member(n).clientPort}`);
     const stopAt = performance.now() + opts.timeS * 1000;
@@ -96,11 +103,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     log(`  load done: ${recorder.ok} ok, ${recorder.unknown} unknown, ${recorder.failed} failed; healing`);
 
     bringEveryoneBack(cluster);
-    const healed = await waitConverged(cluster, 60_000);
+    const healed = await waitConverged(cluster, STARTUP_MS);
     const reads1 = await finalReads(endpoints, keys, recorder, 10_000);
     await Promise.all(cluster.names.map((n) => cluster.kill(n)));
     bringEveryoneBack(cluster);
-    const restarted = await waitConverged(cluster, 60_000);
+    const restarted = await waitConverged(cluster, STARTUP_MS);
     const reads2 = await finalReads(endpoints, keys, recorder, 10_001);
     const readsOk =
       healed !== undefined &&
@@ -113,6 +120,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       detail: `converged after healing: ${healed !== undefined}, after full restart: ${restarted !== undefined}; keys read ${reads1.read}+${reads2.read}/${2 * keys.length}`,
     });
 
+    checks.push({
+      name: 'no-crash',
+      pass: cluster.crashes.length === 0,
+      detail: cluster.crashes.length === 0 ? 'no member exited on its own' : cluster.crashes.join('; '),
+    });
     const hashes = await compareHashes(cluster, 30_000);
     checks.push({ name: 'hashkv', pass: hashes.ok, detail: hashes.detail });
 

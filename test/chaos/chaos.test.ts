@@ -17,7 +17,7 @@ describe('chaos campaign', () => {
     expect(new Set(planFaults(42, 60, 3).map((f) => f.kind)).size).toBe(6);
   });
 
-  it('a 35 s campaign on 3 members passes every checker', { timeout: 300_000 }, async () => {
+  it('a 35 s campaign on 3 members passes every checker', { timeout: 600_000 }, async () => {
     const lines: string[] = [];
     const r = await runCampaign({ seed: 20261129, timeS: 35, nodes: 3, log: (l) => lines.push(l) });
     const report = [verdictLine(r), ...lines, ...r.checks.filter((c) => !c.pass).map((c) => c.detail)].join(

@@ -56,6 +56,10 @@ export class ChaosCluster {
   private readonly processes = new Map<string, ChildProcess>();
   private readonly paused = new Set<string>();
   private readonly maintenance = new Map<string, grpc.Client>();
+  /** Processes this harness is killing: their exit is expected. */
+  private readonly killing = new Set<ChildProcess>();
+  /** Members that exited on their own (a crash or a failed assertion), with how. */
+  readonly crashes: string[] = [];
   private stopped = false;
 
   private constructor(
@@ -118,8 +122,12 @@ export class ChaosCluster {
     child.stderr?.pipe(log);
     allChildren.add(child);
     this.processes.set(name, child);
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
       allChildren.delete(child);
+      if (!this.killing.delete(child))
+        this.crashes.push(
+          `${name} exited on its own (code ${code}, signal ${signal}; see ${join(m.dataDir, 'member.log')})`,
+        );
       if (this.processes.get(name) === child) {
         this.processes.delete(name);
         this.paused.delete(name);
@@ -132,6 +140,7 @@ export class ChaosCluster {
     const p = this.processes.get(name);
     if (!p) return;
     const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+    this.killing.add(p);
     p.kill('SIGKILL');
     if (this.paused.has(name)) p.kill('SIGCONT');
     await exited;
