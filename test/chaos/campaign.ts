@@ -141,7 +141,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       }
     }
     lin = checkLinearizable(history, { timeBudgetMs: 120_000 });
-    const t0 = Math.min(...recorder.ops.map((h) => h.invokeMs));
+    const t0 = recorder.ops.reduce((m, h) => Math.min(m, h.invokeMs), Number.POSITIVE_INFINITY);
     checks.push({
       name: 'linearizable',
       pass: lin.verdict === 'ok',
