@@ -8,7 +8,7 @@
  * they take effect anywhere after their invocation, or (linearized last) in effect never.
  */
 import type { HistoryOp } from './history.js';
-import { type KeyState, stateKey, stepKey } from './kv-model.js';
+import { ANY_STATE, type KeyState, stateKey, stepKey } from './kv-model.js';
 
 /** Limits of one search: configurations visited and a wall-clock deadline (performance.now()). */
 export interface SearchBudget {
@@ -118,9 +118,12 @@ export function searchKey(
         continue;
       }
       seen.add(key);
-      // An operation that leaves the state as it is, with one possible effect, never needs to be
-      // undone: any linearization that takes it later can take it now instead.
-      const forced = outs.length === 1 && stateKey(ns) === stateKey(state);
+      // An answered operation that can never change the state (a read, a failed CAS, a delete
+      // of nothing), allowed here, never needs to be undone: any linearization that takes it
+      // later can take it now instead. (A put of an unseen value over an unseen value leaves
+      // this state as it is, but not every state: it is not one of these.)
+      // From ANY_STATE an observation does change the state (it pins it), so it is never forced.
+      const forced = outs.length === 1 && state !== ANY_STATE && observesOnly(o);
       stack.push({ entry, prevState: state, alt: a, pass: atPass, forced });
       state = ns;
       lift(entry);
@@ -226,4 +229,11 @@ function effectSignature(o: HistoryOp): string {
     case 'get':
       return 'g';
   }
+}
+
+/** Whether an answered operation never changes any state: a read, a failed CAS, a delete that deleted nothing. */
+function observesOnly(o: HistoryOp): boolean {
+  const r = o.result;
+  if (r === undefined) return false;
+  return r.kind === 'get' || (r.kind === 'cas' && !r.succeeded) || (r.kind === 'delete' && r.deleted === 0);
 }
