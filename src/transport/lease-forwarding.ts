@@ -10,6 +10,7 @@ import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
 import { loadProtoPackage } from '../common/proto-loader.js';
 import { peerDialCredentials } from '../common/tls.js';
 import type { NodeId } from '../raft/types.js';
+import { peerDialUrl } from './dial-redirect.js';
 import { grpcTargetOf } from './peer-link.js';
 
 /** What the leader answers for a lease. */
@@ -158,7 +159,7 @@ export class LeaseForwarder {
     if (!c) {
       const Ctor = leasePeerService();
       c = new Ctor(
-        grpcTargetOf(url),
+        grpcTargetOf(peerDialUrl(url)),
         peerDialCredentials(url, this.opts.credentials),
       ) as unknown as LeasePeerClient;
       this.clients.set(url, c);

@@ -8,6 +8,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
 import type { Message, NodeId } from '../raft/types.js';
 import { Backoff } from './backoff.js';
+import { peerDialUrl } from './dial-redirect.js';
 import { laneOf } from './lanes.js';
 import { PeerStream, type StreamBounds, type StreamStats } from './peer-stream.js';
 import { encodeEnvelope } from './raft-codec.js';
@@ -62,7 +63,7 @@ export class PeerLink {
 
   constructor(private readonly opts: PeerLinkOptions) {
     const { Client } = loadRaftProto();
-    const target = grpcTargetOf(opts.url);
+    const target = grpcTargetOf(peerDialUrl(opts.url));
     const channelOptions: grpc.ChannelOptions = {
       'grpc.max_send_message_length':
         Math.max(opts.messageBytesMax, opts.snapshotChunkBytes) + FRAME_OVERHEAD_BYTES,
