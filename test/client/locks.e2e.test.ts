@@ -304,13 +304,15 @@ describe('failover', () => {
     const holderClient = new Client({ endpoints: cluster.endpoints() });
     const waiterClient = new Client({ endpoints: cluster.endpoints() });
     try {
-      const held = await holderClient.lock('fo/lock', { ttlSeconds: 4 });
-      const waiting = waiterClient.lock('fo/lock', { ttlSeconds: 4 });
+      // A TTL well above a failover on a busy machine: the holder's client counts the lock
+      // lost when no renewal gets through within it.
+      const held = await holderClient.lock('fo/lock', { ttlSeconds: 8 });
+      const waiting = waiterClient.lock('fo/lock', { ttlSeconds: 8 });
       await eventually(async () => expect((await client.locks.describe('fo/lock')).waiters).toHaveLength(1));
       await cluster.kill(leader);
       await cluster.leaderName();
       // Longer than the TTL: only renewals that got through keep the lock.
-      await new Promise((r) => setTimeout(r, 5000));
+      await new Promise((r) => setTimeout(r, 9000));
       expect(held.isHeld).toBe(true);
       const d = await eventually(() => client.locks.describe('fo/lock'));
       expect(d.holder?.fencingToken).toBe(held.fencingToken);
