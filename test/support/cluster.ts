@@ -125,10 +125,12 @@ export class TestCluster {
   /** The name of the member that reports itself leader, among the running ones (waits for one: a minute, for machines busy with several suites). */
   async leaderName(timeoutMs = 60_000): Promise<string> {
     const live = this.topology.members.filter((m) => this.processes.has(m.name));
+    const tls = this.topology.tls;
     const found = await waitForLeader(
       live.map((m) => m.clientUrl),
       timeoutMs,
       live.map((m) => m.name),
+      tls ? { caFile: tls.caFile, certFile: tls.client.certFile, keyFile: tls.client.keyFile } : {},
     );
     return found.name;
   }
