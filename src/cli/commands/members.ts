@@ -101,6 +101,15 @@ export const membersWatch: Command = {
     const out = ctx.out;
     let seen = 0;
     try {
+      // Iterating a ready view starts with the view now, even an empty one.
+      const ready = await view.ready().then(
+        () => true,
+        (err: unknown) => {
+          if (ctx.signal.aborted) return false;
+          throw err;
+        },
+      );
+      if (!ready) return ExitCode.OK;
       for await (const instances of view) {
         if (out.format === 'json') {
           out.json({ service, revision: view.revision, instances: instances.map(instanceJson) });
