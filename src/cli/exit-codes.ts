@@ -12,7 +12,7 @@ export const ExitCode = {
   FAILED: 1,
   /** Bad command line: unknown command or flag, missing or malformed argument. */
   USAGE: 2,
-  /** What was asked for does not exist (get --require of a missing key, unknown lease, member, lock). */
+  /** What was asked for does not exist (get --require of a missing key, unknown lease, member, lock, txn record). */
   NOT_FOUND: 3,
   /** No endpoint could be reached. */
   UNREACHABLE: 4,
@@ -26,11 +26,14 @@ export const ExitCode = {
 
 /** The help text's table of exit codes. */
 export const EXIT_CODES_HELP = `Exit codes:
-  0    ok (a watch or keep-alive ended by SIGINT or --count also exits 0)
+  0    ok (a watch, keep-alive, elect, members watch/register or txn-records watch
+       ended by SIGINT or --count also exits 0)
   1    operation failed: the cluster refused it, or a txn's compares did not hold
-       (the failure branch ran and its results are printed)
+       (the failure branch ran and its results are printed); a held lock or
+       leadership (elect) was lost
   2    usage error (unknown command or flag, bad argument)
-  3    not found: get --require of a missing key, unknown lease, member or lock
+  3    not found: get --require of a missing key, unknown lease, member or lock,
+       txn-records get of an unknown transaction
   4    cannot reach any endpoint
   5    TLS error (untrusted certificate, or TLS on one side only)
   6    timeout (--command-timeout)

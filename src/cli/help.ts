@@ -22,7 +22,9 @@ ${GLOBAL_HELP}
 
 ${EXIT_CODES_HELP}
 
-Ids (leases, members) are hex, as printed. \`cairnctl COMMAND --help\` shows a command's flags.`;
+Ids (leases, members) are hex, as printed. lock, members and txn-records use Cairn's own
+services (LockService, MembershipService, CoordinatorService); the rest, elect included, also
+work against etcd. \`cairnctl COMMAND --help\` shows a command's flags.`;
 }
 
 /** One command's usage. */

@@ -39,3 +39,84 @@ export function cairnctl(
     child.stdin.end(options.stdin ?? '');
   });
 }
+
+/** A cairnctl running in the background: what it printed so far, and how to stop it. */
+export interface BackgroundCli {
+  /** Everything it printed to stdout so far. */
+  stdout(): string;
+  /** Everything it printed to stderr so far. */
+  stderr(): string;
+  /** Resolves once stdout matches `pattern`; rejects when it exits first or after timeoutMs. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** Resolves with the result once it exits. */
+  readonly exited: Promise<CliResult>;
+  /** Sends `signal` (default SIGINT, as Ctrl-C) and resolves with the result once it exits. */
+  stop(signal?: NodeJS.Signals): Promise<CliResult>;
+  /** SIGKILLs it if it still runs (for afterEach/afterAll). */
+  kill(): void;
+}
+
+/** Starts cairnctl with `args` in the background (a SIGKILL after killAfterMs at the latest). */
+export function startCairnctl(
+  args: readonly string[],
+  options: { env?: Record<string, string>; killAfterMs?: number } = {},
+): BackgroundCli {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1', CAIRN_ENDPOINTS: '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    for (const l of [...listeners]) l();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs ?? 50_000);
+  const exited = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+      for (const l of [...listeners]) l();
+    });
+  });
+  const running = () => child.exitCode === null && child.signalCode === null;
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    waitFor(pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = pattern.exec(stdout);
+          if (m) done(() => resolve(m));
+          else if (!running())
+            done(() => reject(new Error(`cairnctl exited before ${pattern}: ${stdout}${stderr}`)));
+        };
+        const t = setTimeout(
+          () => done(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms: ${stdout}${stderr}`))),
+          timeoutMs,
+        );
+        const done = (settle: () => void) => {
+          clearTimeout(t);
+          listeners.delete(check);
+          settle();
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+    stop(signal = 'SIGINT') {
+      if (running()) child.kill(signal);
+      return exited;
+    },
+    kill() {
+      if (running()) child.kill('SIGKILL');
+    },
+  };
+}

@@ -10,11 +10,14 @@ import {
   clusterRemove,
   clusterStatus,
 } from './cluster.js';
+import { elect } from './elect.js';
 import { del, get, put } from './kv.js';
 import { leaseGrant, leaseKeepAlive, leaseList, leaseRevoke, leaseTtl } from './lease.js';
 import { lock, lockDescribe, lockList } from './lock.js';
+import { membersList, membersRegister, membersWatch } from './members.js';
 import { snapshotSave } from './snapshot.js';
 import { txn } from './txn.js';
+import { txnRecordsGet, txnRecordsList, txnRecordsWatch } from './txn-records.js';
 import { watch } from './watch.js';
 
 const help: Command = {
@@ -49,5 +52,12 @@ export const COMMANDS: readonly Command[] = [
   lockDescribe,
   lockList,
   lock,
+  elect,
+  membersList,
+  membersWatch,
+  membersRegister,
+  txnRecordsList,
+  txnRecordsGet,
+  txnRecordsWatch,
   help,
 ];

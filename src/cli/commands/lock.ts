@@ -1,27 +1,27 @@
 /**
- * `lock NAME [-- CMD ARGS...]`, `lock list`, `lock describe NAME`: fenced locks through Cairn's
- * LockService. The lock is held with a session lease this process keeps alive; CMD runs with
- * CAIRN_FENCING_TOKEN (and CAIRN_LOCK_KEY) in its environment and is stopped (SIGTERM) if the
- * session is lost. Without CMD the lock is held until Ctrl-C.
+ * `lock NAME [-- CMD ARGS...]`, `lock list`, `lock describe NAME`: fenced locks through the
+ * SDK (client.lock, client.locks). The lock lives in a lease of its own that this process
+ * keeps alive; CMD runs with CAIRN_FENCING_TOKEN (and CAIRN_LOCK_KEY) in its environment and
+ * is stopped (SIGTERM) if the lock is lost. Without CMD the lock is held until Ctrl-C. The
+ * lock is released on every way out.
  */
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
-import {
-  acquireLock,
-  describeLock,
-  type HeldLock,
-  listLocks,
-  releaseLock,
-} from '../adapters/lock-service.js';
+import type { LockHandle, LockLostReason } from '../../client/lock-handle.js';
 import { parseCount, parseDurationMs, str } from '../args.js';
 import { aborted, type Command, type Context } from '../command.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { hexId } from '../output.js';
+import { hexId, text } from '../output.js';
 
-/** How long to wait in line when --wait is not given: practically forever (the Ctrl-C ends it). */
-const WAIT_FOREVER_MS = 7 * 24 * 3_600_000;
+/** Resolves with the reason once the held lock is lost. */
+function lostOf(held: LockHandle): Promise<LockLostReason> {
+  return new Promise((resolve) => {
+    if (held.lost !== undefined) resolve(held.lost);
+    else held.once('lost', resolve);
+  });
+}
 
-function runHolding(ctx: Context, held: HeldLock, lost: Promise<unknown>): Promise<number> {
+function runHolding(ctx: Context, held: LockHandle, lost: Promise<LockLostReason>): Promise<number> {
   const [cmd, ...args] = ctx.rest as [string, ...string[]];
   return new Promise((resolve) => {
     const child = spawn(cmd, args, {
@@ -36,7 +36,7 @@ function runHolding(ctx: Context, held: HeldLock, lost: Promise<unknown>): Promi
     void lost.then(() => {
       if (child.exitCode !== null) return;
       lostLock = true;
-      ctx.out.error('cairnctl lock: the session was lost: stopping the command (SIGTERM)');
+      ctx.out.error('cairnctl lock: the lock was lost: stopping the command (SIGTERM)');
       child.kill('SIGTERM');
     });
     void aborted(ctx.signal).then(() => child.kill('SIGINT'));
@@ -56,7 +56,7 @@ export const lock: Command = {
   name: 'lock',
   summary: 'take a fenced lock; run a command holding it (CAIRN_FENCING_TOKEN) or hold until Ctrl-C',
   usage: `lock NAME [--ttl SECONDS] [--wait D] [--owner TEXT] [-- CMD ARGS...]
-  --ttl S        session lease TTL (default 10); the lock is lost if this process stops renewing
+  --ttl S        TTL of the lock's lease (default 10); the lock is lost if this process stops renewing
   --wait D       give up after waiting D in line (exit 6)
   --owner TEXT   who holds it, shown by lock describe (default: host:pid)
   With CMD: runs it with CAIRN_FENCING_TOKEN and CAIRN_LOCK_KEY set, releases the lock when it
@@ -70,23 +70,22 @@ export const lock: Command = {
     const ttlSeconds = parseCount(str(ctx.flags, 'ttl') ?? '10', '--ttl', { min: 1 });
     const wait = str(ctx.flags, 'wait');
     const waitMs = wait === undefined ? 0 : parseDurationMs(wait, '--wait');
-    const client = ctx.client();
-    const session = await client.session({ ttlSeconds });
-    const held = await acquireLock(client, name, session.leaseId, {
+    const held = await ctx.client().lock(name, {
+      ttlSeconds,
       owner: str(ctx.flags, 'owner') ?? `${hostname()}:${process.pid}`,
       waitTimeoutMs: waitMs,
-      deadlineMs: waitMs === 0 ? WAIT_FOREVER_MS : waitMs + ctx.timeoutMs,
       signal: ctx.signal,
     });
+    const lost = lostOf(held);
     const out = ctx.out;
     try {
-      if (ctx.rest.length > 0) return await runHolding(ctx, held, session.done);
+      if (ctx.rest.length > 0) return await runHolding(ctx, held, lost);
       if (out.format === 'json') {
         out.json({
           name,
           key: held.key.toString('utf8'),
           fencing_token: held.fencingToken,
-          lease: hexId(held.lease),
+          lease: hexId(held.lease.id),
         });
       } else {
         out.line(held.key.toString('utf8'));
@@ -96,12 +95,11 @@ export const lock: Command = {
             : String(held.fencingToken),
         );
       }
-      const reason = await Promise.race([aborted(ctx.signal).then(() => undefined), session.done]);
-      if (reason !== undefined) throw new CliError(ExitCode.FAILED, `lock lost: session ${reason}`);
+      const reason = await Promise.race([aborted(ctx.signal).then(() => undefined), lost]);
+      if (reason !== undefined) throw new CliError(ExitCode.FAILED, `lock lost (${reason})`);
       return ExitCode.OK;
     } finally {
-      await releaseLock(client, held).catch(() => undefined);
-      await session.close().catch(() => undefined);
+      await held.release({ deadlineMs: ctx.timeoutMs }).catch(() => undefined);
     }
   },
 };
@@ -114,7 +112,7 @@ export const lockDescribe: Command = {
   arity: [1, 1],
   async run(ctx) {
     const name = ctx.args[0] as string;
-    const d = await describeLock(ctx.client(), name);
+    const d = await ctx.client().locks.describe(name);
     const out = ctx.out;
     if (out.format === 'json') {
       out.json({
@@ -122,7 +120,7 @@ export const lockDescribe: Command = {
         held: d.held,
         holder: d.holder
           ? {
-              key: d.holder.key,
+              key: text(d.holder.key),
               owner: d.holder.owner,
               fencing_token: d.holder.fencingToken,
               lease: hexId(d.holder.lease),
@@ -131,7 +129,7 @@ export const lockDescribe: Command = {
             }
           : null,
         waiters: d.waiters.map((w) => ({
-          key: w.key,
+          key: text(w.key),
           owner: w.owner,
           lease: hexId(w.lease),
           create_revision: w.createRevision,
@@ -142,8 +140,20 @@ export const lockDescribe: Command = {
       out.table(
         ['ROLE', 'KEY', 'OWNER', 'TOKEN/REV', 'LEASE'],
         [
-          ['holder', d.holder.key, d.holder.owner, String(d.holder.fencingToken), hexId(d.holder.lease)],
-          ...d.waiters.map((w) => ['waiting', w.key, w.owner, String(w.createRevision), hexId(w.lease)]),
+          [
+            'holder',
+            text(d.holder.key),
+            d.holder.owner,
+            String(d.holder.fencingToken),
+            hexId(d.holder.lease),
+          ],
+          ...d.waiters.map((w) => [
+            'waiting',
+            text(w.key),
+            w.owner,
+            String(w.createRevision),
+            hexId(w.lease),
+          ]),
         ],
       );
     }
@@ -165,29 +175,24 @@ export const lockList: Command = {
   arity: [1, 1],
   async run(ctx) {
     const limit = parseCount(str(ctx.flags, 'limit') ?? '1000', '--limit', { min: 1 });
-    const r = await listLocks(ctx.client(), ctx.args[0] as string, limit);
+    const r = await ctx.client().locks.list(ctx.args[0] as string, { limit });
     const out = ctx.out;
     if (out.format === 'json') {
       out.json({
         locks: r.locks.map((l) => ({
-          name: l.name,
-          owner: l.holder?.owner ?? null,
-          fencing_token: l.holder?.fencingToken ?? null,
+          name: text(l.name),
+          owner: l.holder.owner,
+          fencing_token: l.holder.fencingToken,
           waiters: l.waiters,
         })),
         more: r.more,
       });
     } else if (out.format === 'simple') {
-      for (const l of r.locks) out.line(l.name);
+      for (const l of r.locks) out.line(text(l.name));
     } else {
       out.table(
         ['NAME', 'OWNER', 'TOKEN', 'WAITERS'],
-        r.locks.map((l) => [
-          l.name,
-          l.holder?.owner ?? '',
-          String(l.holder?.fencingToken ?? ''),
-          String(l.waiters),
-        ]),
+        r.locks.map((l) => [text(l.name), l.holder.owner, String(l.holder.fencingToken), String(l.waiters)]),
       );
     }
     return ExitCode.OK;
