@@ -13,6 +13,7 @@ import { AsyncQueue } from './async-queue.js';
 import type { Connection, Wire } from './connection.js';
 import { recordFromWire, type TxnDecisionEvent } from './coordinator-types.js';
 import { type ClientError, toClientError } from './errors.js';
+import { type ResumableCall, ResumingStream } from './resuming-stream.js';
 
 /** Which decisions a watch streams, and from where. */
 export interface DecisionWatchOptions {
@@ -35,17 +36,13 @@ const FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 
 /** A running decision stream: iterate it, close() it when done. */
 export class DecisionWatch implements AsyncIterable<TxnDecisionEvent> {
-  /** How many times the stream broke and was reopened. */
-  reconnects = 0;
   private readonly queue: AsyncQueue<TxnDecisionEvent>;
-  private stream: grpc.ClientReadableStream<Wire> | undefined;
+  private readonly stream: ResumingStream;
   /** Invariant: the revision a reopened stream starts from, one past the last decision delivered (0: not known yet). */
   private nextRevision: number;
-  private attempt = 0;
   private closed = false;
   private readonly created: Promise<void>;
   private resolveCreated: () => void = () => undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly closeListeners: (() => void)[] = [];
 
   constructor(
@@ -55,7 +52,7 @@ export class DecisionWatch implements AsyncIterable<TxnDecisionEvent> {
     this.nextRevision = options.fromRevision ?? 0;
     const high = options.bufferedDecisionsMax ?? 1024;
     this.queue = new AsyncQueue<TxnDecisionEvent>(
-      { pause: () => this.stream?.pause(), resume: () => this.stream?.resume() },
+      { pause: () => this.stream.pause(), resume: () => this.stream.resume() },
       high,
       Math.floor(high / 8),
       () => this.close(),
@@ -63,7 +60,18 @@ export class DecisionWatch implements AsyncIterable<TxnDecisionEvent> {
     this.created = new Promise((resolve) => {
       this.resolveCreated = resolve;
     });
-    this.open();
+    this.stream = new ResumingStream(connection, {
+      fatal: FATAL,
+      open: (address) => this.open(address),
+      onMessage: (m) => this.handle(m),
+      onFailed: (err) => this.finish(err),
+    });
+    this.stream.start();
+  }
+
+  /** How many times the stream broke and was reopened. */
+  get reconnects(): number {
+    return this.stream.reconnects;
   }
 
   /** Resolves once a member has confirmed the stream (decisions after this point are delivered). */
@@ -76,32 +84,21 @@ export class DecisionWatch implements AsyncIterable<TxnDecisionEvent> {
     return this.nextRevision;
   }
 
-  private open(): void {
-    if (this.closed) return;
-    const address = this.connection.currentAddress;
-    let stub: { Watch(request: Wire): grpc.ClientReadableStream<Wire> };
-    try {
-      stub = this.connection.stub('CoordinatorService', address) as unknown as typeof stub;
-    } catch (err) {
-      this.finish(toClientError(err));
-      return;
-    }
-    const stream = stub.Watch({
+  private open(address: string): ResumableCall {
+    const stub = this.connection.stub('CoordinatorService', address) as unknown as {
+      Watch(request: Wire): grpc.ClientReadableStream<Wire>;
+    };
+    return stub.Watch({
       participant: this.options.participant ?? '',
       txn_id: this.options.txnId ?? '',
       from_revision: this.nextRevision,
     });
-    this.stream = stream;
-    stream.on('data', (m: Wire) => this.handle(stream, m));
-    stream.on('error', (err) => this.broken(stream, toClientError(err, address), address));
-    stream.on('end', () => this.broken(stream, undefined, address));
   }
 
-  private handle(stream: grpc.ClientReadableStream<Wire>, m: Wire): void {
-    if (stream !== this.stream) return;
+  private handle(m: Wire): void {
     const revision = Number(m.header?.revision ?? 0);
     if (m.created) {
-      this.attempt = 0;
+      this.stream.healthy();
       if (this.nextRevision === 0) this.nextRevision = revision + 1;
       this.resolveCreated();
       return;
@@ -110,37 +107,11 @@ export class DecisionWatch implements AsyncIterable<TxnDecisionEvent> {
     try {
       record = recordFromWire(m.record);
     } catch (err) {
-      this.finish(toClientError(err));
+      this.stream.fail(toClientError(err));
       return;
     }
     this.nextRevision = Math.max(this.nextRevision, revision + 1);
     this.queue.push({ revision, record });
-  }
-
-  private broken(
-    stream: grpc.ClientReadableStream<Wire>,
-    err: ClientError | undefined,
-    address: string,
-  ): void {
-    if (stream !== this.stream) return;
-    this.stream = undefined;
-    stream.cancel();
-    if (this.closed) return;
-    if (err && FATAL.has(err.code)) {
-      this.finish(err);
-      return;
-    }
-    if (this.connection.isClosed) {
-      this.finish(this.connection.cancelled('cairn client: closed'));
-      return;
-    }
-    this.connection.failover(address);
-    this.attempt++;
-    this.reconnects++;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.open();
-    }, this.connection.backoffMs(this.attempt));
   }
 
   /** Runs `listener` once when the stream ends (closed, or failed for good). */
@@ -157,10 +128,6 @@ export class DecisionWatch implements AsyncIterable<TxnDecisionEvent> {
     if (this.closed) return;
     this.closed = true;
     this.notifyClosed();
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    const stream = this.stream;
-    this.stream = undefined;
-    stream?.cancel();
     this.queue.fail(err);
     this.resolveCreated();
   }
@@ -170,10 +137,7 @@ export class DecisionWatch implements AsyncIterable<TxnDecisionEvent> {
     if (this.closed) return;
     this.closed = true;
     this.notifyClosed();
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    const stream = this.stream;
-    this.stream = undefined;
-    stream?.cancel();
+    this.stream.close();
     this.queue.end();
     this.resolveCreated();
   }

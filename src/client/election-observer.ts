@@ -10,8 +10,9 @@ import type * as grpc from '@grpc/grpc-js';
 import { ErrorCode } from '../common/errors.js';
 import { AsyncQueue } from './async-queue.js';
 import type { Connection, Wire } from './connection.js';
-import { type ClientError, toClientError } from './errors.js';
+import type { ClientError } from './errors.js';
 import { type KeyValue, keyValueOf } from './kv-types.js';
+import { ResumingStream } from './resuming-stream.js';
 
 /** Errors after which observing cannot go on (a member that cancels the stream as it stops is not one). */
 const FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([ErrorCode.INVALID_ARGUMENT, ErrorCode.EMPTY_KEY]);
@@ -19,11 +20,9 @@ const FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([ErrorCode.INVALID_ARGU
 /** A running Observe: iterate it for each leader state; close() it when done. */
 export class ElectionObserver implements AsyncIterable<KeyValue> {
   private readonly queue: AsyncQueue<KeyValue>;
-  private stream: grpc.ClientReadableStream<Wire> | undefined;
+  private readonly stream: ResumingStream;
   private last: KeyValue | undefined;
-  private attempt = 0;
   private closed = false;
-  private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly onAbort = (): void => this.close();
 
   constructor(
@@ -33,64 +32,38 @@ export class ElectionObserver implements AsyncIterable<KeyValue> {
   ) {
     const high = options.bufferedMax ?? 256;
     this.queue = new AsyncQueue<KeyValue>(
-      { pause: () => this.stream?.pause(), resume: () => this.stream?.resume() },
+      { pause: () => this.stream.pause(), resume: () => this.stream.resume() },
       high,
       Math.floor(high / 8),
       () => this.close(),
     );
+    this.stream = new ResumingStream(connection, {
+      fatal: FATAL,
+      open: (address) =>
+        (
+          this.connection.stub('Election', address) as unknown as {
+            Observe(request: Wire): grpc.ClientReadableStream<Wire>;
+          }
+        ).Observe({ name: this.name }),
+      onMessage: (r) => this.handle(r),
+      onFailed: (err) => this.finish(err),
+    });
     if (options.signal?.aborted) {
       this.close();
       return;
     }
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
-    this.open();
+    this.stream.start();
   }
 
-  private open(): void {
-    if (this.closed) return;
-    const address = this.connection.currentAddress;
-    let stub: { Observe(request: Wire): grpc.ClientReadableStream<Wire> };
-    try {
-      stub = this.connection.stub('Election', address) as unknown as typeof stub;
-    } catch (err) {
-      this.finish(toClientError(err));
-      return;
-    }
-    const stream = stub.Observe({ name: this.name });
-    this.stream = stream;
-    stream.on('data', (r: Wire) => {
-      if (stream !== this.stream || !r.kv) return;
-      this.attempt = 0;
-      const kv = keyValueOf(r.kv);
-      const last = this.last;
-      if (last && last.modRevision === kv.modRevision && last.key.equals(kv.key)) return;
-      this.last = kv;
-      this.queue.push(kv);
-    });
-    stream.on('error', (err) => this.broken(stream, toClientError(err, address), address));
-    stream.on('end', () => this.broken(stream, undefined, address));
-  }
-
-  private broken(
-    stream: grpc.ClientReadableStream<Wire>,
-    err: ClientError | undefined,
-    address: string,
-  ): void {
-    if (stream !== this.stream) return;
-    this.stream = undefined;
-    stream.cancel();
-    if (this.closed) return;
-    if (this.connection.isClosed || (err && FATAL.has(err.code))) {
-      this.finish(err ?? this.connection.cancelled('cairn client: closed'));
-      return;
-    }
-    this.connection.failover(address);
-    this.attempt++;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.open();
-    }, this.connection.backoffMs(this.attempt));
-    this.reconnectTimer.unref();
+  private handle(r: Wire): void {
+    if (!r.kv) return;
+    this.stream.healthy();
+    const kv = keyValueOf(r.kv);
+    const last = this.last;
+    if (last && last.modRevision === kv.modRevision && last.key.equals(kv.key)) return;
+    this.last = kv;
+    this.queue.push(kv);
   }
 
   private finish(err: ClientError): void {
@@ -104,10 +77,7 @@ export class ElectionObserver implements AsyncIterable<KeyValue> {
     if (this.closed) return;
     this.closed = true;
     this.options.signal?.removeEventListener('abort', this.onAbort);
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    const stream = this.stream;
-    this.stream = undefined;
-    stream?.cancel();
+    this.stream.close();
     this.queue.end();
   }
 

@@ -10,19 +10,16 @@ import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import { ErrorCode } from '../common/errors.js';
 import type { ServiceName, Wire } from './connection.js';
-import { ClientError, toClientError } from './errors.js';
+import { ClientError } from './errors.js';
 import { LatestIterator } from './latest-iterator.js';
 import type { ServiceInstance } from './registry-types.js';
+import { type ResumableCall, ResumingStream, type StreamEndpoints } from './resuming-stream.js';
 import { shouldSwitchEndpoint } from './retry.js';
 import { ViewState } from './view-state.js';
 
 /** What a ServiceView needs of a Connection (a fake stands in for it in unit tests). */
-export interface StreamSource {
-  readonly currentAddress: string;
-  readonly isClosed: boolean;
+export interface StreamSource extends StreamEndpoints {
   stub(service: ServiceName, address?: string): grpc.Client;
-  failover(address: string): void;
-  backoffMs(attempt: number): number;
 }
 
 /** Which instances a view covers. */
@@ -48,11 +45,9 @@ export class ServiceView
   implements AsyncIterable<readonly ServiceInstance[]>
 {
   private readonly state = new ViewState();
-  private stream: grpc.ClientReadableStream<Wire> | undefined;
+  private readonly stream: ResumingStream;
   /** Set after SUBSCRIPTION_COMPACTED: the next stream starts with a snapshot. */
   private resnapshot = false;
-  private attempt = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private failure: ClientError | undefined;
   private readonly iterators = new Set<LatestIterator<readonly ServiceInstance[]>>();
@@ -72,7 +67,21 @@ export class ServiceView
     });
     // A view nobody awaits must not report an unhandled rejection.
     this.readyPromise.catch(() => undefined);
-    this.open();
+    this.stream = new ResumingStream(source, {
+      fatal: FATAL,
+      open: (address) => this.open(address),
+      onMessage: (m) => this.handle(m),
+      onFailed: (err) => this.fail(err),
+      failoverOn: (err) => {
+        // A compacted resume point: subscribe again with a snapshot, on the same member.
+        if (err?.code === ErrorCode.SUBSCRIPTION_COMPACTED) {
+          this.resnapshot = true;
+          return false;
+        }
+        return !err || shouldSwitchEndpoint(err);
+      },
+    });
+    this.stream.start();
   }
 
   /** Resolves once the first snapshot is applied; rejects if the view fails or closes first. */
@@ -100,38 +109,21 @@ export class ServiceView
     return this.closed;
   }
 
-  private open(): void {
-    if (this.closed) return;
-    if (this.source.isClosed) {
-      this.fail(new ClientError(ErrorCode.CANCELLED, 'cairn client: closed', 1, false));
-      return;
-    }
-    const address = this.source.currentAddress;
+  private open(address: string): ResumableCall {
     const fromRevision = this.state.ready && !this.resnapshot ? this.state.revision + 1 : 0;
     if (fromRevision === 0) this.state.abandonSnapshot();
-    let stream: grpc.ClientReadableStream<Wire>;
-    try {
-      const stub = this.source.stub('MembershipService', address) as unknown as {
-        Subscribe(request: Wire): grpc.ClientReadableStream<Wire>;
-      };
-      stream = stub.Subscribe({
-        service: this.service,
-        prefix: this.options.prefix ?? false,
-        from_revision: fromRevision,
-      });
-    } catch (err) {
-      this.fail(toClientError(err, address));
-      return;
-    }
-    this.stream = stream;
-    stream.on('data', (m: Wire) => this.handle(stream, m));
-    stream.on('error', (err) => this.broken(stream, toClientError(err, address), address));
-    stream.on('end', () => this.broken(stream, undefined, address));
+    const stub = this.source.stub('MembershipService', address) as unknown as {
+      Subscribe(request: Wire): grpc.ClientReadableStream<Wire>;
+    };
+    return stub.Subscribe({
+      service: this.service,
+      prefix: this.options.prefix ?? false,
+      from_revision: fromRevision,
+    });
   }
 
-  private handle(stream: grpc.ClientReadableStream<Wire>, message: Wire): void {
-    if (stream !== this.stream) return;
-    this.attempt = 0;
+  private handle(message: Wire): void {
+    this.stream.healthy();
     const wasReady = this.state.ready;
     if (message.snapshot_done === true) this.resnapshot = false;
     const changed = this.state.apply(message);
@@ -141,28 +133,6 @@ export class ServiceView
       for (const it of this.iterators) it.offer(list);
       this.emit('change', list);
     }
-  }
-
-  private broken(
-    stream: grpc.ClientReadableStream<Wire>,
-    err: ClientError | undefined,
-    address: string,
-  ): void {
-    if (stream !== this.stream) return;
-    this.stream = undefined;
-    stream.cancel();
-    if (this.closed) return;
-    if (err && FATAL.has(err.code)) {
-      this.fail(err);
-      return;
-    }
-    if (err?.code === ErrorCode.SUBSCRIPTION_COMPACTED) this.resnapshot = true;
-    else if (!err || shouldSwitchEndpoint(err)) this.source.failover(address);
-    this.attempt++;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.open();
-    }, this.source.backoffMs(this.attempt));
   }
 
   private fail(err: ClientError): void {
@@ -176,11 +146,7 @@ export class ServiceView
 
   private stop(): void {
     this.closed = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    const stream = this.stream;
-    this.stream = undefined;
-    stream?.cancel();
+    this.stream.close();
     for (const l of this.closeListeners.splice(0)) l();
   }
 

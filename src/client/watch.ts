@@ -10,7 +10,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { ErrorCode } from '../common/errors.js';
 import { AsyncQueue } from './async-queue.js';
 import { type Connection, requireLeaderMetadata, type Wire } from './connection.js';
-import { ClientError, toClientError } from './errors.js';
+import { ClientError } from './errors.js';
 import {
   type Bytes,
   type KeyValue,
@@ -20,6 +20,7 @@ import {
   rangeEndOf,
   toBytes,
 } from './kv-types.js';
+import { type ResumableCall, ResumingStream } from './resuming-stream.js';
 
 /** What a watch covers and how. */
 export interface WatchOptions extends RangeSelector {
@@ -58,14 +59,12 @@ export class Watcher implements AsyncIterable<WatchEvent> {
   private readonly queue: AsyncQueue<WatchEvent>;
   private readonly key: Buffer;
   private readonly rangeEnd: Buffer;
-  private stream: grpc.ClientDuplexStream<Wire, Wire> | undefined;
+  private readonly stream: ResumingStream;
   /** The revision a resumed watch starts from: after the last one delivered (0: not known yet). */
   private nextRevision: number;
-  private attempt = 0;
   private closed = false;
   private readonly created: Promise<void>;
   private resolveCreated: () => void = () => undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly closeListeners: (() => void)[] = [];
 
   constructor(
@@ -77,7 +76,7 @@ export class Watcher implements AsyncIterable<WatchEvent> {
     this.rangeEnd = rangeEndOf(this.key, options);
     this.nextRevision = options.startRevision ?? 0;
     this.queue = new AsyncQueue<WatchEvent>(
-      { pause: () => this.stream?.pause(), resume: () => this.stream?.resume() },
+      { pause: () => this.stream.pause(), resume: () => this.stream.resume() },
       options.bufferedEventsMax ?? 4096,
       Math.floor((options.bufferedEventsMax ?? 4096) / 8),
       () => this.close(),
@@ -85,7 +84,13 @@ export class Watcher implements AsyncIterable<WatchEvent> {
     this.created = new Promise((resolve) => {
       this.resolveCreated = resolve;
     });
-    this.open();
+    this.stream = new ResumingStream(connection, {
+      fatal: FATAL,
+      open: (address) => this.open(address),
+      onMessage: (r, address) => this.handle(r, address),
+      onFailed: (err) => this.finish(err),
+    });
+    this.stream.start();
   }
 
   /** Resolves once the server has confirmed the watch (events after this point are delivered). */
@@ -98,25 +103,15 @@ export class Watcher implements AsyncIterable<WatchEvent> {
     return this.nextRevision;
   }
 
-  private open(): void {
-    if (this.closed) return;
-    const address = this.connection.currentAddress;
-    let stub: { Watch(metadata: grpc.Metadata): grpc.ClientDuplexStream<Wire, Wire> };
-    try {
-      stub = this.connection.stub('Watch', address) as unknown as typeof stub;
-    } catch (err) {
-      this.queue.fail(toClientError(err));
-      return;
-    }
-    const stream = stub.Watch(requireLeaderMetadata());
-    this.stream = stream;
+  private open(address: string): ResumableCall {
+    const stub = this.connection.stub('Watch', address) as unknown as {
+      Watch(metadata: grpc.Metadata): grpc.ClientDuplexStream<Wire, Wire>;
+    };
+    const call = stub.Watch(requireLeaderMetadata());
     const filters: number[] = [];
     if (this.options.noPut) filters.push(0);
     if (this.options.noDelete) filters.push(1);
-    stream.on('data', (r: Wire) => this.handle(stream, r, address));
-    stream.on('error', (err) => this.broken(stream, toClientError(err, address), address));
-    stream.on('end', () => this.broken(stream, undefined, address));
-    stream.write({
+    call.write({
       create_request: {
         key: this.key,
         range_end: this.rangeEnd,
@@ -126,20 +121,20 @@ export class Watcher implements AsyncIterable<WatchEvent> {
         prev_kv: this.options.prevKv ?? false,
       },
     });
+    return call;
   }
 
-  private handle(stream: grpc.ClientDuplexStream<Wire, Wire>, r: Wire, address: string): void {
-    if (stream !== this.stream) return;
+  private handle(r: Wire, address: string): void {
     const headerRevision = Number(r.header?.revision ?? 0);
     if (r.created) {
-      this.attempt = 0;
+      this.stream.healthy();
       if (this.nextRevision === 0) this.nextRevision = headerRevision + 1;
       this.resolveCreated();
     }
     if (r.canceled) {
       const compactRevision = Number(r.compact_revision ?? 0);
       if (compactRevision > 0) {
-        this.finish(
+        this.stream.fail(
           new ClientError(
             ErrorCode.COMPACTED,
             `watch from revision ${this.nextRevision} cannot resume: compacted up to ${compactRevision}`,
@@ -152,8 +147,7 @@ export class Watcher implements AsyncIterable<WatchEvent> {
         return;
       }
       // Cancelled by the server (a slow watcher, a removed member): resume on a fresh stream.
-      this.broken(
-        stream,
+      this.stream.restart(
         new ClientError(
           ErrorCode.CONNECTION_LOST,
           String(r.cancel_reason ?? 'watch canceled'),
@@ -161,7 +155,6 @@ export class Watcher implements AsyncIterable<WatchEvent> {
           true,
           address,
         ),
-        address,
       );
       return;
     }
@@ -178,27 +171,6 @@ export class Watcher implements AsyncIterable<WatchEvent> {
     }
   }
 
-  private broken(
-    stream: grpc.ClientDuplexStream<Wire, Wire>,
-    err: ClientError | undefined,
-    address: string,
-  ): void {
-    if (stream !== this.stream) return;
-    this.stream = undefined;
-    stream.cancel();
-    if (this.closed) return;
-    if (err && FATAL.has(err.code)) {
-      this.finish(err);
-      return;
-    }
-    this.connection.failover(address);
-    this.attempt++;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.open();
-    }, this.connection.backoffMs(this.attempt));
-  }
-
   /** Runs `listener` once when the watch ends (closed, or failed for good). */
   onClosed(listener: () => void): void {
     if (this.closed) listener();
@@ -212,10 +184,8 @@ export class Watcher implements AsyncIterable<WatchEvent> {
   private finish(err: ClientError): void {
     this.closed = true;
     this.notifyClosed();
-    const stream = this.stream;
-    this.stream = undefined;
-    stream?.cancel();
     this.queue.fail(err);
+    this.resolveCreated();
   }
 
   /** Stops the watch; the iterator ends after the events already delivered. */
@@ -223,13 +193,7 @@ export class Watcher implements AsyncIterable<WatchEvent> {
     if (this.closed) return;
     this.closed = true;
     this.notifyClosed();
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    const stream = this.stream;
-    this.stream = undefined;
-    if (stream) {
-      stream.end();
-      stream.cancel();
-    }
+    this.stream.close();
     this.queue.end();
     this.resolveCreated();
   }

@@ -308,11 +308,13 @@ describe('failover', () => {
       // lost when no renewal gets through within it.
       const held = await holderClient.lock('fo/lock', { ttlSeconds: 8 });
       const waiting = waiterClient.lock('fo/lock', { ttlSeconds: 8 });
+      waiting.catch(() => undefined); // awaited below; a failure before that must not go unhandled
       await eventually(async () => expect((await client.locks.describe('fo/lock')).waiters).toHaveLength(1));
       await cluster.kill(leader);
       await cluster.leaderName();
       // Longer than the TTL: only renewals that got through keep the lock.
       await new Promise((r) => setTimeout(r, 9000));
+      expect(held.lost).toBeUndefined();
       expect(held.isHeld).toBe(true);
       const d = await eventually(() => client.locks.describe('fo/lock'));
       expect(d.holder?.fencingToken).toBe(held.fencingToken);
