@@ -228,4 +228,37 @@ describe('cairnctl against a cluster', { timeout: 120_000 }, () => {
     const after = await run(['lock', 'describe', 'cli-lock']);
     expect(after.code).toBe(3);
   });
+
+  it('lease keep-alive --once renews and exits 0', async () => {
+    const id = JSON.parse((await run(['lease', 'grant', '60', '-o', 'json'])).stdout).id as string;
+    const once = await run(['lease', 'keep-alive', id, '--once']);
+    expect(once.code).toBe(0);
+    expect(once.stdout).toContain(id);
+    expect((await run(['lease', 'revoke', id])).code).toBe(0);
+    expect((await run(['lease', 'keep-alive', id, '--once'])).code).not.toBe(0);
+  });
+
+  it('cluster add (learner), remove and move-leader change the membership and the leader', async () => {
+    const peer = `http://127.0.0.1:${await freePort()}`;
+    const added = await run(['cluster', 'add', peer, '--learner', '-o', 'json']);
+    expect(added.code).toBe(0);
+    const learner = JSON.parse(added.stdout).member as { id: string; is_learner: boolean };
+    expect(learner.is_learner).toBe(true);
+    const four = JSON.parse((await run(['cluster', 'members', '-o', 'json'])).stdout);
+    expect(JSON.stringify(four)).toContain(learner.id);
+    expect((await run(['cluster', 'remove', learner.id])).code).toBe(0);
+    expect((await run(['cluster', 'members', '-o', 'json'])).stdout).not.toContain(learner.id);
+
+    const status = JSON.parse((await run(['cluster', 'status', '-o', 'json'])).stdout) as {
+      leader: string;
+      members: { id: string; is_leader: boolean }[];
+    };
+    const target = status.members.find((m) => !m.is_leader)!.id;
+    const moved = await run(['cluster', 'move-leader', target]);
+    expect(moved.code).toBe(0);
+    expect(moved.stdout).toContain(`member ${target} is now the leader`);
+    const after = JSON.parse((await run(['cluster', 'status', '-o', 'json'])).stdout);
+    expect(after.leader).toBe(target);
+    expect((await run(['cluster', 'move-leader', 'ffff'])).code).toBe(3);
+  });
 });
