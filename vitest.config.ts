@@ -5,5 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Most test files wait on member processes rather than compute, so two files run at once
+    // even on a two-core machine (vitest's default there is one, which made the suite serial).
+    maxWorkers: 2,
   },
 });

@@ -207,9 +207,10 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     clusterId: info.clusterId,
     peerUrlOf: (id) => registry.get(id)?.peerUrls[0],
     // A leader that died stays "the leader" here until an election: a renewal forwarded to it
-    // must fail within a couple of election timeouts, not hold the keep-alive stream for the
-    // whole request timeout (the client's lease could run out meanwhile).
-    callTimeoutMs: Math.min(config.requestTimeoutMs, Math.max(1_000, 2 * config.electionTimeoutMs)),
+    // must fail within a few election timeouts, not hold the keep-alive stream for the whole
+    // request timeout (the client's lease could run out meanwhile). Not less than 3 s: a busy
+    // leader must still be able to answer.
+    callTimeoutMs: Math.min(config.requestTimeoutMs, Math.max(3_000, 3 * config.electionTimeoutMs)),
     credentials: peerTls,
   });
   const memberLeases = new MemberLeases({

@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { etcdServices } from '../../src/common/proto-loader.js';
 import { TestCluster } from '../support/cluster.js';
+import { eventually } from '../support/eventually.js';
 
 let cluster: TestCluster;
 
@@ -59,9 +60,18 @@ function openWatch(
 it('ends and refuses hasleader watches on a member without a leader, and keeps the others', async () => {
   const [alone, ...others] = cluster.topology.members.map((m) => m.name) as [string, string, string];
   const target = cluster.endpoints([alone])[0] as string;
-  const needsLeader = openWatch(target, true);
+  // The member itself must know the leader before it accepts a hasleader watch.
+  const needsLeader = await eventually(async () => {
+    const w = openWatch(target, true);
+    try {
+      await w.created;
+      return w;
+    } catch (err) {
+      w.close();
+      throw err;
+    }
+  });
   const plain = openWatch(target, false);
-  await needsLeader.created;
   await plain.created;
   for (const name of others) await cluster.kill(name);
   const ended = await needsLeader.outcome;
