@@ -9,11 +9,11 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { ErrorCode } from '../common/errors.js';
-import { AsyncQueue } from './async-queue.js';
 import type { Connection, Wire } from './connection.js';
 import { recordFromWire, type TxnDecisionEvent } from './coordinator-types.js';
-import { type ClientError, toClientError } from './errors.js';
-import { type ResumableCall, ResumingStream } from './resuming-stream.js';
+import { toClientError } from './errors.js';
+import type { ResumableCall } from './resuming-stream.js';
+import { StreamIterator } from './stream-iterator.js';
 
 /** Which decisions a watch streams, and from where. */
 export interface DecisionWatchOptions {
@@ -35,37 +35,16 @@ const FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 
 /** A running decision stream: iterate it, close() it when done. */
-export class DecisionWatch implements AsyncIterable<TxnDecisionEvent> {
-  private readonly queue: AsyncQueue<TxnDecisionEvent>;
-  private readonly stream: ResumingStream;
+export class DecisionWatch extends StreamIterator<TxnDecisionEvent> {
   /** Invariant: the revision a reopened stream starts from, one past the last decision delivered (0: not known yet). */
   private nextRevision: number;
-  private closed = false;
-  private readonly created: Promise<void>;
-  private resolveCreated: () => void = () => undefined;
-  private readonly closeListeners: (() => void)[] = [];
 
   constructor(
     private readonly connection: Connection,
     private readonly options: DecisionWatchOptions = {},
   ) {
+    super(connection, FATAL, options.bufferedDecisionsMax ?? 1024);
     this.nextRevision = options.fromRevision ?? 0;
-    const high = options.bufferedDecisionsMax ?? 1024;
-    this.queue = new AsyncQueue<TxnDecisionEvent>(
-      { pause: () => this.stream.pause(), resume: () => this.stream.resume() },
-      high,
-      Math.floor(high / 8),
-      () => this.close(),
-    );
-    this.created = new Promise((resolve) => {
-      this.resolveCreated = resolve;
-    });
-    this.stream = new ResumingStream(connection, {
-      fatal: FATAL,
-      open: (address) => this.open(address),
-      onMessage: (m) => this.handle(m),
-      onFailed: (err) => this.finish(err),
-    });
     this.stream.start();
   }
 
@@ -74,17 +53,12 @@ export class DecisionWatch implements AsyncIterable<TxnDecisionEvent> {
     return this.stream.reconnects;
   }
 
-  /** Resolves once a member has confirmed the stream (decisions after this point are delivered). */
-  ready(): Promise<void> {
-    return this.created;
-  }
-
   /** The revision the stream would resume from after a reconnect. */
   get resumeRevision(): number {
     return this.nextRevision;
   }
 
-  private open(address: string): ResumableCall {
+  protected open(address: string): ResumableCall {
     const stub = this.connection.stub('CoordinatorService', address) as unknown as {
       Watch(request: Wire): grpc.ClientReadableStream<Wire>;
     };
@@ -95,12 +69,11 @@ export class DecisionWatch implements AsyncIterable<TxnDecisionEvent> {
     });
   }
 
-  private handle(m: Wire): void {
+  protected handle(m: Wire): void {
     const revision = Number(m.header?.revision ?? 0);
     if (m.created) {
-      this.stream.healthy();
       if (this.nextRevision === 0) this.nextRevision = revision + 1;
-      this.resolveCreated();
+      this.confirmed();
       return;
     }
     let record: TxnDecisionEvent['record'];
@@ -112,37 +85,5 @@ export class DecisionWatch implements AsyncIterable<TxnDecisionEvent> {
     }
     this.nextRevision = Math.max(this.nextRevision, revision + 1);
     this.queue.push({ revision, record });
-  }
-
-  /** Runs `listener` once when the stream ends (closed, or failed for good). */
-  onClosed(listener: () => void): void {
-    if (this.closed) listener();
-    else this.closeListeners.push(listener);
-  }
-
-  private notifyClosed(): void {
-    for (const l of this.closeListeners.splice(0)) l();
-  }
-
-  private finish(err: ClientError): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.notifyClosed();
-    this.queue.fail(err);
-    this.resolveCreated();
-  }
-
-  /** Stops the stream; the iterator ends after the decisions already delivered. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.notifyClosed();
-    this.stream.close();
-    this.queue.end();
-    this.resolveCreated();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<TxnDecisionEvent> {
-    return this.queue;
   }
 }

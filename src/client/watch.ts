@@ -8,7 +8,6 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { ErrorCode } from '../common/errors.js';
-import { AsyncQueue } from './async-queue.js';
 import { type Connection, requireLeaderMetadata, type Wire } from './connection.js';
 import { ClientError } from './errors.js';
 import {
@@ -20,7 +19,8 @@ import {
   rangeEndOf,
   toBytes,
 } from './kv-types.js';
-import { type ResumableCall, ResumingStream } from './resuming-stream.js';
+import type { ResumableCall } from './resuming-stream.js';
+import { StreamIterator } from './stream-iterator.js';
 
 /** What a watch covers and how. */
 export interface WatchOptions extends RangeSelector {
@@ -55,47 +55,22 @@ const FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 
 /** A running watch: iterate it for events, close() it when done. */
-export class Watcher implements AsyncIterable<WatchEvent> {
-  private readonly queue: AsyncQueue<WatchEvent>;
+export class Watcher extends StreamIterator<WatchEvent> {
   private readonly key: Buffer;
   private readonly rangeEnd: Buffer;
-  private readonly stream: ResumingStream;
   /** The revision a resumed watch starts from: after the last one delivered (0: not known yet). */
   private nextRevision: number;
-  private closed = false;
-  private readonly created: Promise<void>;
-  private resolveCreated: () => void = () => undefined;
-  private readonly closeListeners: (() => void)[] = [];
 
   constructor(
     private readonly connection: Connection,
     key: Bytes,
     private readonly options: WatchOptions = {},
   ) {
+    super(connection, FATAL, options.bufferedEventsMax ?? 4096);
     this.key = toBytes(key);
     this.rangeEnd = rangeEndOf(this.key, options);
     this.nextRevision = options.startRevision ?? 0;
-    this.queue = new AsyncQueue<WatchEvent>(
-      { pause: () => this.stream.pause(), resume: () => this.stream.resume() },
-      options.bufferedEventsMax ?? 4096,
-      Math.floor((options.bufferedEventsMax ?? 4096) / 8),
-      () => this.close(),
-    );
-    this.created = new Promise((resolve) => {
-      this.resolveCreated = resolve;
-    });
-    this.stream = new ResumingStream(connection, {
-      fatal: FATAL,
-      open: (address) => this.open(address),
-      onMessage: (r, address) => this.handle(r, address),
-      onFailed: (err) => this.finish(err),
-    });
     this.stream.start();
-  }
-
-  /** Resolves once the server has confirmed the watch (events after this point are delivered). */
-  ready(): Promise<void> {
-    return this.created;
   }
 
   /** The revision the watch would resume from after a reconnect. */
@@ -103,7 +78,7 @@ export class Watcher implements AsyncIterable<WatchEvent> {
     return this.nextRevision;
   }
 
-  private open(address: string): ResumableCall {
+  protected open(address: string): ResumableCall {
     const stub = this.connection.stub('Watch', address) as unknown as {
       Watch(metadata: grpc.Metadata): grpc.ClientDuplexStream<Wire, Wire>;
     };
@@ -124,12 +99,11 @@ export class Watcher implements AsyncIterable<WatchEvent> {
     return call;
   }
 
-  private handle(r: Wire, address: string): void {
+  protected handle(r: Wire, address: string): void {
     const headerRevision = Number(r.header?.revision ?? 0);
     if (r.created) {
-      this.stream.healthy();
       if (this.nextRevision === 0) this.nextRevision = headerRevision + 1;
-      this.resolveCreated();
+      this.confirmed();
     }
     if (r.canceled) {
       const compactRevision = Number(r.compact_revision ?? 0);
@@ -169,36 +143,5 @@ export class Watcher implements AsyncIterable<WatchEvent> {
     if (events.length === 0 && !r.created && headerRevision > 0 && this.nextRevision > 0) {
       this.nextRevision = Math.max(this.nextRevision, headerRevision + 1);
     }
-  }
-
-  /** Runs `listener` once when the watch ends (closed, or failed for good). */
-  onClosed(listener: () => void): void {
-    if (this.closed) listener();
-    else this.closeListeners.push(listener);
-  }
-
-  private notifyClosed(): void {
-    for (const l of this.closeListeners.splice(0)) l();
-  }
-
-  private finish(err: ClientError): void {
-    this.closed = true;
-    this.notifyClosed();
-    this.queue.fail(err);
-    this.resolveCreated();
-  }
-
-  /** Stops the watch; the iterator ends after the events already delivered. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.notifyClosed();
-    this.stream.close();
-    this.queue.end();
-    this.resolveCreated();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<WatchEvent> {
-    return this.queue;
   }
 }
