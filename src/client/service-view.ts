@@ -127,8 +127,10 @@ export class ServiceView
     const wasReady = this.state.ready;
     if (message.snapshot_done === true) this.resnapshot = false;
     const changed = this.state.apply(message);
-    if (!wasReady && this.state.ready) this.settleReady();
-    if (changed) {
+    const becameReady = !wasReady && this.state.ready;
+    if (becameReady) this.settleReady();
+    // The first snapshot is news even when it is empty: iterators and listeners learn the start.
+    if (changed || becameReady) {
       const list = this.state.instances;
       for (const it of this.iterators) it.offer(list);
       this.emit('change', list);

@@ -221,6 +221,18 @@ describe('ServiceView', () => {
     expect(source.opened).toHaveLength(1);
   });
 
+  it('yields the first snapshot even when the service has no instance yet', async () => {
+    const source = new FakeSource();
+    const view = new ServiceView(source, 'svc');
+    const it = view[Symbol.asyncIterator]();
+    const first = it.next();
+    source.last.stream.emit('data', snapshot(3, []));
+    expect(ids((await first).value)).toEqual([]);
+    source.last.stream.emit('data', changes(4, ['upsert', 'a']));
+    expect(ids((await it.next()).value)).toEqual(['a']);
+    view.close();
+  });
+
   it('iterates the current list, then the newest one (skipping those a slow reader missed)', async () => {
     const source = new FakeSource();
     const view = new ServiceView(source, 'svc');
