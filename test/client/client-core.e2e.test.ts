@@ -14,6 +14,7 @@ import type { WatchEvent } from '../../src/client/watch.js';
 import { TestCluster } from '../support/cluster.js';
 import { eventually } from '../support/eventually.js';
 import { freePort } from '../support/ports.js';
+import { restartAndWait } from '../support/restart.js';
 
 let cluster: TestCluster;
 let client: Client;
@@ -23,17 +24,6 @@ beforeAll(async () => {
   await cluster.leaderName();
   client = new Client({ endpoints: cluster.endpoints(), deadlineMs: 8000 });
 }, 60_000);
-
-/** Restarts a member and waits until it serves linearizable reads (it has caught up with a leader). */
-async function restartAndWait(name: string): Promise<void> {
-  cluster.startMember(cluster.member(name));
-  const only = new Client({ endpoints: cluster.endpoints([name]), deadlineMs: 2000 });
-  try {
-    await eventually(() => only.kv.get('probe'), 30_000);
-  } finally {
-    await only.close();
-  }
-}
 
 afterAll(async () => {
   await client?.close();
@@ -156,7 +146,7 @@ describe('watch', () => {
     } finally {
       await onFollower.close();
       await writer.close();
-      await restartAndWait(follower);
+      await restartAndWait(cluster, follower);
     }
   }, 60_000);
 
@@ -190,7 +180,7 @@ describe('leases and sessions', () => {
     await eventually(async () => expect(await client.kv.getText('lease/k')).toBe('v'));
     expect(lost).toEqual([]);
     expect((await lease.timeToLive()).ttlSeconds).toBeGreaterThan(0);
-    await restartAndWait(leader);
+    await restartAndWait(cluster, leader);
     await lease.revoke();
     expect(await client.kv.getText('lease/k')).toBeUndefined();
   }, 60_000);

@@ -15,6 +15,7 @@ import { ClientError, ErrorCode } from '../../src/client/errors.js';
 import type { ParticipantHandlers, PrepareOutcome } from '../../src/client/participant.js';
 import { TestCluster } from '../support/cluster.js';
 import { eventually } from '../support/eventually.js';
+import { restartAndWait } from '../support/restart.js';
 
 let cluster: TestCluster;
 let client: Client;
@@ -31,17 +32,6 @@ afterAll(async () => {
   await client?.close();
   await cluster?.stop();
 });
-
-/** Restarts a member and waits until it serves linearizable reads. */
-async function restartAndWait(name: string): Promise<void> {
-  cluster.startMember(cluster.member(name));
-  const only = new Client({ endpoints: cluster.endpoints([name]), deadlineMs: 2000 });
-  try {
-    await eventually(() => only.kv.get('probe'), 30_000);
-  } finally {
-    await only.close();
-  }
-}
 
 /** Callbacks that record every call; prepare answers what `decide` says. */
 function recorder(
@@ -241,7 +231,7 @@ describe('failures', () => {
     } finally {
       await onFollower.close();
       await writer.close();
-      await restartAndWait(follower);
+      await restartAndWait(cluster, follower);
     }
   }, 60_000);
 

@@ -14,6 +14,7 @@ import { ClientError, ErrorCode } from '../../src/client/errors.js';
 import type { LockHandle } from '../../src/client/lock-handle.js';
 import { TestCluster } from '../support/cluster.js';
 import { eventually } from '../support/eventually.js';
+import { restartAndWait } from '../support/restart.js';
 
 let cluster: TestCluster;
 let client: Client;
@@ -29,17 +30,6 @@ afterAll(async () => {
   await client?.close();
   await cluster?.stop();
 });
-
-/** Restarts a member and waits until it serves linearizable reads. */
-async function restartAndWait(name: string): Promise<void> {
-  cluster.startMember(cluster.member(name));
-  const only = new Client({ endpoints: cluster.endpoints([name]), deadlineMs: 2000 });
-  try {
-    await eventually(() => only.kv.get('probe'), 30_000);
-  } finally {
-    await only.close();
-  }
-}
 
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   const err = await p.then(
@@ -326,7 +316,7 @@ describe('failover', () => {
     } finally {
       await holderClient.close();
       await waiterClient.close();
-      await restartAndWait(leader);
+      await restartAndWait(cluster, leader);
     }
   }, 60_000);
 });
