@@ -5,7 +5,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type JoinAs, type LocalMember, type LocalTopology, memberFlags } from './topology.js';
@@ -121,21 +120,5 @@ export function dataRoot(env: Readonly<Record<string, string | undefined>>): str
   return resolve(env.DATA_DIR ?? 'data');
 }
 
-/** The default ports of a local cluster, which a joining member must not take. */
-const RESERVED_PORTS = new Set([2379, 2380, 22379, 22380, 32379, 32380]);
-
-/** A TCP port on 127.0.0.1 that was free a moment ago (never one of the default ports). */
-export async function freeLoopbackPort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const addr = srv.address();
-        const p = typeof addr === 'object' && addr ? addr.port : 0;
-        srv.close(() => resolve(p));
-      });
-    });
-    if (!RESERVED_PORTS.has(port)) return port;
-  }
-}
+/** Free loopback ports (below the ephemeral range); re-exported for the callers that start members. */
+export { freeLoopbackPort } from './ports.js';

@@ -56,7 +56,14 @@ export class TestCluster {
       extraFlags: this.extraFlags,
     });
     child.stdout?.resume();
-    child.stderr?.resume();
+    // Keep the end of stderr so that a member that fails on its own (not stopped by the test) says why.
+    let tail = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      tail = (tail + b.toString('utf8')).slice(-4096);
+    });
+    child.once('exit', (code, signal) => {
+      if (signal === null && code !== 0) console.error(`member ${m.name} exited with code ${code}:\n${tail}`);
+    });
     this.processes.set(m.name, child);
   }
 
@@ -81,7 +88,14 @@ export class TestCluster {
       join: { existing },
     });
     child.stdout?.resume();
-    child.stderr?.resume();
+    // Keep the end of stderr so that a member that fails on its own (not stopped by the test) says why.
+    let tail = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      tail = (tail + b.toString('utf8')).slice(-4096);
+    });
+    child.once('exit', (code, signal) => {
+      if (signal === null && code !== 0) console.error(`member ${m.name} exited with code ${code}:\n${tail}`);
+    });
     this.processes.set(m.name, child);
     return child;
   }
