@@ -7,6 +7,8 @@
  *   'D'                          -> the snapshot's data
  *   'A'                          -> the state machine's applied index, written with its data
  *   'K' + key                    -> the state machine's data (keys chosen by the state machine)
+ *   'V'                          -> the data format's version, written when the folder is created
+ * 'A' and 'K' values are checksummed records (record-codec.ts).
  *   'M'                          -> an empty marker written before each compaction (level-storage.ts)
  * Big-endian indexes sort numerically, so the log is read back in order by one iterator.
  */
@@ -22,7 +24,14 @@ export const Prefix = {
   applied: 0x41, // 'A'
   stateMachine: 0x4b, // 'K'
   compactionMarker: 0x4d, // 'M'
+  formatVersion: 0x56, // 'V'
 } as const;
+
+/**
+ * The version of this layout, stored under 'V'. 2: 'A' and 'K' values became checksummed
+ * records. A folder without it (written before version 2) or with another version is refused.
+ */
+export const DATA_FORMAT_VERSION = 2;
 
 /** The key of the log entry at index. */
 export function logKey(index: number): Uint8Array {

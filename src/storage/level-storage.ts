@@ -29,7 +29,16 @@ import {
   encodeHardState,
   encodeSnapshotMeta,
 } from './entry-codec.js';
-import { indexOfLogKey, logKey, Prefix, prefixRange, singleKey, stateMachineKey } from './layout.js';
+import {
+  DATA_FORMAT_VERSION,
+  indexOfLogKey,
+  logKey,
+  Prefix,
+  prefixRange,
+  singleKey,
+  stateMachineKey,
+} from './layout.js';
+import { openRecord, sealRecord } from './record-codec.js';
 
 /** What a state machine asks storage to write: its own keys, optionally replacing all it had. */
 export interface StateMachineOps {
@@ -110,6 +119,32 @@ function unreadableDataDir(dir: string, err: unknown): CairnError {
   );
 }
 
+/**
+ * Checks the folder's data format version; writes it into a folder that holds nothing yet.
+ * A folder with data but no version was written before version 2 and is refused, as is one
+ * from another version: reading it as this one would misread every record.
+ */
+async function checkFormatVersion(db: Level<Uint8Array, Uint8Array>, dir: string): Promise<void> {
+  const key = singleKey(Prefix.formatVersion);
+  const stored = await db.get(key);
+  if (stored === undefined) {
+    for await (const _ of db.keys({ limit: 1 }))
+      throw new CairnError(
+        ErrorCode.DATA_DIR_UNREADABLE,
+        `cannot use the data folder ${dir}: it holds data in a format older than version ${DATA_FORMAT_VERSION} that this Cairn cannot read; ` +
+          'restore it from a snapshot (cairnctl snapshot restore) or rejoin the member from its peers',
+      );
+    await db.put(key, new TextEncoder().encode(String(DATA_FORMAT_VERSION)), { sync: true });
+    return;
+  }
+  const version = new TextDecoder().decode(stored);
+  if (version !== String(DATA_FORMAT_VERSION))
+    throw new CairnError(
+      ErrorCode.DATA_DIR_UNREADABLE,
+      `cannot use the data folder ${dir}: it holds data format version ${JSON.stringify(version.slice(0, 16))}; this Cairn reads version ${DATA_FORMAT_VERSION}`,
+    );
+}
+
 /** LevelDB-backed storage for one member. */
 export class LevelStorage {
   /** Number of LevelDB batches written, for tests and metrics. */
@@ -138,6 +173,7 @@ export class LevelStorage {
       throw unreadableDataDir(dir, err);
     }
     try {
+      await checkFormatVersion(db, dir);
       const hsBytes = await db.get(singleKey(Prefix.hardState));
       const metaBytes = await db.get(singleKey(Prefix.snapshotMeta));
       const appliedBytes = await db.get(singleKey(Prefix.applied));
@@ -180,8 +216,9 @@ export class LevelStorage {
       }
       const stateMachine: (readonly [Uint8Array, Uint8Array])[] = [];
       for await (const [key, value] of db.iterator(prefixRange(Prefix.stateMachine)))
-        stateMachine.push([key.slice(1), value]);
-      const appliedIndex = appliedBytes ? readU53(appliedBytes) : 0;
+        stateMachine.push([key.slice(1), openRecord(key, value)]);
+      const appliedKey = singleKey(Prefix.applied);
+      const appliedIndex = appliedBytes ? readU53(openRecord(appliedKey, appliedBytes)) : 0;
       opts.logger.info(
         { dir, snapshotIndex: snapshot?.metadata.index ?? 0, entries: entries.length, appliedIndex, fresh },
         'storage opened',
@@ -225,8 +262,12 @@ export class LevelStorage {
           ops.push({ type: 'del', key });
       }
       for (const k of sm.dels) ops.push({ type: 'del', key: stateMachineKey(k) });
-      for (const [k, v] of sm.puts) ops.push({ type: 'put', key: stateMachineKey(k), value: v });
-      ops.push({ type: 'put', key: singleKey(Prefix.applied), value: u53(b.appliedIndex) });
+      for (const [k, v] of sm.puts) {
+        const key = stateMachineKey(k);
+        ops.push({ type: 'put', key, value: sealRecord(key, v) });
+      }
+      const appliedKey = singleKey(Prefix.applied);
+      ops.push({ type: 'put', key: appliedKey, value: sealRecord(appliedKey, u53(b.appliedIndex)) });
     }
     if (ops.length > 0) await this.write(ops, b.sync ?? true);
     if (b.snapshot) this.raftStorage.applySnapshot(b.snapshot);
