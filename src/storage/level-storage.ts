@@ -131,8 +131,8 @@ async function checkFormatVersion(db: Level<Uint8Array, Uint8Array>, dir: string
     for await (const _ of db.keys({ limit: 1 }))
       throw new CairnError(
         ErrorCode.DATA_DIR_UNREADABLE,
-        `cannot use the data folder ${dir}: it holds data in a format older than version ${DATA_FORMAT_VERSION} that this Cairn cannot read; ` +
-          'restore it from a snapshot (cairnctl snapshot restore) or rejoin the member from its peers',
+        `cannot use the data folder ${dir}: it holds data but no format version record (written by a Cairn ` +
+          `older than data format ${DATA_FORMAT_VERSION}, or damaged); ${DAMAGED_DATA_DIR_ADVICE}`,
       );
     await db.put(key, new TextEncoder().encode(String(DATA_FORMAT_VERSION)), { sync: true });
     return;
