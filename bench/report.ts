@@ -4,6 +4,7 @@
  */
 import type { System } from './cluster.js';
 import type { NodeUsage } from './proc-stats.js';
+import type { TargetCheck } from './targets.js';
 import type { Measured, Workload } from './workload.js';
 
 /** One system's numbers in a row; latencies are null when nothing completed. */
@@ -45,6 +46,8 @@ export interface BenchReport {
   readonly machine: { cpus: number; loadAverage: number[]; node: string; etcd?: string };
   readonly clientModel: string;
   readonly rows: ResultRow[];
+  /** Issue 8's targets, as this run measured them. */
+  readonly targets: TargetCheck[];
 }
 
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);

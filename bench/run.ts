@@ -28,6 +28,7 @@ import {
   systemResult,
 } from './report.js';
 import { renderSvg } from './svg.js';
+import { checkTargets, formatTargets } from './targets.js';
 import { WORKLOADS } from './workloads/index.js';
 
 /** How long a workload may overrun its time before the run gives up on it. */
@@ -164,8 +165,10 @@ async function main(): Promise<number> {
       },
       clientModel: `raw @grpc/grpc-js stubs, ${CHANNELS_PER_MEMBER} channels per member (each its own connection), simulated clients spread over them round-robin, leader first`,
       rows,
+      targets: checkTargets(rows),
     };
     console.log(formatTable(rows));
+    console.log(`\n${formatTargets(report.targets)}`);
     mkdirSync(outDir, { recursive: true });
     const stamp = startedAt
       .toISOString()

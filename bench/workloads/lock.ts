@@ -13,7 +13,9 @@ async function contend(ctx: RunContext, useCairnService: boolean): Promise<Measu
   const name = bytes(`bench/lock/${ctx.system}-${useCairnService ? 'cairn' : 'v3lock'}-${Date.now()}`);
   const leases: number[] = [];
   await forEachLimited(CONTENDERS, CONTENDERS, async (c) => {
-    leases[c] = (await unary(ctx.pool.stubsFor(c).lease, 'LeaseGrant', { TTL: 60, ID: newLeaseId() }, 10_000)).ID;
+    leases[c] = (
+      await unary(ctx.pool.stubsFor(c).lease, 'LeaseGrant', { TTL: 60, ID: newLeaseId() }, 10_000)
+    ).ID;
   });
   const m = await closedLoop(CONTENDERS, ctx.durationMs, async (c) => {
     const s = ctx.pool.stubsFor(c);

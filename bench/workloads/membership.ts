@@ -68,7 +68,9 @@ async function propagate(ctx: RunContext): Promise<Measured> {
     e.lastSeenAt = performance.now();
     if (++e.seen === subscribers && e.ackAt !== undefined) record(e);
   };
-  const lease = (await unary(ctx.pool.stubsFor(0).lease, 'LeaseGrant', { TTL: 600, ID: newLeaseId() }, 10_000)).ID;
+  const lease = (
+    await unary(ctx.pool.stubsFor(0).lease, 'LeaseGrant', { TTL: 600, ID: newLeaseId() }, 10_000)
+  ).ID;
   const handle =
     ctx.system === 'cairn'
       ? await openSubscribers(ctx, service, onSeen)
