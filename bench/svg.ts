@@ -128,7 +128,11 @@ export function renderSvg(rows: readonly ResultRow[], title: string): string {
   const ly = height - 14;
   out.push(
     `<rect x="${x2}" y="${ly - 9}" width="10" height="10" fill="${COLORS.cairn}"/><text x="${x2 + 14}" y="${ly}">Cairn</text>`,
-    `<rect x="${x2 + 70}" y="${ly - 9}" width="10" height="10" fill="${COLORS.etcd}"/><text x="${x2 + 84}" y="${ly}">etcd</text>`,
+    ...(rows.some((r) => r.results.etcd)
+      ? [
+          `<rect x="${x2 + 70}" y="${ly - 9}" width="10" height="10" fill="${COLORS.etcd}"/><text x="${x2 + 84}" y="${ly}">etcd</text>`,
+        ]
+      : []),
     '</svg>',
   );
   return `${out.join('\n')}\n`;

@@ -98,7 +98,9 @@ describe('npm run bench --quick', () => {
     expect(chart.startsWith('<svg')).toBe(true);
     expect(chart.trimEnd().endsWith('</svg>')).toBe(true);
     for (const row of report.rows) expect(chart).toContain(row.title);
-    // One throughput bar per row plus a p99 bar per system per row (and the two legend swatches).
-    expect(chart.match(/<rect /g)?.length).toBe(1 + report.rows.length * (1 + systems.length) + 2);
+    // The background, one throughput bar per row, a p99 bar per system per row, a legend swatch per system.
+    expect(chart.match(/<rect /g)?.length).toBe(
+      1 + report.rows.length * (1 + systems.length) + systems.length,
+    );
   });
 });
