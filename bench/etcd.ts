@@ -1,24 +1,25 @@
 /**
- * A real three-member etcd cluster (Debian's etcd-server) on free loopback ports, for
- * side-by-side benchmarks: same machine, same client, same workload as Cairn.
+ * A real three-member etcd cluster (Debian's etcd-server) on free loopback ports, for the
+ * side-by-side benchmark: default settings (election timing, quota, fsync on every commit),
+ * data in a temporary folder that stop() removes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type BenchCluster, waitGone } from './cluster.js';
 
 /** The etcd binary Debian's etcd-server installs. */
 export const ETCD_BINARY = '/usr/bin/etcd';
 
-/** A running etcd cluster. */
-export interface EtcdCluster {
-  readonly endpoints: readonly string[];
-  stop(): Promise<void>;
+/** Whether etcd is installed here. */
+export function etcdAvailable(): boolean {
+  return existsSync(ETCD_BINARY);
 }
 
-/** Starts three etcd members with their default durability (fsync on every commit). */
-export function startEtcd(ports: readonly number[]): EtcdCluster {
-  if (!existsSync(ETCD_BINARY)) throw new Error(`${ETCD_BINARY} is missing: apt-get install -y etcd-server`);
+/** Starts three etcd members on the given six ports (client, peer per member). */
+export function startEtcd(ports: readonly number[]): BenchCluster {
+  if (!etcdAvailable()) throw new Error(`${ETCD_BINARY} is missing: apt-get install -y etcd-server`);
   const root = mkdtempSync(join(tmpdir(), 'bench-etcd-'));
   const members = [0, 1, 2].map((i) => ({
     name: `e${i + 1}`,
@@ -26,8 +27,10 @@ export function startEtcd(ports: readonly number[]): EtcdCluster {
     peer: ports[2 * i + 1]!,
   }));
   const initial = members.map((m) => `${m.name}=http://127.0.0.1:${m.peer}`).join(',');
-  const procs: ChildProcess[] = members.map((m) =>
-    spawn(
+  const children: (ChildProcess | undefined)[] = [];
+  const start = (i: number): void => {
+    const m = members[i]!;
+    children[i] = spawn(
       ETCD_BINARY,
       [
         `--name=${m.name}`,
@@ -43,21 +46,44 @@ export function startEtcd(ports: readonly number[]): EtcdCluster {
         '--log-level=error',
       ],
       { stdio: 'ignore' },
-    ),
-  );
+    );
+  };
+  for (let i = 0; i < members.length; i++) start(i);
+  const alive = (i: number): ChildProcess | undefined => {
+    const c = children[i];
+    return c && c.exitCode === null && c.signalCode === null ? c : undefined;
+  };
+  let stopped = false;
   return {
-    endpoints: members.map((m) => `http://127.0.0.1:${m.client}`),
+    system: 'etcd',
+    members: members.map((m, i) => ({
+      name: m.name,
+      endpoint: `127.0.0.1:${m.client}`,
+      pid: () => alive(i)?.pid,
+    })),
+    async kill(i) {
+      const c = alive(i);
+      if (!c?.pid) return;
+      c.kill('SIGKILL');
+      await waitGone(c.pid);
+    },
+    restart(i) {
+      if (!alive(i)) start(i);
+    },
     async stop() {
+      if (stopped) return;
+      stopped = true;
       await Promise.all(
-        procs.map(
-          (p) =>
-            new Promise<void>((resolve) => {
-              if (p.exitCode !== null) return resolve();
-              p.once('exit', () => resolve());
-              p.kill('SIGKILL');
-            }),
-        ),
+        children.map(async (c, i) => {
+          if (!c?.pid || !alive(i)) return;
+          c.kill('SIGKILL');
+          await waitGone(c.pid);
+        }),
       );
+      rmSync(root, { recursive: true, force: true });
+    },
+    killAllSync() {
+      for (let i = 0; i < children.length; i++) alive(i)?.kill('SIGKILL');
       rmSync(root, { recursive: true, force: true });
     },
   };

@@ -1,72 +1,200 @@
 /**
- * `npm run bench`: starts a three-member Cairn cluster and a three-member etcd cluster on
- * free loopback ports and runs the same workload with the same client against each, in
- * turn, printing a table with the Cairn/etcd ratio for every row and writing JSON to
- * bench/results/. Both run with their default durability: every acknowledged write is
- * fsynced on a quorum.
+ * `npm run bench [-- --compare etcd|none] [--seconds N] [--workloads a,b] [--quick] [--out dir]`:
+ * starts a three-member Cairn cluster (cluster/'s code path, default settings) and, unless
+ * --compare none, a three-member etcd cluster, both on free loopback ports with data in
+ * temporary folders; runs every workload against both with the same client code, alternating
+ * which system goes first; prints a table, and writes JSON and an SVG chart to bench/results/.
+ * Both clusters are stopped and their data removed at the end, also on Ctrl-C.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT, spawnMember, stopMember } from '../cluster/processes.js';
-import { waitForLeader } from '../cluster/readiness.js';
-import { localTopology } from '../cluster/topology.js';
-import { freePorts } from '../test/support/ports.js';
-import { startEtcd } from './etcd.js';
-import { type PutResult, runPuts } from './put.js';
+import { freeLoopbackPort } from '../cluster/ports.js';
+import { REPO_ROOT } from '../cluster/processes.js';
+import { startCairn } from './cairn.js';
+import { type BenchCluster, leaderFirst, leaderIndex, type System, waitAllServing } from './cluster.js';
+import { ETCD_BINARY, etcdAvailable, startEtcd } from './etcd.js';
+import { CHANNELS_PER_MEMBER, ChannelPool } from './grpc.js';
+import { ProcSampler } from './proc-stats.js';
+import {
+  type BenchReport,
+  formatTable,
+  type ResultRow,
+  row,
+  type SystemResult,
+  systemResult,
+} from './report.js';
+import { renderSvg } from './svg.js';
+import { checkTargets, formatTargets } from './targets.js';
+import { WORKLOADS } from './workloads/index.js';
+
+/** How long a workload may overrun its time before the run gives up on it. */
+const OVERRUN_LIMIT_MS = 180_000;
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '5' },
-    clients: { type: 'string', default: '1,64,256' },
+    compare: { type: 'string', default: 'etcd' },
+    seconds: { type: 'string', default: '10' },
+    workloads: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
   },
 });
-const durationMs = Number(values.seconds) * 1000;
-const clientCounts = values.clients.split(',').map(Number);
 
-async function main(): Promise<void> {
-  const ports = await freePorts(12);
-  const root = mkdtempSync(join(tmpdir(), 'bench-cairn-'));
-  const topo = localTopology(
-    root,
-    [0, 1, 2].map((i) => ({ client: ports[2 * i]!, peer: ports[2 * i + 1]! })),
-    'bench-cairn',
-  );
-  for (const m of topo.members)
-    spawnMember(topo, m, {
-      entry: 'dist',
-      detached: false,
-      extraFlags: ['--log-level=error'],
-    }).stdout?.resume();
-  const etcd = startEtcd(ports.slice(6));
+function fail(message: string): never {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+
+if (values.compare !== 'etcd' && values.compare !== 'none')
+  fail(`--compare must be etcd or none, not ${values.compare}`);
+const compare = values.compare as 'etcd' | 'none';
+if (compare === 'etcd' && !etcdAvailable())
+  fail(`${ETCD_BINARY} is missing (apt-get install etcd-server), or use --compare none`);
+const seconds = Number(values.seconds);
+if (!(seconds > 0)) fail(`--seconds must be a positive number, not ${values.seconds}`);
+const selected = values.workloads
+  ? values.workloads.split(',').map((id) => {
+      const w = WORKLOADS.find((x) => x.id === id.trim());
+      return w ?? fail(`unknown workload ${id}; known: ${WORKLOADS.map((x) => x.id).join(', ')}`);
+    })
+  : [...WORKLOADS];
+// Failover kills members: it runs after the others whatever the order given.
+const workloads = [...selected.filter((w) => !w.disruptive), ...selected.filter((w) => w.disruptive)];
+const outDir = values.out ?? join(REPO_ROOT, 'bench', 'results');
+// Compiled (npm run bench) members run from dist/; under tsx (the smoke test) from source.
+const entry = fileURLToPath(import.meta.url).includes(`${join(REPO_ROOT, 'dist')}/`) ? 'dist' : 'source';
+
+const interactive = process.stderr.isTTY === true;
+function progress(line: string): void {
+  if (interactive) process.stderr.write(`\r\x1b[K${line}`);
+  else process.stderr.write(`${line}\n`);
+}
+
+async function ports(n: number): Promise<number[]> {
+  const out = new Set<number>();
+  while (out.size < n) out.add(await freeLoopbackPort());
+  return [...out];
+}
+
+function etcdVersion(): string | undefined {
   try {
-    const cairnEndpoints = topo.members.map((m) => m.clientUrl);
-    await waitForLeader(cairnEndpoints, 30_000);
-    await waitForLeader(etcd.endpoints, 30_000);
-    const rows: { workload: string; cairn: PutResult; etcd: PutResult }[] = [];
-    for (const clients of clientCounts) {
-      const cairn = await runPuts(cairnEndpoints, clients, durationMs);
-      const e = await runPuts(etcd.endpoints, clients, durationMs);
-      rows.push({ workload: `put 256 B, ${clients} client${clients > 1 ? 's' : ''}`, cairn, etcd: e });
-      const ratio = cairn.writesPerSecond / e.writesPerSecond;
-      console.log(
-        `${rows.at(-1)!.workload.padEnd(24)} cairn ${cairn.writesPerSecond.toFixed(0).padStart(6)} w/s p50 ${cairn.p50Ms.toFixed(2)} ms p99 ${cairn.p99Ms.toFixed(2)} ms | etcd ${e.writesPerSecond.toFixed(0).padStart(6)} w/s p50 ${e.p50Ms.toFixed(2)} ms p99 ${e.p99Ms.toFixed(2)} ms | ratio ${ratio.toFixed(2)}x`,
-      );
-    }
-    const dir = join(REPO_ROOT, 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `put-${new Date().toISOString().replaceAll(':', '-')}.json`);
-    writeFileSync(file, JSON.stringify({ durationMs, rows }, null, 2));
-    console.log(`results: ${file}`);
-  } finally {
-    for (const m of topo.members) await stopMember(m);
-    await etcd.stop();
-    rmSync(root, { recursive: true, force: true });
+    return execFileSync(ETCD_BINARY, ['--version'], { encoding: 'utf8' }).split('\n')[0]?.trim();
+  } catch {
+    return undefined;
   }
 }
 
-main().catch((err: Error) => {
-  console.error(err.stack ?? err.message);
-  process.exit(1);
-});
+async function measure(
+  cluster: BenchCluster,
+  index: number,
+  label: string,
+): Promise<SystemResult | undefined> {
+  const w = workloads[index]!;
+  progress(`[${index + 1}/${workloads.length}] ${w.id} on ${cluster.system} ...`);
+  const leader = await leaderIndex(cluster, 60_000);
+  const pool = new ChannelPool(leaderFirst(cluster, leader), CHANNELS_PER_MEMBER);
+  const sampler = new ProcSampler(cluster.members);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const m = await Promise.race([
+      w.run({ system: cluster.system, cluster, pool, durationMs: seconds * 1000, quick: values.quick }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timed out')), seconds * 1000 + OVERRUN_LIMIT_MS);
+      }),
+    ]);
+    return systemResult(m, sampler.stop());
+  } catch (err) {
+    sampler.stop();
+    if (interactive) process.stderr.write('\n');
+    console.error(`bench: ${label} failed: ${(err as Error).message}`);
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+    pool.close();
+  }
+}
+
+async function main(): Promise<number> {
+  const startedAt = new Date();
+  const p = await ports(12);
+  const clusters: BenchCluster[] = [];
+  const killAll = () => {
+    for (const c of clusters) c.killAllSync();
+  };
+  process.once('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      killAll();
+      process.exit(130);
+    });
+  try {
+    progress('starting clusters ...');
+    clusters.push(startCairn(p.slice(0, 6), entry));
+    if (compare === 'etcd') clusters.push(startEtcd(p.slice(6)));
+    for (const c of clusters) {
+      await leaderIndex(c, 60_000);
+      await waitAllServing(c, 60_000);
+    }
+    const rows: ResultRow[] = [];
+    for (let i = 0; i < workloads.length; i++) {
+      const w = workloads[i]!;
+      // Alternate which system goes first, so neither always runs on a machine the other just warmed.
+      const order = i % 2 === 0 ? clusters : [...clusters].reverse();
+      const results: Partial<Record<System, SystemResult>> = {};
+      for (const c of order) {
+        const r = await measure(c, i, `${w.id} on ${c.system}`);
+        if (r) results[c.system] = r;
+      }
+      rows.push(row(w, results));
+    }
+    progress('stopping clusters ...');
+    if (interactive) process.stderr.write('\n');
+    const report: BenchReport = {
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      options: { compare, seconds, quick: values.quick, workloads: workloads.map((w) => w.id) },
+      machine: {
+        cpus: cpus().length,
+        loadAverage: loadavg(),
+        node: process.version,
+        ...(compare === 'etcd' ? { etcd: etcdVersion() ?? 'unknown' } : {}),
+      },
+      clientModel: `raw @grpc/grpc-js stubs, ${CHANNELS_PER_MEMBER} channels per member (each its own connection), simulated clients spread over them round-robin, leader first`,
+      rows,
+      targets: checkTargets(rows),
+    };
+    console.log(formatTable(rows));
+    console.log(`\n${formatTargets(report.targets)}`);
+    mkdirSync(outDir, { recursive: true });
+    const stamp = startedAt
+      .toISOString()
+      .replaceAll(':', '-')
+      .replace(/\.\d+Z$/, 'Z');
+    const jsonFile = join(outDir, `${stamp}.json`);
+    const svgFile = join(outDir, `${stamp}.svg`);
+    writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(
+      svgFile,
+      renderSvg(
+        rows,
+        `Cairn${compare === 'etcd' ? ' vs etcd' : ''}: ${seconds} s per workload${values.quick ? ' (quick)' : ''}, ${startedAt.toISOString()}`,
+      ),
+    );
+    console.log(`results: ${jsonFile}\nchart:   ${svgFile}`);
+    return rows.every((r) => Object.keys(r.results).length === clusters.length) ? 0 : 1;
+  } finally {
+    await Promise.all(clusters.map((c) => c.stop()));
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(err.stack ?? err.message);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,99 @@
+/**
+ * What the benchmark needs of a running three-member cluster, Cairn's or etcd's: its members'
+ * endpoints and pids, which one leads, killing and restarting one member, and stopping
+ * everything (processes and temporary data).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { etcdServices } from '../src/common/proto-loader.js';
+import { unary, type Wire } from './grpc.js';
+
+/** The systems compared. */
+export type System = 'cairn' | 'etcd';
+
+/** One member process of a benchmarked cluster. */
+export interface BenchMember {
+  readonly name: string;
+  /** host:port of its client API. */
+  readonly endpoint: string;
+  /** Its current pid (undefined while it is down). */
+  pid(): number | undefined;
+}
+
+/** A running cluster under test. */
+export interface BenchCluster {
+  readonly system: System;
+  readonly members: readonly BenchMember[];
+  /** SIGKILLs one member. */
+  kill(index: number): Promise<void>;
+  /** Starts a killed member again on its data. */
+  restart(index: number): void;
+  /** Stops every member and removes the temporary data; safe to call twice. */
+  stop(): Promise<void>;
+  /** Synchronous last resort for process exit: SIGKILL whatever still runs. */
+  killAllSync(): void;
+}
+
+/** The index of the member that reports itself leader, polling until timeoutMs. */
+export async function leaderIndex(cluster: BenchCluster, timeoutMs = 30_000): Promise<number> {
+  const { Maintenance } = etcdServices();
+  const until = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  while (Date.now() < until) {
+    for (let i = 0; i < cluster.members.length; i++) {
+      const m = cluster.members[i]!;
+      if (m.pid() === undefined) continue;
+      const client = new Maintenance(m.endpoint, grpc.credentials.createInsecure());
+      try {
+        const s: Wire = await unary(client, 'Status', {}, 1000);
+        if (s.leader !== 0 && s.leader === s.header.member_id) return i;
+      } catch (err) {
+        last = (err as Error).message;
+      } finally {
+        client.close();
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${cluster.system}: no leader within ${timeoutMs} ms (${last})`);
+}
+
+/** Waits until every running member answers a linearizable read (a restarted one has caught up). */
+export async function waitAllServing(cluster: BenchCluster, timeoutMs = 30_000): Promise<void> {
+  const { KV } = etcdServices();
+  const until = Date.now() + timeoutMs;
+  for (const m of cluster.members) {
+    const client = new KV(m.endpoint, grpc.credentials.createInsecure());
+    try {
+      for (;;) {
+        try {
+          await unary(client, 'Range', { key: Buffer.from('bench/probe') }, 1000);
+          break;
+        } catch (err) {
+          if (Date.now() > until)
+            throw new Error(`${cluster.system} ${m.name} not serving: ${(err as Error).message}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    } finally {
+      client.close();
+    }
+  }
+}
+
+/** The members' endpoints with the leader first, then the others in order. */
+export function leaderFirst(cluster: BenchCluster, leader: number): string[] {
+  const eps = cluster.members.map((m) => m.endpoint);
+  return [eps[leader]!, ...eps.filter((_, i) => i !== leader)];
+}
+
+/** Resolves when a process with this pid no longer exists. */
+export async function waitGone(pid: number): Promise<void> {
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,18 @@
+/** Every benchmark workload, in the order the table lists them (failover last: it kills members). */
+import type { Workload } from '../workload.js';
+import { failoverWorkloads } from './failover.js';
+import { kvWorkloads } from './kv.js';
+import { leaseWorkloads } from './lease.js';
+import { lockWorkloads } from './lock.js';
+import { membershipWorkloads } from './membership.js';
+import { watchWorkloads } from './watch.js';
+
+/** All workloads by table order. */
+export const WORKLOADS: readonly Workload[] = [
+  ...kvWorkloads,
+  ...leaseWorkloads,
+  ...lockWorkloads,
+  ...watchWorkloads,
+  ...membershipWorkloads,
+  ...failoverWorkloads,
+];
