@@ -140,6 +140,11 @@ export class MetricsListener {
       case '/dashboard.js':
         this.send(res, 200, 'text/javascript; charset=utf-8', this.page.js, PAGE_HEADERS);
         return;
+      case '/favicon.ico':
+        // No icon; an empty answer keeps the browser from logging a failed request.
+        res.writeHead(204, { 'cache-control': 'max-age=86400' });
+        res.end();
+        return;
       case '/dashboard/events':
         this.follow(req, res);
         return;
