@@ -15,7 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cairnService } from '../../src/common/proto-loader.js';
 import { TestCluster } from '../support/cluster.js';
 import { unary, type Wire } from '../support/etcd-grpc.js';
-import { eventually } from '../support/eventually.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const LOCK_NAME = 'orders/<i>42</i>';
