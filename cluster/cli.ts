@@ -51,6 +51,14 @@ function probeTls(t: LocalTopology): { caFile?: string; certFile?: string; keyFi
   return t.tls ? { caFile: t.tls.caFile, ...t.tls.client } : {};
 }
 
+/** Where each member's dashboard and metrics are (the metrics listener is plain http). */
+function observabilityHint(t: LocalTopology): string {
+  const withMetrics = t.members.filter((m) => m.metricsUrl !== undefined);
+  if (withMetrics.length === 0) return '';
+  const dashboards = withMetrics.map((m) => `${m.metricsUrl}/dashboard`).join('  ');
+  return `dashboard: ${dashboards}\nmetrics:   ${withMetrics.map((m) => `${m.metricsUrl}/metrics`).join('  ')}\n`;
+}
+
 /** How to reach the cluster with etcdctl. */
 function etcdctlHint(t: LocalTopology, endpoints: readonly string[]): string {
   const tls = t.tls
@@ -85,6 +93,7 @@ async function start(tls: boolean): Promise<number> {
     return 1;
   }
   console.log(`endpoints: ${endpoints.join(',')}`);
+  process.stdout.write(observabilityHint(t));
   console.log(`data: ${t.rootDir}`);
   if (t.tls) console.log(`certificates: ${t.tls.dir}`);
   console.log(`try:   ${etcdctlHint(t, endpoints)}`);
@@ -147,7 +156,10 @@ async function run(tls: boolean): Promise<number> {
     (leader) =>
       console.log(
         `cairn: cluster ready, leader ${leader.name}; endpoints ${endpoints.join(',')} (Ctrl-C stops it)\n` +
-          `cairn: try ${etcdctlHint(t, endpoints)}`,
+          `cairn: try ${etcdctlHint(t, endpoints)}\n` +
+          observabilityHint(t)
+            .trimEnd()
+            .replace(/^(?=.)/gm, 'cairn: '),
       ),
     (err: Error) => console.error(`cairn: no leader yet: ${err.message}`),
   );

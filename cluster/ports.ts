@@ -9,8 +9,10 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** The default ports of a local cluster, which tests and joining members must not take. */
-export const RESERVED_PORTS: ReadonlySet<number> = new Set([2379, 2380, 22379, 22380, 32379, 32380]);
+/** The default ports of a local cluster (client, peer, metrics), which tests and joining members must not take. */
+export const RESERVED_PORTS: ReadonlySet<number> = new Set([
+  2379, 2380, 2381, 22379, 22380, 22381, 32379, 32380, 32381,
+]);
 
 /** Lowest port handed out (well above the registered services people run locally). */
 const LOW_PORT = 12_000;

@@ -14,6 +14,8 @@ export interface LocalMember {
   readonly dataDir: string;
   readonly clientUrl: string;
   readonly peerUrl: string;
+  /** The metrics listener (/metrics, /health, /dashboard), when the member has one. */
+  readonly metricsUrl?: string;
 }
 
 /** A local cluster's members and the flags each is started with. */
@@ -25,11 +27,21 @@ export interface LocalTopology {
   readonly tls?: ClusterCerts;
 }
 
-/** The default ports, as etcd's documentation uses for a local three-member cluster. */
-export const DEFAULT_PORTS: readonly { client: number; peer: number }[] = [
-  { client: 2379, peer: 2380 },
-  { client: 22379, peer: 22380 },
-  { client: 32379, peer: 32380 },
+/** A member's ports; `metrics` (optional) serves --listen-metrics-urls. */
+export interface MemberPorts {
+  readonly client: number;
+  readonly peer: number;
+  readonly metrics?: number;
+}
+
+/**
+ * The default ports, as etcd's documentation uses for a local three-member cluster, with
+ * each member's metrics listener two above its client port (2381, as kubeadm gives etcd's).
+ */
+export const DEFAULT_PORTS: readonly MemberPorts[] = [
+  { client: 2379, peer: 2380, metrics: 2381 },
+  { client: 22379, peer: 22380, metrics: 22381 },
+  { client: 32379, peer: 32380, metrics: 32381 },
 ];
 
 /** The member names of a local cluster over these ports. */
@@ -75,12 +87,7 @@ function tlsFlags(tls: ClusterCerts, name: string): string[] {
 }
 
 /** One member named `name` on the given ports, with its data under rootDir. */
-export function localMember(
-  rootDir: string,
-  name: string,
-  ports: { client: number; peer: number },
-  https = false,
-): LocalMember {
+export function localMember(rootDir: string, name: string, ports: MemberPorts, https = false): LocalMember {
   const scheme = https ? 'https' : 'http';
   return {
     name,
@@ -89,6 +96,8 @@ export function localMember(
     dataDir: join(rootDir, name),
     clientUrl: `${scheme}://127.0.0.1:${ports.client}`,
     peerUrl: `${scheme}://127.0.0.1:${ports.peer}`,
+    // The metrics listener is plain http, as etcd's --listen-metrics-urls usually is.
+    ...(ports.metrics !== undefined ? { metricsUrl: `http://127.0.0.1:${ports.metrics}` } : {}),
   };
 }
 
@@ -121,6 +130,7 @@ export function memberFlags(
     `--initial-cluster-token=${t.token}`,
     `--initial-cluster-state=${joining ? 'existing' : 'new'}`,
     ...(t.tls ? tlsFlags(t.tls, m.name) : []),
+    ...(m.metricsUrl !== undefined ? [`--listen-metrics-urls=${m.metricsUrl}`] : []),
     ...extra,
   ];
 }

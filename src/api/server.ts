@@ -34,6 +34,7 @@ import { registerClientServices } from './client-services.js';
 import type { ClusterInfo } from './cluster-info.js';
 import { foundingMembers, type Identity, resolveIdentity } from './identity.js';
 import { memberContext } from './member-context.js';
+import { createObservability, type MemberObservability } from './observability/observability.js';
 import { registerPeerServices } from './peer-services.js';
 import { PeerSync } from './peer-sync.js';
 import { SpaceQuota } from './space-quota.js';
@@ -105,9 +106,12 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
 
   // A member joining a running cluster starts with an empty log and no configuration: the
   // leader sends it the log (or a snapshot) once MemberAdd's change is applied.
+  // Synced writes are timed for etcd_disk_wal_fsync_duration_seconds once metrics exist.
+  let observability: MemberObservability | undefined;
   const { storage, recovered } = await LevelStorage.open(config.dataDir, {
     logger: rootLogger.child({ component: 'storage' }),
     toOps: membershipWritesToOps,
+    onSyncedWrite: (seconds) => observability?.observeFsync(seconds),
     ...(joining
       ? {}
       : {
@@ -195,6 +199,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     onFatal: (err) => onFatal(err),
     onLeaderChange: (leader) => {
       leases?.onLeaderChange(leader);
+      observability?.leaderChanged(leader);
       const nowLeading = leader === selfId;
       if (nowLeading !== leading) {
         leading = nowLeading;
@@ -274,11 +279,16 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     coordinationLeadership,
   });
 
-  const grpcOptions = {
+  let stopped = false;
+  if ((config.listenMetricsUrls ?? []).length > 0)
+    observability = createObservability(ctx, transport, () => !stopped);
+  const grpcOptions: grpc.ServerOptions = {
     // As etcd: the transport admits a little more than --max-request-bytes, so an oversized
     // request gets etcd's own error ("request is too large") rather than a transport error.
     'grpc.max_receive_message_length': config.maxRequestBytes + 512 * 1024,
     'grpc.max_send_message_length': 2 ** 31 - 1,
+    // Every client call passes one interceptor that counts it (grpc_server_handled_total).
+    ...(observability ? { interceptors: [observability.interceptor] } : {}),
   };
   const clientServer = new grpc.Server(grpcOptions);
   const clientServices = registerClientServices(clientServer, ctx);
@@ -294,7 +304,6 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     await bind(clientServer, url, serverCredentialsFor(url, tls.client));
   // Publish this member's name and client URLs through raft (as etcd does), retrying until
   // it lands: every member then lists everyone's client URLs.
-  let stopped = false;
   const publish = async (): Promise<void> => {
     const attrs = encodeMemberAttributes({
       id: selfId,
@@ -330,6 +339,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
       // Waiting Lock/Campaign/Observe calls, transaction scans and watch streams end first, or
       // the graceful shutdown waits on them; a scan in flight ends when the node stops under it.
       const clientServicesClosed = clientServices.close();
+      const observabilityStopped = observability?.stop();
       quota.stop();
       await new Promise<void>((resolve) => clientServer.tryShutdown(() => resolve()));
       memberLeases.stop();
@@ -338,6 +348,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
       await clientServicesClosed;
       await transport.stop();
       await new Promise<void>((resolve) => peerServer.tryShutdown(() => resolve()));
+      await observabilityStopped;
       await storage.close();
       log.info({}, 'stopped');
     })();
@@ -377,5 +388,13 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     );
   };
 
+  // The metrics listener last: a member that cannot bind it stops as a whole.
+  try {
+    await observability?.start();
+  } catch (err) {
+    log.error({ err, urls: config.listenMetricsUrls }, 'cannot serve the metrics URLs');
+    await stop();
+    throw err;
+  }
   return { info, node: running, stop, stoppedItself: selfStop, failed };
 }

@@ -56,6 +56,8 @@ export interface ServerConfig {
   readonly peerTrustedCaFile?: string;
   /** Whether https:// peer URLs refuse peers without a certificate signed by peerTrustedCaFile. */
   readonly peerClientCertAuth: boolean;
+  /** http:// URLs of the metrics listener: /metrics, /health, /readyz, /livez and the dashboard (--listen-metrics-urls). */
+  readonly listenMetricsUrls?: readonly string[];
 }
 
 /** Defaults as etcd's where etcd has the setting. */
@@ -106,6 +108,7 @@ const SETTINGS = {
   'peer-key-file': ['peerKeyFile', 'string'],
   'peer-trusted-ca-file': ['peerTrustedCaFile', 'string'],
   'peer-client-cert-auth': ['peerClientCertAuth', 'bool'],
+  'listen-metrics-urls': ['listenMetricsUrls', 'urls'],
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
@@ -290,6 +293,9 @@ export function loadServerConfig(src: ConfigSources): ServerConfig {
     throw invalid('initial-cluster', `does not contain this member's name "${name}"`);
   }
   checkTlsSettings(cfg);
+  for (const u of cfg.listenMetricsUrls ?? [])
+    if (isHttps(u))
+      throw invalid('listen-metrics-urls', `"${u}": only http:// is served (no TLS on the metrics listener)`);
   return cfg;
 }
 

@@ -81,6 +81,8 @@ export class RaftNode<R> {
   private termNow = 0;
   /** Resolves when the Ready loop has drained (used by stop). */
   private idle: Promise<void> = Promise.resolve();
+  /** Proposals of this node that failed (refused, timed out, dropped, stopped): etcd's proposals_failed_total. */
+  private failedProposals = 0;
   /** Callers of snapshotNow waiting for the Ready loop to take the snapshot. Bounded by callers' own limits (one per Defragment). */
   private snapshotWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
 
@@ -144,6 +146,16 @@ export class RaftNode<R> {
   /** The highest index applied to the state machine. */
   get appliedIndex(): number {
     return this.applied.applied;
+  }
+
+  /** Proposals of this node waiting for their entry to be applied. */
+  get pendingProposals(): number {
+    return this.proposals.pending;
+  }
+
+  /** Proposals of this node that failed since it started (etcd's proposals_failed_total). */
+  get proposalsFailed(): number {
+    return this.failedProposals;
   }
 
   /** The configuration last applied. */
@@ -215,8 +227,13 @@ export class RaftNode<R> {
    * applied on this node (so it is committed, and durable on a quorum and here).
    */
   async propose(kind: EntryKind, payload: Uint8Array): Promise<R> {
-    this.ensureServing();
-    const { seq, result } = this.proposals.register();
+    try {
+      this.ensureServing();
+    } catch (err) {
+      this.failedProposals++;
+      throw err;
+    }
+    const { seq, result } = this.registerProposal();
     try {
       this.raw.propose(encodeEnvelope(kind, this.opts.id, seq, payload));
     } catch (err) {
@@ -225,6 +242,21 @@ export class RaftNode<R> {
     }
     this.schedule();
     return result;
+  }
+
+  /** Registers a waiter and counts its failure, if it fails (refused by the tracker, timed out, dropped). */
+  private registerProposal(): { seq: number; result: Promise<R> } {
+    let registered: { seq: number; result: Promise<R> };
+    try {
+      registered = this.proposals.register();
+    } catch (err) {
+      this.failedProposals++;
+      throw err;
+    }
+    registered.result.catch(() => {
+      this.failedProposals++;
+    });
+    return registered;
   }
 
   private withLeaderHint(err: Error): Error {
@@ -262,7 +294,7 @@ export class RaftNode<R> {
    */
   async proposeMemberChange(changes: readonly ConfChangeSingle[], payload: Uint8Array): Promise<R> {
     this.ensureServing();
-    const { seq, result } = this.proposals.register();
+    const { seq, result } = this.registerProposal();
     try {
       this.raw.proposeConfChange({
         transition: ConfChangeTransition.Auto,

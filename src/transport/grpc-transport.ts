@@ -15,7 +15,7 @@ import { RECONNECT_BACKOFF_INITIAL_MS, RECONNECT_BACKOFF_MAX_MS } from './backof
 import { FRAME_OVERHEAD_BYTES, grpcTargetOf, PeerLink, type PeerStats } from './peer-link.js';
 import { type IncomingStats, PeerService } from './peer-service.js';
 import { WIRE_MESSAGE_TYPES } from './raft-codec.js';
-import { loadRaftProto } from './raft-proto.js';
+import { loadRaftProto, withWireBytes } from './raft-proto.js';
 import { SNAPSHOT_BYTES_MAX_DEFAULT, SNAPSHOT_CHUNK_BYTES_DEFAULT } from './snapshot-chunks.js';
 import type { Transport, TransportHandler } from './transport.js';
 
@@ -126,7 +126,7 @@ export class GrpcTransport implements Transport {
 
   /** Adds the RaftPeer service to a server the node owns (and binds, and shuts down). */
   registerOn(server: grpc.Server): void {
-    server.addService(loadRaftProto().service, this.service.implementation());
+    server.addService(withWireBytes(loadRaftProto().service), this.service.implementation());
   }
 
   /** @deprecated Use registerOn(); kept while api/server.ts still calls it by this name. */

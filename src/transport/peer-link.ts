@@ -45,6 +45,8 @@ export interface PeerStats {
   readonly control: StreamStats;
   readonly append: StreamStats;
   readonly snapshotSending: boolean;
+  /** Encoded bytes both streams sent to this peer (snapshots not counted). */
+  readonly sentBytes: number;
 }
 
 /** Turns a peer URL (http://host:port, https://host:port, host:port, unix:path) into a gRPC target. */
@@ -135,10 +137,13 @@ export class PeerLink {
 
   /** What the link holds now. */
   stats(): PeerStats {
+    const control = this.control.stats();
+    const append = this.append.stats();
     return {
-      control: this.control.stats(),
-      append: this.append.stats(),
+      control,
+      append,
       snapshotSending: this.snapshots.sending,
+      sentBytes: control.sentBytes + append.sentBytes,
     };
   }
 

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
 import { type Message, MessageType } from '../raft/types.js';
 import { checkAddress, decodeMessage, type LocalAddress } from './raft-codec.js';
-import type { WireAck, WireEnvelope, WireSnapshotChunk } from './raft-proto.js';
+import { WIRE_BYTES, type WireAck, type WireEnvelope, type WireSnapshotChunk } from './raft-proto.js';
 import { MEMBER_REMOVED_MESSAGE, PeerRefusal, RefusalReason } from './refusal.js';
 import { SnapshotAssembler } from './snapshot-chunks.js';
 
@@ -42,7 +42,12 @@ export interface IncomingStats {
   readonly snapshots: number;
   readonly snapshotChunks: number;
   readonly refusals: number;
+  /** Encoded bytes of the messages each peer sent on its streams (snapshots not counted), by sender id. */
+  readonly receivedBytesByPeer: ReadonlyMap<number, number>;
 }
+
+/** Most senders whose received bytes are counted (a cluster has a handful; a bound all the same). */
+const COUNTED_SENDERS_MAX = 1024;
 
 /** Ends one incoming call: with null for success, or an error status. */
 type Finish = (err: grpc.ServiceError | null) => void;
@@ -54,6 +59,7 @@ export class PeerService {
   private snapshotsReceiving = 0;
   private closed = false;
   private counts = { messages: 0, snapshots: 0, snapshotChunks: 0, refusals: 0 };
+  private readonly receivedBytes = new Map<number, number>();
 
   constructor(private readonly opts: PeerServiceOptions) {}
 
@@ -73,7 +79,7 @@ export class PeerService {
 
   /** What arrived so far. */
   stats(): IncomingStats {
-    return { ...this.counts };
+    return { ...this.counts, receivedBytesByPeer: new Map(this.receivedBytes) };
   }
 
   /** Ends every incoming call with UNAVAILABLE and refuses new ones. */
@@ -108,6 +114,7 @@ export class PeerService {
         return;
       }
       this.counts.messages++;
+      this.countReceived(env);
       this.opts.deliver(m);
     });
     call.on('end', () => finish(null));
@@ -152,6 +159,15 @@ export class PeerService {
       this.opts.deliver(m);
       finish(null);
     });
+  }
+
+  private countReceived(env: WireEnvelope): void {
+    const bytes = (env as unknown as { [WIRE_BYTES]?: number })[WIRE_BYTES];
+    if (bytes === undefined) return;
+    const from = env.from as number;
+    const seen = this.receivedBytes.get(from);
+    if (seen === undefined && this.receivedBytes.size >= COUNTED_SENDERS_MAX) return;
+    this.receivedBytes.set(from, (seen ?? 0) + bytes);
   }
 
   /**

@@ -28,6 +28,8 @@ export interface StreamStats {
   readonly heldMessages: number;
   /** Their encoded bytes. Invariant: <= queueBytesMax. */
   readonly heldBytes: number;
+  /** Encoded bytes the call accepted since the stream was made (etcd's peer_sent_bytes_total). */
+  readonly sentBytes: number;
 }
 
 /** What a stream needs: the channel, where to log, its bounds and what to do when messages are lost. */
@@ -59,6 +61,8 @@ export class PeerStream {
   /** Invariant: the bytes of the queued and in-flight frames. */
   private heldBytes = 0;
   private waitingForDrain = false;
+  /** Encoded bytes of the frames whose write completed. */
+  private sentBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   /** Whether the call was open since the last failure (a repeated failure logs quietly). */
   private wasOpen = false;
@@ -86,7 +90,12 @@ export class PeerStream {
 
   /** What the stream holds now. */
   stats(): StreamStats {
-    return { state: this.state, heldMessages: this.heldCount(), heldBytes: this.heldBytes };
+    return {
+      state: this.state,
+      heldMessages: this.heldCount(),
+      heldBytes: this.heldBytes,
+      sentBytes: this.sentBytes,
+    };
   }
 
   /** Ends the stream for good, dropping what it holds. */
@@ -159,7 +168,10 @@ export class PeerStream {
 
   private onWritten(frame: Buffer): void {
     // A frame no longer in flight was already dropped with its failed call.
-    if (this.inFlight.delete(frame)) this.heldBytes -= frame.byteLength;
+    if (this.inFlight.delete(frame)) {
+      this.heldBytes -= frame.byteLength;
+      this.sentBytes += frame.byteLength;
+    }
   }
 
   private onCallEnded(call: grpc.ClientWritableStream<Buffer>, err: grpc.ServiceError | null): void {

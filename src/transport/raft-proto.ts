@@ -48,6 +48,30 @@ export interface WireMessage {
 }
 
 /** One addressed message: the unit of RaftPeer.Stream. */
+/**
+ * The encoded size of a message as it arrived, set (not enumerable) on the decoded object
+ * by the serving side's deserializer, for etcd_network_peer_received_bytes_total.
+ */
+export const WIRE_BYTES: unique symbol = Symbol('wireBytes');
+
+/** A service definition like `service` whose request deserializers record WIRE_BYTES on what they decode. */
+export function withWireBytes(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, def] of Object.entries(service)) {
+    const decode = def.requestDeserialize;
+    out[name] = {
+      ...def,
+      requestDeserialize: (bytes: Buffer) => {
+        const value = decode(bytes);
+        if (value !== null && typeof value === 'object')
+          Object.defineProperty(value, WIRE_BYTES, { value: bytes.byteLength, enumerable: false });
+        return value;
+      },
+    };
+  }
+  return out as grpc.ServiceDefinition;
+}
+
 export interface WireEnvelope {
   cluster_id: number;
   from: number;

@@ -2,7 +2,8 @@
  * Proves the server configuration: etcd's flag names parse to typed values with units,
  * environment variables and a YAML config file fill in what flags do not say (flags win),
  * and every invalid value is refused with an error naming the setting; the TLS flags follow
- * etcd's rules (https:// needs a certificate and key, TLS files next to http:// only warn).
+ * etcd's rules (https:// needs a certificate and key, TLS files next to http:// only warn);
+ * --listen-metrics-urls takes http:// URLs only.
  */
 import { describe, expect, test } from 'vitest';
 import { loadServerConfig, tlsWarnings } from '../../src/common/config.js';
@@ -280,5 +281,23 @@ describe('server config', () => {
       });
       expect(tlsWarnings(secure)).toEqual([]);
     });
+  });
+
+  test('--listen-metrics-urls takes comma-separated http URLs, and refuses https', () => {
+    const base = ['--name=n1', '--data-dir=/tmp/d'];
+    const cfg = loadServerConfig({
+      argv: [...base, '--listen-metrics-urls=http://127.0.0.1:2381,http://127.0.0.1:2391'],
+      env: {},
+      readFile: noFile,
+    });
+    expect(cfg.listenMetricsUrls).toEqual(['http://127.0.0.1:2381', 'http://127.0.0.1:2391']);
+    expect(loadServerConfig({ argv: base, env: {}, readFile: noFile }).listenMetricsUrls).toBeUndefined();
+    expect(() =>
+      loadServerConfig({
+        argv: [...base, '--listen-metrics-urls=https://127.0.0.1:2381'],
+        env: {},
+        readFile: noFile,
+      }),
+    ).toThrow(/--listen-metrics-urls: .*only http:\/\/ is served/);
   });
 });

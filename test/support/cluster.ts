@@ -3,7 +3,8 @@
  * cluster/ (the same code path as cluster/start.sh, from TypeScript source), on free
  * loopback ports, with data in a temporary folder. More members can join it at run time
  * (newMember, then startJoining once MemberAdd has been made). Every process is killed in stop().
- * With { tls: true } the certificates come from cluster/certs.ts, as for `start --tls`.
+ * With { tls: true } the certificates come from cluster/certs.ts, as for `start --tls`; with
+ * { metrics: true } each member also serves its metrics listener (LocalMember.metricsUrl).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -30,13 +31,20 @@ export class TestCluster {
 
   private constructor(readonly topology: LocalTopology) {}
 
-  /** Starts three members on free ports; extra flags go to every member; tls: https everywhere, client-cert-auth on. */
+  /**
+   * Starts three members on free ports; extra flags go to every member; tls: https everywhere,
+   * client-cert-auth on; metrics: each member serves --listen-metrics-urls on a free port too.
+   */
   static async start(
     extraFlags: readonly string[] = ['--heartbeat-interval=50', '--election-timeout=500'],
-    opts: { tls?: boolean } = {},
+    opts: { tls?: boolean; metrics?: boolean } = {},
   ): Promise<TestCluster> {
-    const ports = await freePorts(6);
-    const memberPorts = [0, 1, 2].map((i) => ({ client: ports[2 * i]!, peer: ports[2 * i + 1]! }));
+    const ports = await freePorts(opts.metrics ? 9 : 6);
+    const memberPorts = [0, 1, 2].map((i) => ({
+      client: ports[2 * i]!,
+      peer: ports[2 * i + 1]!,
+      ...(opts.metrics ? { metrics: ports[6 + i]! } : {}),
+    }));
     const root = mkdtempSync(join(tmpdir(), 'cairn-e2e-'));
     const certs = opts.tls ? ensureClusterCerts(join(root, 'certs'), memberNames(memberPorts)) : undefined;
     const t = localTopology(root, memberPorts, 'cairn-e2e', certs);
