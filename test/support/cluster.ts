@@ -3,7 +3,8 @@
  * cluster/ (the same code path as cluster/start.sh, from TypeScript source), on free
  * loopback ports, with data in a temporary folder. More members can join it at run time
  * (newMember, then startJoining once MemberAdd has been made). Every process is killed in stop().
- * With { tls: true } the certificates come from cluster/certs.ts, as for `start --tls`.
+ * With { tls: true } the certificates come from cluster/certs.ts, as for `start --tls`; with
+ * { seed } the members' data folders are filled before they start (a restored snapshot).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -30,18 +31,30 @@ export class TestCluster {
 
   private constructor(readonly topology: LocalTopology) {}
 
-  /** Starts three members on free ports; extra flags go to every member; tls: https everywhere, client-cert-auth on. */
+  /**
+   * Starts three members on free ports; extra flags go to every member; tls: https everywhere,
+   * client-cert-auth on; token: the cluster token; seed: runs before any member starts (to
+   * fill their data folders, e.g. from a snapshot), and a failure there removes the folder.
+   */
   static async start(
     extraFlags: readonly string[] = ['--heartbeat-interval=50', '--election-timeout=500'],
-    opts: { tls?: boolean } = {},
+    opts: { tls?: boolean; token?: string; seed?: (t: LocalTopology) => Promise<void> } = {},
   ): Promise<TestCluster> {
     const ports = await freePorts(6);
     const memberPorts = [0, 1, 2].map((i) => ({ client: ports[2 * i]!, peer: ports[2 * i + 1]! }));
     const root = mkdtempSync(join(tmpdir(), 'cairn-e2e-'));
     const certs = opts.tls ? ensureClusterCerts(join(root, 'certs'), memberNames(memberPorts)) : undefined;
-    const t = localTopology(root, memberPorts, 'cairn-e2e', certs);
+    const t = localTopology(root, memberPorts, opts.token ?? 'cairn-e2e', certs);
     const c = new TestCluster(t);
     c.extraFlags = extraFlags;
+    if (opts.seed) {
+      try {
+        await opts.seed(t);
+      } catch (err) {
+        rmSync(root, { recursive: true, force: true });
+        throw err;
+      }
+    }
     for (const m of t.members) c.startMember(m);
     return c;
   }
