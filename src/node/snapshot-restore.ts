@@ -16,8 +16,8 @@
  * token, exactly as a bootstrapping member derives them; no removed ids). What is dropped: the
  * old members' published names and client URLs, and the alarms, which name old member ids. etcd
  * keeps its alarm bucket on restore; here a NOSPACE alarm comes back by itself if a new member's
- * data still exceeds its quota (the quota is measured at start), and a CORRUPT alarm's cause is
- * a disagreement between old members that the file's SHA-256 rules out for this copy.
+ * data still exceeds its quota (the quota is measured at start), and a CORRUPT alarm is about
+ * the old members' copies, not about this file, whose SHA-256 was checked.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { CairnError, ErrorCode } from '../common/errors.js';
