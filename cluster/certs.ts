@@ -133,13 +133,17 @@ function issue(
   return { certFile, keyFile };
 }
 
-const MEMBER_EXTENSIONS = [
-  'basicConstraints = critical, CA:FALSE',
-  'keyUsage = critical, digitalSignature, keyEncipherment',
-  // Members serve peers and clients, and dial peers: both uses.
-  'extendedKeyUsage = serverAuth, clientAuth',
-  'subjectAltName = IP:127.0.0.1, DNS:localhost',
-];
+/** A member certificate's extensions: valid for 127.0.0.1, localhost and any other addresses it serves on. */
+function memberExtensions(ips: readonly string[] = []): string[] {
+  const sans = ['IP:127.0.0.1', 'DNS:localhost', ...ips.map((ip) => `IP:${ip}`)];
+  return [
+    'basicConstraints = critical, CA:FALSE',
+    'keyUsage = critical, digitalSignature, keyEncipherment',
+    // Members serve peers and clients, and dial peers: both uses.
+    'extendedKeyUsage = serverAuth, clientAuth',
+    `subjectAltName = ${sans.join(', ')}`,
+  ];
+}
 
 const CLIENT_EXTENSIONS = [
   'basicConstraints = critical, CA:FALSE',
@@ -152,8 +156,13 @@ const have = (f: CertFiles): boolean => existsSync(f.certFile) && existsSync(f.k
 /**
  * Makes what is missing under dir: the CA (a new CA also renews every certificate, which
  * the old one signed), one certificate per member name, and the client certificate.
+ * memberIps adds IP SANs to a member's certificate (members on their own host addresses).
  */
-export function ensureClusterCerts(dir: string, memberNames: readonly string[]): ClusterCerts {
+export function ensureClusterCerts(
+  dir: string,
+  memberNames: readonly string[],
+  memberIps: Readonly<Record<string, readonly string[]>> = {},
+): ClusterCerts {
   mkdirSync(dir, { recursive: true });
   const caFile = join(dir, 'ca.pem');
   const caKeyFile = join(dir, 'ca-key.pem');
@@ -167,7 +176,9 @@ export function ensureClusterCerts(dir: string, memberNames: readonly string[]):
   const members: Record<string, CertFiles> = {};
   for (const name of memberNames) {
     members[name] =
-      !freshCa && have(files(name)) ? files(name) : issue(dir, ca, name, name, MEMBER_EXTENSIONS);
+      !freshCa && have(files(name))
+        ? files(name)
+        : issue(dir, ca, name, name, memberExtensions(memberIps[name]));
   }
   const client =
     !freshCa && have(files('client'))

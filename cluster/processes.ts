@@ -52,12 +52,18 @@ export interface SpawnOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Start the member as one joining the running cluster (it must have been added with MemberAdd). */
   readonly join?: JoinAs;
+  /** A command the server runs under, e.g. ['ip', 'netns', 'exec', 'ns1'] (it must exec the server, keeping its pid). */
+  readonly runUnder?: readonly string[];
 }
 
 /** Starts one member and records its pid. */
 export function spawnMember(t: LocalTopology, m: LocalMember, opts: SpawnOptions): ChildProcess {
   mkdirSync(m.dataDir, { recursive: true });
-  const { command, args } = serverCommand(opts.entry);
+  const server = serverCommand(opts.entry);
+  const [command, ...args] = [...(opts.runUnder ?? []), server.command, ...server.args] as [
+    string,
+    ...string[],
+  ];
   const env = { ...process.env, ...opts.env };
   let child: ChildProcess;
   if (opts.detached) {

@@ -101,6 +101,11 @@ export function localMember(rootDir: string, name: string, ports: MemberPorts, h
   };
 }
 
+/** The folder a member's server keeps its data in (--data-dir): inside the member's folder, beside its pid and log files. */
+export function memberDataDir(m: LocalMember): string {
+  return join(m.dataDir, 'data');
+}
+
 /**
  * How a member that joins a running cluster is started: the members to list in
  * --initial-cluster besides itself (as `member add` prints them) and
@@ -121,7 +126,7 @@ export function memberFlags(
   const initialCluster = listed.map((x) => `${x.name}=${x.peerUrl}`).join(',');
   return [
     `--name=${m.name}`,
-    `--data-dir=${join(m.dataDir, 'data')}`,
+    `--data-dir=${memberDataDir(m)}`,
     `--listen-client-urls=${m.clientUrl}`,
     `--advertise-client-urls=${m.clientUrl}`,
     `--listen-peer-urls=${m.peerUrl}`,

@@ -10,6 +10,7 @@ import type { CoordinationLeases } from '../coordination/ports.js';
 import { TxnCoordinator } from '../coordination/txn-coordinator.js';
 import { TxnLeaderDuties } from '../coordination/txn-leader-duties.js';
 import { hashStateMachine } from '../node/state-hash.js';
+import { snapshotFileBody } from '../storage/snapshot-file.js';
 import { cairnLockHandlers } from './cairn-lock-service.js';
 import { clusterHandlers } from './cluster-service.js';
 import { coordinationBackend } from './coordination-backend.js';
@@ -24,7 +25,6 @@ import { maintenanceHandlers } from './maintenance-service.js';
 import type { MemberContext } from './member-context.js';
 import { membershipHandlers } from './membership-service.js';
 import type { MaintenanceBackend } from './ports.js';
-import { snapshotFileBody } from './snapshot-file.js';
 import { WatchService } from './watch-service.js';
 
 /** How often the leader scans transaction records for passed deadlines and expired retention. */

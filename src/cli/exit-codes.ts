@@ -20,6 +20,8 @@ export const ExitCode = {
   TLS: 5,
   /** The command did not finish within --command-timeout. */
   TIMEOUT: 6,
+  /** A snapshot file failed its integrity check (snapshot restore): nothing was written. */
+  DAMAGED: 7,
   /** Interrupted (SIGINT) before it finished. */
   INTERRUPTED: 130,
 } as const;
@@ -37,6 +39,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   4    cannot reach any endpoint
   5    TLS error (untrusted certificate, or TLS on one side only)
   6    timeout (--command-timeout)
+  7    snapshot restore: the file is damaged (SHA-256 or layout); nothing was written
   130  interrupted by SIGINT
   lock NAME -- CMD exits with CMD's own exit code once it ran.`;
 

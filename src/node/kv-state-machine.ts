@@ -230,14 +230,36 @@ export class KvStateMachine implements StateMachine<KvResult> {
 
   /** @inheritdoc */
   restore(index: number, snapshotData: Uint8Array): void {
+    this.install(snapshotData, index);
+  }
+
+  /** Restores a snapshot at the raft index it was taken at (read from its data), for seeding a new cluster from a saved file; returns that index. */
+  restoreAsTaken(snapshotData: Uint8Array): number {
+    return this.install(snapshotData, undefined);
+  }
+
+  /**
+   * Forgets the attributes members published and the alarms they raised: a cluster seeded
+   * from another cluster's snapshot has new members, and none of the old ones may linger.
+   */
+  forgetMembers(): void {
+    this.memberAttributes.clear();
+    this.publishedSinceTake = [];
+    this.alarmSet.replace([]);
+  }
+
+  /** Replaces the state with a snapshot's; with an expected index, refuses a snapshot taken at another. */
+  private install(snapshotData: Uint8Array, expectedIndex: number | undefined): number {
+    const at = expectedIndex ?? 'unknown';
     const { body: data, alarms } = splitAlarmTrailer(snapshotData);
     if (data.byteLength < 4)
-      throw new CairnError(ErrorCode.CORRUPT, `snapshot at raft index ${index} is truncated`);
+      throw new CairnError(ErrorCode.CORRUPT, `snapshot at raft index ${at} is truncated`);
     const mvccBytes = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
     if (4 + mvccBytes > data.byteLength)
-      throw new CairnError(ErrorCode.CORRUPT, `snapshot at raft index ${index} is truncated`);
+      throw new CairnError(ErrorCode.CORRUPT, `snapshot at raft index ${at} is truncated`);
     const restored = MvccStore.restore(data.subarray(4, 4 + mvccBytes));
     const members = JSON.parse(new TextDecoder().decode(data.subarray(4 + mvccBytes))) as MemberAttributes[];
+    const index = expectedIndex ?? restored.appliedIndex;
     if (restored.appliedIndex !== index) {
       throw new CairnError(
         ErrorCode.CORRUPT,
@@ -252,6 +274,7 @@ export class KvStateMachine implements StateMachine<KvResult> {
     for (const m of members) this.memberAttributes.set(m.id, m);
     this.applyListener?.restored(this.kv);
     this.alarmSet.replace(alarms);
+    return index;
   }
 }
 

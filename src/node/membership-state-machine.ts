@@ -103,18 +103,32 @@ export class MembershipStateMachine implements StateMachine<KvResult> {
 
   /** @inheritdoc */
   restore(index: number, data: Uint8Array): void {
-    const truncated = () => new CairnError(ErrorCode.CORRUPT, `snapshot at raft index ${index} is truncated`);
+    this.install(data, index);
+  }
+
+  /** Restores a snapshot at the raft index it was taken at (read from its data), for seeding a new cluster from a saved file; returns that index. */
+  restoreAsTaken(data: Uint8Array): number {
+    return this.install(data, undefined);
+  }
+
+  private install(data: Uint8Array, expectedIndex: number | undefined): number {
+    const at = expectedIndex ?? 'unknown';
+    const truncated = () => new CairnError(ErrorCode.CORRUPT, `snapshot at raft index ${at} is truncated`);
     if (data.byteLength < 4) throw truncated();
     const regBytes = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
     if (4 + regBytes > data.byteLength) throw truncated();
     const state = decodeRegistryState(data.subarray(4, 4 + regBytes));
     if (!state)
-      throw new CairnError(
-        ErrorCode.CORRUPT,
-        `snapshot at raft index ${index} has a malformed member registry`,
-      );
-    this.kv.restore(index, data.subarray(4 + regBytes));
+      throw new CairnError(ErrorCode.CORRUPT, `snapshot at raft index ${at} has a malformed member registry`);
+    const kvData = data.subarray(4 + regBytes);
+    let index: number;
+    if (expectedIndex === undefined) index = this.kv.restoreAsTaken(kvData);
+    else {
+      this.kv.restore(expectedIndex, kvData);
+      index = expectedIndex;
+    }
     this.registry.restore(state);
+    return index;
   }
 }
 

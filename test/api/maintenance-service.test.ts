@@ -17,7 +17,7 @@ import {
   streamSnapshot,
 } from '../../src/api/maintenance-service.js';
 import type { LeadershipPort, MaintenanceBackend } from '../../src/api/ports.js';
-import { readSnapshotFile, snapshotFileBody } from '../../src/api/snapshot-file.js';
+import { readSnapshotFile, snapshotFileBody } from '../../src/storage/snapshot-file.js';
 import { SpaceQuota, txnPutBytes } from '../../src/api/space-quota.js';
 import { CairnError, ErrorCode, isCairnError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/logger.js';

@@ -4,7 +4,8 @@
  * loopback ports, with data in a temporary folder. More members can join it at run time
  * (newMember, then startJoining once MemberAdd has been made). Every process is killed in stop().
  * With { tls: true } the certificates come from cluster/certs.ts, as for `start --tls`; with
- * { metrics: true } each member also serves its metrics listener (LocalMember.metricsUrl).
+ * { metrics: true } each member also serves its metrics listener (LocalMember.metricsUrl); with
+ * { seed } the members' data folders are filled before they start (a restored snapshot).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,11 +34,18 @@ export class TestCluster {
 
   /**
    * Starts three members on free ports; extra flags go to every member; tls: https everywhere,
-   * client-cert-auth on; metrics: each member serves --listen-metrics-urls on a free port too.
+   * client-cert-auth on; metrics: each member serves --listen-metrics-urls on a free port too;
+   * token: the cluster token; seed: runs before any member starts (to fill their data folders,
+   * e.g. from a snapshot), and a failure there removes the folder.
    */
   static async start(
     extraFlags: readonly string[] = ['--heartbeat-interval=50', '--election-timeout=500'],
-    opts: { tls?: boolean; metrics?: boolean } = {},
+    opts: {
+      tls?: boolean;
+      metrics?: boolean;
+      token?: string;
+      seed?: (t: LocalTopology) => Promise<void>;
+    } = {},
   ): Promise<TestCluster> {
     const ports = await freePorts(opts.metrics ? 9 : 6);
     const memberPorts = [0, 1, 2].map((i) => ({
@@ -47,9 +55,17 @@ export class TestCluster {
     }));
     const root = mkdtempSync(join(tmpdir(), 'cairn-e2e-'));
     const certs = opts.tls ? ensureClusterCerts(join(root, 'certs'), memberNames(memberPorts)) : undefined;
-    const t = localTopology(root, memberPorts, 'cairn-e2e', certs);
+    const t = localTopology(root, memberPorts, opts.token ?? 'cairn-e2e', certs);
     const c = new TestCluster(t);
     c.extraFlags = extraFlags;
+    if (opts.seed) {
+      try {
+        await opts.seed(t);
+      } catch (err) {
+        rmSync(root, { recursive: true, force: true });
+        throw err;
+      }
+    }
     for (const m of t.members) c.startMember(m);
     return c;
   }

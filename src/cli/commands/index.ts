@@ -16,6 +16,7 @@ import { leaseGrant, leaseKeepAlive, leaseList, leaseRevoke, leaseTtl } from './
 import { lock, lockDescribe, lockList } from './lock.js';
 import { membersList, membersRegister, membersWatch } from './members.js';
 import { snapshotSave } from './snapshot.js';
+import { snapshotRestore } from './snapshot-restore.js';
 import { txn } from './txn.js';
 import { txnRecordsGet, txnRecordsList, txnRecordsWatch } from './txn-records.js';
 import { watch } from './watch.js';
@@ -48,6 +49,7 @@ export const COMMANDS: readonly Command[] = [
   clusterMoveLeader,
   clusterAlarms,
   snapshotSave,
+  snapshotRestore,
   checkPerf,
   lockDescribe,
   lockList,
