@@ -283,7 +283,7 @@ async function main(argv: readonly string[]): Promise<void> {
   };
   if (command !== 'run') {
     console.log(
-      'usage: cluster/netns.ts run [--subnet 10.77.0] [--dir DIR]   (Ctrl-C stops and removes everything)',
+      'usage: npm run start:hosts -- [--subnet 10.77.0] [--dir DIR]   (as root; Ctrl-C stops and removes everything)',
     );
     process.exitCode = command === undefined || command === 'help' ? 0 : 2;
     return;
@@ -291,7 +291,8 @@ async function main(argv: readonly string[]): Promise<void> {
   const subnet = flag('subnet');
   const dir = flag('dir');
   const hosts = await startThreeHosts({
-    entry: 'source',
+    // Compiled (npm run start:hosts) runs the compiled server; through tsx, the source.
+    entry: import.meta.url.endsWith('.js') ? 'dist' : 'source',
     ...(subnet ? { subnet } : {}),
     ...(dir ? { rootDir: dir } : {}),
     onOutput: (member, line) => console.log(`${member}| ${line}`),
