@@ -296,7 +296,13 @@ export class Nemesis {
         const victimName = [...byOrder, ...c.names].find((n) => voters.some((v) => nameOf(v.peerUrl) === n))!;
         const victim = voters.find((v) => nameOf(v.peerUrl) === victimName)!;
         const others = c.names.filter((n) => n !== victimName);
-        const healthy = await Promise.all(others.map((n) => c.status(n, 1000)));
+        // A member may still be restarting after an earlier fault: wait a while for it.
+        let healthy = await Promise.all(others.map((n) => c.status(n, 1000)));
+        const until = performance.now() + Math.max(f.durationMs, 10_000);
+        while (healthy.some((s) => s === undefined) && performance.now() < until) {
+          await sleep(500);
+          healthy = await Promise.all(others.map((n) => c.status(n, 1000)));
+        }
         if (healthy.some((s) => s === undefined)) {
           this.note('membership', `skip removing ${victimName}: not every other member answers`);
           return;
