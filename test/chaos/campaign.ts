@@ -139,14 +139,12 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       detail: `converged after healing: ${healed !== undefined}, after full restart: ${restarted !== undefined}; keys read ${reads1.read}+${reads2.read}/${2 * keys.length}`,
     });
 
-    if (leases)
-      log(`  leases: ${leases.keptRenewals} keep-alives, ${leases.expiredInBounds} expiries in bounds`);
-    if (leases)
-      checks.push({
-        name: 'leases',
-        pass: leases.pass,
-        detail: `${leases.keptRenewals} keep-alives, ${leases.keptLostAfterOutage} kept leases lost after an outage, ${leases.expiredInBounds} expiries in bounds${leases.violations.length > 0 ? `: ${leases.violations.join('; ')}` : ''}`,
-      });
+    if (leases) {
+      const seen = `${leases.keptRenewals} keep-alives, ${leases.keptLostAfterOutage} kept leases lost after an outage, ${leases.expiredInBounds} expiries in bounds`;
+      log(`  leases: ${seen}`);
+      const detail = leases.violations.length > 0 ? `${seen}: ${leases.violations.join('; ')}` : seen;
+      checks.push({ name: 'leases', pass: leases.pass, detail });
+    }
     checks.push({
       name: 'no-crash',
       pass: cluster.crashes.length === 0,
