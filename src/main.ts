@@ -8,6 +8,7 @@ import { startServer } from './api/server.js';
 import { loadServerConfig } from './common/config.js';
 import { isCairnError } from './common/errors.js';
 import { createRootLogger } from './common/logger.js';
+import { installClockOffsetFromEnv } from './node/fault-hooks.js';
 
 const HELP = `cairn: a Raft-replicated coordination service, wire-compatible with etcd's v3 API
 
@@ -21,6 +22,8 @@ usage: cairn [flags]   (flags are etcd's where the meaning is the same)
   --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth.`;
 
 async function main(): Promise<void> {
+  // A test hook (a jumping wall clock for test/chaos), inert unless its environment variable is set.
+  installClockOffsetFromEnv();
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(HELP);

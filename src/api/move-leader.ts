@@ -15,9 +15,9 @@ export async function moveLeader(port: LeadershipPort, target: number, timeoutMs
   if (!port.isVoter(target))
     throw new CairnError(ErrorCode.BAD_LEADER_TRANSFEREE, 'etcdserver: bad leader transferee');
   port.transferLeadership(target);
-  const until = Date.now() + timeoutMs;
+  const until = performance.now() + timeoutMs;
   while (port.leader() !== target) {
-    if (Date.now() >= until)
+    if (performance.now() >= until)
       throw new CairnError(
         ErrorCode.LEADER_TRANSFER_TIMEOUT,
         'etcdserver: request timed out, leader transfer took too long',

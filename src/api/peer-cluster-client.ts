@@ -95,7 +95,7 @@ export async function findSelfInCluster(
   log: Logger,
   peerTls?: grpc.ChannelCredentials,
 ): Promise<{ cluster: ClusterFromPeer; self: MemberInfo }> {
-  const until = Date.now() + deadlineMs;
+  const until = performance.now() + deadlineMs;
   let last = 'no peer to ask: --initial-cluster lists no other member';
   for (;;) {
     for (const url of peerUrls) {
@@ -108,7 +108,7 @@ export async function findSelfInCluster(
         last = `${url}: ${(err as Error).message}`;
       }
     }
-    if (Date.now() >= until) throw new CairnError(ErrorCode.INVALID_ARGUMENT, `cannot join: ${last}`);
+    if (performance.now() >= until) throw new CairnError(ErrorCode.INVALID_ARGUMENT, `cannot join: ${last}`);
     log.info({ reason: last }, 'waiting to join the cluster');
     await new Promise((r) => setTimeout(r, 500));
   }

@@ -19,6 +19,7 @@ import {
   encodeAlarmRequest,
 } from '../node/alarms.js';
 import { EntryKind } from '../node/envelope.js';
+import { syncDelayHookFromEnv } from '../node/fault-hooks.js';
 import type { KvResult } from '../node/kv-state-machine.js';
 import { encodeMemberAttributes } from '../node/member-attributes.js';
 import { MemberLeases, minLeaseTtlSeconds } from '../node/member-leases.js';
@@ -108,10 +109,13 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   // leader sends it the log (or a snapshot) once MemberAdd's change is applied.
   // Synced writes are timed for etcd_disk_wal_fsync_duration_seconds once metrics exist.
   let observability: MemberObservability | undefined;
+  const slowDisk = syncDelayHookFromEnv();
   const { storage, recovered } = await LevelStorage.open(config.dataDir, {
     logger: rootLogger.child({ component: 'storage' }),
     toOps: membershipWritesToOps,
     onSyncedWrite: (seconds) => observability?.observeFsync(seconds),
+    // A test hook (a slow disk for test/chaos), inert unless its environment variable is set.
+    ...(slowDisk ? { beforeSync: slowDisk } : {}),
     ...(joining
       ? {}
       : {

@@ -107,14 +107,14 @@ export class MembershipChanges {
     peerUrls: readonly string[] | undefined,
   ): Promise<void> {
     const payload = encodeMemberChangeContext({ members: peerUrls ? [{ id, peerUrls: [...peerUrls] }] : [] });
-    const until = Date.now() + this.opts.retryForMs;
+    const until = performance.now() + this.opts.retryForMs;
     for (;;) {
       try {
         const r = await this.node.proposeMemberChange([{ type, nodeId: id }], payload);
         if (!r.ok) throw r.error;
         return;
       } catch (err) {
-        if (!isCairnError(err, ErrorCode.CONF_CHANGE_REJECTED) || Date.now() >= until) throw err;
+        if (!isCairnError(err, ErrorCode.CONF_CHANGE_REJECTED) || performance.now() >= until) throw err;
         await new Promise((r) => setTimeout(r, CONF_CHANGE_RETRY_MS));
       }
     }

@@ -3,15 +3,17 @@
  * with recording client workers while the seeded nemesis injects faults, then bring every
  * member back and check: the history (with a final read of every key after healing and
  * again after a SIGKILL and restart of all members) is linearizable, so no acknowledged
- * write was lost; every member's HashKV is equal at the same revision; and no member exited
- * on its own (a crash or a failed assertion).
+ * write was lost; every member's HashKV is equal at the same revision; no member exited
+ * on its own (a crash or a failed assertion); and leases were neither revoked early nor kept
+ * alive past their TTL (lease-probe.ts), whatever the members' wall clocks did.
  */
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CheckResult, checkLinearizable, formatCheck } from './checker/linearizability.js';
 import { ChaosCluster } from './cluster.js';
-import { Nemesis, planFaults } from './nemesis.js';
+import { LEASE_PROBE_DEFAULTS, LeaseProbe, type LeaseProbeResult } from './lease-probe.js';
+import { FAULT_KINDS, type FaultKind, Nemesis, planFaults } from './nemesis.js';
 import { bringEveryoneBack, compareHashes, resolveUnknown, waitConverged, writtenValues } from './settle.js';
 import { finalReads, HistoryRecorder, runWorkload } from './workers.js';
 
@@ -26,6 +28,8 @@ export interface CampaignOptions {
   readonly requestTimeoutMs?: number;
   /** Canary: workers read serializably (stale reads allowed), which the checker must catch. */
   readonly serializableReads?: boolean;
+  /** The fault kinds the nemesis picks from (default: all of them). */
+  readonly faults?: readonly FaultKind[];
   readonly log?: (line: string) => void;
 }
 
@@ -69,7 +73,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   const keys = Array.from({ length: opts.keys ?? 6 }, (_, i) => `k${i}`);
   const recorder = new HistoryRecorder();
   const checks: CheckVerdict[] = [];
-  const cluster = await ChaosCluster.start(opts.nodes, MEMBER_FLAGS);
+  const faults = opts.faults ?? FAULT_KINDS;
+  // One spare member when membership changes are on: ports and proxies are made up front.
+  const spares = faults.includes('membership') ? 1 : 0;
+  const cluster = await ChaosCluster.start(opts.nodes, MEMBER_FLAGS, spares);
+  let leases: LeaseProbeResult | undefined;
   let keepData = false;
   let nemesis: Nemesis | undefined;
   let lin: CheckResult | undefined;
@@ -83,8 +91,18 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     const stopAt = performance.now() + opts.timeS * 1000;
     const shouldStop = (): boolean => performance.now() >= stopAt;
     // Enough faults for any run length; the run's time ends the plan.
-    nemesis = new Nemesis(cluster, planFaults(opts.seed, Math.ceil(opts.timeS) + 1, opts.nodes), log);
+    nemesis = new Nemesis(
+      cluster,
+      planFaults(opts.seed, Math.ceil(opts.timeS) + 1, opts.nodes + spares, faults),
+      log,
+      opts.nodes,
+    );
+    log(`  faults: ${faults.join(',')}`);
+    const probe = new LeaseProbe({ ...LEASE_PROBE_DEFAULTS, endpoints });
     await Promise.all([
+      probe.run(shouldStop).then((r) => {
+        leases = r;
+      }),
       runWorkload(
         {
           workers: opts.workers ?? 8,
@@ -102,6 +120,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     ]);
     log(`  load done: ${recorder.ok} ok, ${recorder.unknown} unknown, ${recorder.failed} failed; healing`);
 
+    cluster.healHostFaults();
     bringEveryoneBack(cluster);
     const healed = await waitConverged(cluster, STARTUP_MS);
     const reads1 = await finalReads(endpoints, keys, recorder, 10_000);
@@ -120,6 +139,12 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       detail: `converged after healing: ${healed !== undefined}, after full restart: ${restarted !== undefined}; keys read ${reads1.read}+${reads2.read}/${2 * keys.length}`,
     });
 
+    if (leases) {
+      const seen = `${leases.keptRenewals} keep-alives, ${leases.keptLostAfterOutage} kept leases lost after an outage, ${leases.expiredInBounds} expiries in bounds`;
+      log(`  leases: ${seen}`);
+      const detail = leases.violations.length > 0 ? `${seen}: ${leases.violations.join('; ')}` : seen;
+      checks.push({ name: 'leases', pass: leases.pass, detail });
+    }
     checks.push({
       name: 'no-crash',
       pass: cluster.crashes.length === 0,

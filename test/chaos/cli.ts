@@ -1,12 +1,14 @@
 /**
  * `npm run chaos -- --time 60 --seed S [--nodes 3|5] [--runs N] [--workers W] [--keys K]
- * [--serializable-reads]` (the last a canary: stale reads the checker must report):
+ * [--serializable-reads] [--faults all|kill,pause,partition,one-way,latency,slow-disk,clock,membership|all,-membership]`
+ * (serializable reads are a canary: stale reads the checker must report):
  * runs N chaos campaigns (seeds S, S+1, ...), each printing its seed, what the nemesis did
  * and a one-line verdict per checker; exits 1 if any check failed (the failing history is
  * written to a file named in the output), 3 if none failed but one ran out of budget. SIGINT/SIGTERM kill every member before exiting.
  */
 import { parseArgs } from 'node:util';
 import { runCampaign, verdictLine } from './campaign.js';
+import { type FaultKind, parseFaults } from './nemesis.js';
 
 const { values } = parseArgs({
   options: {
@@ -18,8 +20,16 @@ const { values } = parseArgs({
     keys: { type: 'string', default: '6' },
     quiet: { type: 'boolean', default: false },
     'serializable-reads': { type: 'boolean', default: false },
+    faults: { type: 'string', default: 'all' },
   },
 });
+let faults: FaultKind[];
+try {
+  faults = parseFaults(values.faults);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
 
 const timeS = Number(values.time);
 const nodes = Number(values.nodes);
@@ -50,6 +60,7 @@ for (let i = 0; i < runs; i++) {
       workers: Number(values.workers),
       keys: Number(values.keys),
       serializableReads: values['serializable-reads'],
+      faults,
       log: values.quiet ? () => {} : (line) => console.log(line),
     });
     for (const c of r.checks) if (!c.pass) console.log(`  ${c.name}: ${c.detail}`);

@@ -3,16 +3,21 @@
  * path as the end-to-end tests), each dialling its peers through the harness's pair proxies
  * (proxy.ts), with helpers to kill, restart, pause and resume members and to find the
  * leader. Every process it starts is killed on stop(), on process exit and by its owner's
- * signal handlers; nothing outlives the run.
+ * signal handlers; nothing outlives the run. Spare members (ports, proxies and names made
+ * up front, so every peer path of a member that joins later crosses a proxy too) can be
+ * added with MemberAdd and removed again; `names` lists the current members. Each member
+ * runs with the slow-disk and clock fault hooks (src/node/fault-hooks.ts) pointed at files
+ * the harness writes.
  */
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { spawnMember } from '../../cluster/processes.js';
-import { type LocalMember, type LocalTopology, localTopology } from '../../cluster/topology.js';
+import { type LocalMember, type LocalTopology, localMember, localTopology } from '../../cluster/topology.js';
 import { etcdServices } from '../../src/common/proto-loader.js';
+import { CLOCK_OFFSET_FILE_ENV, SYNC_DELAY_FILE_ENV } from '../../src/node/fault-hooks.js';
 import { PEER_DIAL_ENV } from '../../src/transport/dial-redirect.js';
 import { freePorts } from '../support/ports.js';
 import { PeerNetwork } from './proxy.js';
@@ -61,39 +66,156 @@ export class ChaosCluster {
   /** Members that exited on their own (a crash or a failed assertion), with how. */
   readonly crashes: string[] = [];
   private stopped = false;
+  /** Current members (founding ones first, then those added), in order. */
+  private readonly current: string[];
+  /** Members started with --initial-cluster-state existing (added after the start). */
+  private readonly joined = new Set<string>();
+  /** Members removed from the cluster: their process exits on its own, as expected. */
+  private readonly retired = new Set<string>();
 
   private constructor(
     readonly topology: LocalTopology,
+    /** Spare members: not in the cluster until added. */
+    private readonly spares: readonly LocalMember[],
     readonly network: PeerNetwork,
     private readonly flags: readonly string[],
-  ) {}
+  ) {
+    this.current = topology.members.map((m) => m.name);
+    mkdirSync(join(topology.rootDir, 'faults'), { recursive: true });
+  }
 
-  /** Starts `size` members on free ports, every peer path through a proxy. */
-  static async start(size: number, flags: readonly string[]): Promise<ChaosCluster> {
-    const ports = await freePorts(2 * size);
-    const memberPorts = Array.from({ length: size }, (_, i) => ({
+  /** Starts `size` members on free ports, every peer path (spares' too) through a proxy. */
+  static async start(size: number, flags: readonly string[], spareCount = 0): Promise<ChaosCluster> {
+    const ports = await freePorts(2 * (size + spareCount));
+    const memberPorts = Array.from({ length: size + spareCount }, (_, i) => ({
       client: ports[2 * i]!,
       peer: ports[2 * i + 1]!,
     }));
     const root = mkdtempSync(join(tmpdir(), 'cairn-chaos-'));
-    const topology = localTopology(root, memberPorts, `cairn-chaos-${process.pid}-${Date.now()}`);
-    const network = new PeerNetwork(new Map(topology.members.map((m) => [m.name, m.peerPort])));
+    const topology = localTopology(
+      root,
+      memberPorts.slice(0, size),
+      `cairn-chaos-${process.pid}-${Date.now()}`,
+    );
+    const spares = memberPorts.slice(size).map((p, i) => localMember(root, `n${size + i + 1}`, p));
+    const all = [...topology.members, ...spares];
+    const network = new PeerNetwork(new Map(all.map((m) => [m.name, m.peerPort])));
     await network.start();
-    const c = new ChaosCluster(topology, network, flags);
+    const c = new ChaosCluster(topology, spares, network, flags);
     for (const m of topology.members) c.startMember(m.name);
     return c;
   }
 
-  /** Member names, in order. */
+  /** Current member names, in order. */
   get names(): string[] {
-    return this.topology.members.map((m) => m.name);
+    return [...this.current];
   }
 
-  /** The member with this name. */
+  /** Spare members not in the cluster now (never added, or removed). */
+  get spareNames(): string[] {
+    return [...this.topology.members, ...this.spares]
+      .map((m) => m.name)
+      .filter((n) => !this.current.includes(n));
+  }
+
+  /** The member (current or spare) with this name. */
   member(name: string): LocalMember {
-    const m = this.topology.members.find((x) => x.name === name);
+    const m = [...this.topology.members, ...this.spares].find((x) => x.name === name);
     if (!m) throw new Error(`no member ${name}`);
     return m;
+  }
+
+  /** Makes a member's disk slow: every synced write waits delayMs first (0 heals). */
+  setSyncDelay(name: string, delayMs: number): void {
+    writeFileSync(this.faultFile(name, 'sync-delay'), String(delayMs));
+  }
+
+  /** Shifts a member's wall clock (Date.now) by offsetMs (0 heals). */
+  setClockOffset(name: string, offsetMs: number): void {
+    writeFileSync(this.faultFile(name, 'clock-offset'), String(offsetMs));
+  }
+
+  /** Heals every member's disk and clock. */
+  healHostFaults(): void {
+    for (const m of [...this.topology.members, ...this.spares]) {
+      this.setSyncDelay(m.name, 0);
+      this.setClockOffset(m.name, 0);
+    }
+  }
+
+  private faultFile(name: string, kind: 'sync-delay' | 'clock-offset'): string {
+    return join(this.topology.rootDir, 'faults', `${name}.${kind}`);
+  }
+
+  /**
+   * Adds a spare member as a learner (MemberAdd through a current member), starts it with
+   * --initial-cluster-state existing on an empty data folder, and returns its member id.
+   */
+  async addLearner(name: string, timeoutMs: number): Promise<number> {
+    if (this.current.includes(name)) throw new Error(`${name} is a member already`);
+    const m = this.member(name);
+    // A fresh data folder (a removed member may come back: it joins as a new member).
+    rmSync(join(m.dataDir, 'data'), { recursive: true, force: true });
+    const r = await this.clusterCall<{ member: { ID: number } }>(
+      'MemberAdd',
+      { peerURLs: [m.peerUrl], isLearner: true },
+      timeoutMs,
+    );
+    this.current.push(name);
+    this.joined.add(name);
+    this.retired.delete(name);
+    this.startMember(name);
+    return r.member.ID;
+  }
+
+  /** Promotes a learner to voter. */
+  async promote(id: number, timeoutMs: number): Promise<void> {
+    await this.clusterCall('MemberPromote', { ID: id }, timeoutMs);
+  }
+
+  /** Removes a member (MemberRemove through another one), then waits for its process to end. */
+  async removeMember(name: string, id: number, timeoutMs: number): Promise<void> {
+    await this.clusterCall('MemberRemove', { ID: id }, timeoutMs, name);
+    this.current.splice(this.current.indexOf(name), 1);
+    this.retired.add(name);
+    const p = this.processes.get(name);
+    if (p) {
+      const until = Date.now() + 10_000;
+      while (this.processes.get(name) === p && Date.now() < until) await sleep(100);
+      await this.kill(name);
+    }
+  }
+
+  /** The members as MemberList answers them: id, name (empty until started) and learner flag by peer URL. */
+  async memberList(timeoutMs: number): Promise<{ id: number; peerUrl: string; isLearner: boolean }[]> {
+    const r = await this.clusterCall<{ members: { ID: number; peerURLs: string[]; isLearner: boolean }[] }>(
+      'MemberList',
+      { linearizable: true },
+      timeoutMs,
+    );
+    return r.members.map((m) => ({
+      id: m.ID,
+      peerUrl: m.peerURLs[0] ?? '',
+      isLearner: m.isLearner === true,
+    }));
+  }
+
+  /** A Cluster-service call through the first current member (other than `avoid`) that answers. */
+  private async clusterCall<T>(method: string, req: object, timeoutMs: number, avoid?: string): Promise<T> {
+    const { Cluster } = etcdServices();
+    let last: Error = new Error('no member to ask');
+    for (const n of this.current) {
+      if (n === avoid || !this.processes.has(n) || this.paused.has(n)) continue;
+      const client = new Cluster(`127.0.0.1:${this.member(n).clientPort}`, grpc.credentials.createInsecure());
+      try {
+        return await call<T>(client, method, req, timeoutMs);
+      } catch (err) {
+        last = err as Error;
+      } finally {
+        client.close();
+      }
+    }
+    throw last;
   }
 
   /** Whether the member's process runs (paused or not). */
@@ -111,11 +233,17 @@ export class ChaosCluster {
     if (this.stopped || this.processes.has(name)) return;
     const m = this.member(name);
     const table = this.network.dialTable(name, (n) => this.member(n).peerUrl);
+    const existing = this.current.map((n) => this.member(n));
     const child = spawnMember(this.topology, m, {
       entry: 'source',
       detached: false,
       extraFlags: this.flags,
-      env: { [PEER_DIAL_ENV]: JSON.stringify(table) },
+      ...(this.joined.has(name) ? { join: { existing } } : {}),
+      env: {
+        [PEER_DIAL_ENV]: JSON.stringify(table),
+        [SYNC_DELAY_FILE_ENV]: this.faultFile(name, 'sync-delay'),
+        [CLOCK_OFFSET_FILE_ENV]: this.faultFile(name, 'clock-offset'),
+      },
     });
     const log = createWriteStream(join(m.dataDir, 'member.log'), { flags: 'a' });
     child.stdout?.pipe(log);
@@ -124,7 +252,7 @@ export class ChaosCluster {
     this.processes.set(name, child);
     child.once('exit', (code, signal) => {
       allChildren.delete(child);
-      if (!this.killing.delete(child))
+      if (!this.killing.delete(child) && !this.retired.has(name))
         this.crashes.push(
           `${name} exited on its own (code ${code}, signal ${signal}; see ${join(m.dataDir, 'member.log')})`,
         );
@@ -233,6 +361,7 @@ export class ChaosCluster {
   async stop(keepData = false): Promise<void> {
     this.stopped = true;
     for (const name of [...this.processes.keys()]) await this.kill(name);
+
     for (const c of this.maintenance.values()) c.close();
     this.maintenance.clear();
     await this.network.close();

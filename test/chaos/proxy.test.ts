@@ -1,11 +1,13 @@
 /**
  * Proves a pair proxy forwards bytes both ways, that cutting it resets open connections and
  * black-holes new ones (accepted, never forwarded, never answered), and that healing makes
- * it forward again; with a local echo server as the member behind it.
+ * it forward again; that a slowed proxy holds bytes for at least its latency each way and
+ * keeps their order under jitter; and that a one-way cut of the network loses one
+ * direction between two members only; with local echo servers as the members behind it.
  */
 import { createServer, type Server, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PairProxy } from './proxy.js';
+import { PairProxy, PeerNetwork } from './proxy.js';
 
 function echoServer(): Promise<{ server: Server; port: number; received: () => number }> {
   let bytes = 0;
@@ -90,5 +92,68 @@ describe('PairProxy', () => {
     proxy.block();
     await closed;
     expect(s.destroyed).toBe(true);
+  });
+
+  it('holds bytes for its latency each way, keeps their order under jitter, and heals', async () => {
+    const echo = await echoServer();
+    cleanup.push(() => new Promise<void>((r) => echo.server.close(() => r())));
+    const proxy = new PairProxy('n1', 'n2', echo.port);
+    await proxy.start();
+    cleanup.push(() => proxy.close());
+
+    proxy.slow(150, 0);
+    expect(proxy.isSlow).toBe(true);
+    const t0 = performance.now();
+    expect((await roundTrip(proxy.port, 'slow', 5000)).echo).toBe('slow');
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+
+    // Many small writes with a jitter larger than the gap between them: order must survive.
+    proxy.slow(5, 60);
+    const s = new Socket();
+    s.on('error', () => {});
+    let got = '';
+    await new Promise<void>((r) => s.connect(proxy.port, '127.0.0.1', () => r()));
+    const parts = Array.from({ length: 40 }, (_, i) => `<${i}>`);
+    const all = parts.join('');
+    const done = new Promise<void>((r) =>
+      s.on('data', (d) => {
+        got += d.toString();
+        if (got.length >= all.length) r();
+      }),
+    );
+    for (const p of parts) {
+      s.write(p);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await done;
+    s.destroy();
+    expect(got).toBe(all);
+
+    proxy.heal();
+    expect(proxy.isSlow).toBe(false);
+    expect((await roundTrip(proxy.port, 'fast', 2000)).echo).toBe('fast');
+  });
+
+  it('a one-way cut loses one direction only, and healing restores it', async () => {
+    const a = await echoServer();
+    const b = await echoServer();
+    cleanup.push(() => new Promise<void>((r) => a.server.close(() => r())));
+    cleanup.push(() => new Promise<void>((r) => b.server.close(() => r())));
+    const net = new PeerNetwork(
+      new Map([
+        ['a', a.port],
+        ['b', b.port],
+      ]),
+    );
+    await net.start();
+    cleanup.push(() => net.close());
+    const url = (n: string) => `http://peer-${n}`;
+    const portOf = (from: string, to: string) => Number(new URL(net.dialTable(from, url)[url(to)]!).port);
+
+    net.cutOneWay('a', ['b']);
+    expect((await roundTrip(portOf('a', 'b'), 'a->b', 300)).echo).toBeUndefined();
+    expect((await roundTrip(portOf('b', 'a'), 'b->a', 2000)).echo).toBe('b->a');
+    net.healAll();
+    expect((await roundTrip(portOf('a', 'b'), 'a->b', 2000)).echo).toBe('a->b');
   });
 });
