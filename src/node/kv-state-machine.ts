@@ -3,6 +3,8 @@
  * applied entry, applies it, and gathers the persistence records of every apply so the
  * node writes them in the same synced batch as the applied index.
  */
+import { AuthStore } from '../auth/auth-store.js';
+import { type AuthCommand, decodeAuthCommand } from '../auth/commands.js';
 import { CairnError, ErrorCode } from '../common/errors.js';
 import {
   type ApplyResult,
@@ -36,6 +38,7 @@ import {
   noSpaceError,
   splitAlarmTrailer,
 } from './alarms.js';
+import { AUTH_STATE_KEY, appendAuthTrailer, isAuthStateKey, splitAuthTrailer } from './auth-state.js';
 import { EntryKind, type Envelope } from './envelope.js';
 import {
   decodeMemberAttributes,
@@ -57,6 +60,16 @@ export interface KvWrites {
   readonly members?: readonly MemberAttributes[];
   /** Alarms raised and cleared (with replaceWith: every active alarm, as activated). */
   readonly alarms?: AlarmChanges;
+  /** The whole auth state, when it changed (or with replaceWith). */
+  readonly auth?: Uint8Array;
+}
+
+/** Who hears about applied auth changes (the member's token table and the gates on open streams); must not throw. */
+export interface AuthApplyListener {
+  /** An auth command was applied (ok or refused). */
+  applied(command: AuthCommand, ok: boolean): void;
+  /** The auth state was replaced by a snapshot's. */
+  restored(): void;
 }
 
 /** Told of every lease granted or revoked by an applied entry (the leader's lease clock listens). */
@@ -87,13 +100,21 @@ export class KvStateMachine implements StateMachine<KvResult> {
   appliedIndex: number;
   /** Told of lease grants and revokes as they are applied. */
   leaseListener: LeaseListener | undefined;
+  /** Told of every applied auth command and every restore; optional. */
+  authListener: AuthApplyListener | undefined;
+  /** The replicated users, roles and enabled flag. */
+  readonly auth: AuthStore;
+  /** Whether the auth state changed since the last takeWrites. */
+  private authChanged = false;
 
   constructor(
     store: MvccStore,
     appliedIndex: number,
     members: readonly MemberAttributes[] = [],
     alarms: readonly AlarmMember[] = [],
+    auth: AuthStore = new AuthStore(),
   ) {
+    this.auth = auth;
     this.alarmSet = new AlarmSet(alarms);
     this.kv = store;
     this.appliedIndex = appliedIndex;
@@ -113,7 +134,12 @@ export class KvStateMachine implements StateMachine<KvResult> {
   /** Everything the state machine holds, in the form it is persisted (for the Maintenance Hash). */
   contents(): KvWrites {
     const alarms = { activated: this.alarmSet.list(), deactivated: [] };
-    return { replaceWith: this.kv.persisted(), members: [...this.memberAttributes.values()], alarms };
+    return {
+      replaceWith: this.kv.persisted(),
+      members: [...this.memberAttributes.values()],
+      alarms,
+      auth: this.auth.serialize(),
+    };
   }
 
   /** The store, for reads (ranges are served locally after a ReadIndex barrier). */
@@ -139,6 +165,7 @@ export class KvStateMachine implements StateMachine<KvResult> {
       } as unknown as KvResult;
     }
     if (env.kind === EntryKind.Alarm) return this.applyAlarm(pos.index, env.payload);
+    if (env.kind === EntryKind.Auth) return this.applyAuth(pos.index, env.payload);
     if (env.kind !== EntryKind.Mvcc) {
       return this.refused(pos.index, `entry kind ${env.kind} has no effect on the key-value store`);
     }
@@ -182,6 +209,28 @@ export class KvStateMachine implements StateMachine<KvResult> {
     } as unknown as KvResult;
   }
 
+  /** An auth entry: the response carries the auth revision after it (AuthStatus-style). */
+  private applyAuth(index: number, payload: Uint8Array): KvResult {
+    let command: AuthCommand;
+    try {
+      command = decodeAuthCommand(payload);
+    } catch (err) {
+      return this.refused(index, '', err as CairnError);
+    }
+    const r = this.auth.apply(command);
+    if (r.ok) this.authChanged = true;
+    this.authListener?.applied(command, r.ok);
+    if (!r.ok) return this.refused(index, '', r.error);
+    const meta = this.kv.meta();
+    return {
+      ok: true,
+      response: { header: { revision: meta.currentRevision }, authRevision: r.revision },
+      events: [],
+      changes: { written: [], removed: [], meta },
+      index,
+    } as unknown as KvResult;
+  }
+
   private refused(index: number, message: string, error?: CairnError): KvResult {
     const changes: MvccChanges = { written: [], removed: [], meta: this.kv.meta() };
     return {
@@ -205,10 +254,13 @@ export class KvStateMachine implements StateMachine<KvResult> {
     const members = replaceWith ? [...this.memberAttributes.values()] : this.publishedSinceTake;
     const alarmChanges = this.alarmSet.takeChanges();
     const alarms = replaceWith ? { activated: this.alarmSet.list(), deactivated: [] } : alarmChanges;
+    const auth = replaceWith || this.authChanged ? this.auth.serialize() : undefined;
+    this.authChanged = false;
     this.replaceWith = undefined;
     this.publishedSinceTake = [];
-    if (!changes && !replaceWith && members.length === 0 && !alarms) return undefined;
+    if (!changes && !replaceWith && members.length === 0 && !alarms && !auth) return undefined;
     return {
+      ...(auth ? { auth } : {}),
       ...(replaceWith ? { replaceWith } : {}),
       ...(changes ? { changes } : {}),
       ...(members.length > 0 ? { members } : {}),
@@ -225,12 +277,13 @@ export class KvStateMachine implements StateMachine<KvResult> {
     new DataView(out.buffer).setUint32(0, mvcc.byteLength);
     out.set(mvcc, 4);
     out.set(members, 4 + mvcc.byteLength);
-    return appendAlarmTrailer(out, this.alarmSet.list());
+    return appendAuthTrailer(appendAlarmTrailer(out, this.alarmSet.list()), this.auth.serialize());
   }
 
   /** @inheritdoc */
   restore(index: number, snapshotData: Uint8Array): void {
-    const { body: data, alarms } = splitAlarmTrailer(snapshotData);
+    const { body: withAlarms, auth } = splitAuthTrailer(snapshotData);
+    const { body: data, alarms } = splitAlarmTrailer(withAlarms);
     if (data.byteLength < 4)
       throw new CairnError(ErrorCode.CORRUPT, `snapshot at raft index ${index} is truncated`);
     const mvccBytes = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
@@ -252,6 +305,9 @@ export class KvStateMachine implements StateMachine<KvResult> {
     for (const m of members) this.memberAttributes.set(m.id, m);
     this.applyListener?.restored(this.kv);
     this.alarmSet.replace(alarms);
+    if (auth) this.auth.replace(auth);
+    else this.auth.replace(new AuthStore().serialize());
+    this.authListener?.restored();
   }
 }
 
@@ -316,6 +372,7 @@ export function kvWritesToOps(writes: unknown): StateMachineOps {
   for (const m of w.members ?? []) puts.push([memberKey(m.id), encodeMemberAttributes(m)]);
   for (const a of w.alarms?.activated ?? []) puts.push([alarmKey(a), new Uint8Array(0)]);
   for (const a of w.alarms?.deactivated ?? []) dels.push(alarmKey(a));
+  if (w.auth) puts.push([AUTH_STATE_KEY, w.auth]);
   return { clearFirst: w.replaceWith !== undefined, puts, dels };
 }
 
@@ -326,7 +383,12 @@ export function recoverKvStateMachine(recovered: RecoveredState): KvStateMachine
   const members: MemberAttributes[] = [];
   const leases: LeaseRecord[] = [];
   const alarms: AlarmMember[] = [];
+  const auth = new AuthStore();
   for (const [key, value] of recovered.stateMachine) {
+    if (isAuthStateKey(key)) {
+      auth.replace(value);
+      continue;
+    }
     const alarm = alarmOfKey(key);
     if (alarm) {
       alarms.push(alarm);
@@ -341,5 +403,5 @@ export function recoverKvStateMachine(recovered: RecoveredState): KvStateMachine
     } else records.push(decodeRecord(key, value));
   }
   const store = meta ? MvccStore.load({ meta, records, leases }) : new MvccStore();
-  return new KvStateMachine(store, recovered.appliedIndex, members, alarms);
+  return new KvStateMachine(store, recovered.appliedIndex, members, alarms, auth);
 }
