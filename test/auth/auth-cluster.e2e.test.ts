@@ -7,11 +7,14 @@
  * text, while permitted callers succeed; a token issued by one member works on another; a
  * revoked permission cancels an open watch at once; the etcd3 client authenticates with
  * username/password; repeated wrong passwords are rate-limited; and the auth state survives
- * a member's restart. Raw gRPC clients send the `token` metadata exactly as etcd clients do.
+ * a member's restart; the SDK's Client with `auth` authenticates, watches with its token and
+ * authenticates again when a restarted member no longer knows it. Raw gRPC clients send the `token` metadata exactly as etcd clients do.
  */
 import * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Client } from '../../src/client/index.js';
+import { ErrorCode } from '../../src/common/errors.js';
 import { cairnService, etcdServices } from '../../src/common/proto-loader.js';
 import { TestCluster } from '../support/cluster.js';
 import { eventually } from '../support/eventually.js';
@@ -326,13 +329,60 @@ describe('auth on a three-member cluster', () => {
     });
   });
 
-  test('the auth state survives a member restart', async () => {
+  test("the SDK's Client authenticates with auth: { username, password }", async () => {
+    const sdk = new Client({
+      endpoints: cluster.endpoints(),
+      deadlineMs: 8000,
+      auth: { username: 'alice', password: 'alicepw' },
+    });
+    const wrong = new Client({
+      endpoints: cluster.endpoints(),
+      deadlineMs: 8000,
+      auth: { username: 'alice', password: 'x' },
+    });
+    const anon = new Client({ endpoints: cluster.endpoints(), deadlineMs: 8000 });
+    try {
+      await sdk.kv.put('app/sdk', 'v1');
+      expect(await sdk.kv.getText('app/sdk')).toBe('v1');
+      await expect(sdk.kv.getText('secret')).rejects.toMatchObject({ code: ErrorCode.PERMISSION_DENIED });
+      await expect(wrong.kv.getText('app/sdk')).rejects.toMatchObject({ code: ErrorCode.AUTH_FAILED });
+      await expect(anon.kv.getText('app/sdk')).rejects.toMatchObject({ code: ErrorCode.USER_EMPTY });
+      // a watch stream carries the token too
+      const watcher = sdk.watch('app/sdk');
+      const it = watcher[Symbol.asyncIterator]();
+      const first = it.next();
+      await eventually(async () => {
+        await sdk.kv.put('app/sdk', 'v2');
+        const r = await Promise.race([
+          first,
+          new Promise((_, rej) => setTimeout(() => rej(new Error('no event yet')), 500)),
+        ]);
+        expect((r as Any).value).toBeDefined();
+      });
+      watcher.close();
+    } finally {
+      await sdk.close();
+      await wrong.close();
+      await anon.close();
+    }
+  });
+
+  test('the auth state survives a member restart; the SDK authenticates again when the member forgot its token', async () => {
     const name = cluster.topology.members[1]!.name;
+    const sdk = new Client({
+      endpoints: [cluster.endpoints()[1]!],
+      deadlineMs: 8000,
+      auth: { username: 'alice', password: 'alicepw' },
+    });
+    await sdk.kv.put('app/before-restart', 'x');
     await cluster.kill(name);
     cluster.startMember(cluster.member(name));
     const auth = client(S.Auth, 1);
     await eventually(async () => expect((await unary(auth, 'AuthStatus', {})).enabled).toBe(true), 60_000);
     const t = await eventually(() => token('alice', 'alicepw', 1), 30_000);
     await unary(client(S.KV, 1), 'Range', { key: b('app/a') }, t);
+    // The restarted member does not know the SDK's old token: the SDK gets a new one and goes on.
+    expect(await eventually(() => sdk.kv.getText('app/before-restart'), 30_000)).toBe('x');
+    await sdk.close();
   }, 90_000);
 });
