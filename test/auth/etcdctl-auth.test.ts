@@ -3,9 +3,11 @@
  * `user add`, `role add`, `role grant-permission` (a key and a --prefix), `user grant-role`,
  * `auth enable`, then `--user name:password` commands succeed where the role permits and
  * fail with etcd's messages where it does not, without credentials, and with a wrong
- * password; `auth disable` restores open access. Skipped where etcdctl is absent.
+ * password; cairnctl's `--user name:password` works the same way; `auth disable` restores
+ * open access. Skipped where etcdctl is absent.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { cairnctl } from '../cli/run-cli.js';
 import { TestCluster } from '../support/cluster.js';
 import { eventually, hasEtcdctl, etcdctl as runEtcdctl } from '../support/etcdctl.js';
 
@@ -62,6 +64,17 @@ describe.skipIf(!hasEtcdctl)('etcdctl auth against a Cairn cluster', () => {
     expect(notRoot.stderr).toContain('etcdserver: permission denied');
     expect((await ok(['--user', 'root:rootpw', 'user', 'list'])).split('\n')).toEqual(['root', 'u']);
     expect(await ok(['--user', 'root:rootpw', 'user', 'get', 'u'])).toContain('Roles: app');
+
+    const endpoints = `--endpoints=${cluster.endpoints().join(',')}`;
+    const asU = await cairnctl([endpoints, '--user', 'u:upw', 'get', 'k1', '-o', 'json']);
+    expect(asU.code, asU.stderr).toBe(0);
+    expect(asU.stdout).toContain('k1');
+    const anonCtl = await cairnctl([endpoints, 'get', 'k1']);
+    expect(anonCtl.code).not.toBe(0);
+    expect(anonCtl.stderr).toContain('user name is empty');
+    const wrongCtl = await cairnctl([endpoints, '--user', 'u:bad', 'get', 'k1']);
+    expect(wrongCtl.code).not.toBe(0);
+    expect(wrongCtl.stderr).toContain('authentication failed');
 
     expect(await ok(['--user', 'root:rootpw', 'auth', 'disable'])).toBe('Authentication Disabled');
     expect(await ok(['get', 'k1'])).toBe('k1\nv');
