@@ -295,6 +295,26 @@ describe('auth on a three-member cluster', () => {
     stream.end();
   });
 
+  test('deleting a user ends its open MembershipService subscription with permission denied', async () => {
+    const auth = client(S.Auth);
+    await unary(auth, 'UserAdd', { name: 'erin', password: 'erinpw' }, rootToken);
+    await unary(auth, 'UserGrantRole', { user: 'erin', role: 'app-rw' }, rootToken);
+    const erin = await token('erin', 'erinpw');
+    const members = client(cairnService('membership.proto', 'MembershipService'));
+    const stream = members.Subscribe({ service: 'payments' }, meta(erin));
+    const got: Any[] = [];
+    let error: Any;
+    stream.on('data', (r: Any) => got.push(r));
+    stream.on('error', (e: Any) => {
+      error = e;
+    });
+    await eventually(async () => expect(got.length).toBeGreaterThan(0));
+    await unary(auth, 'UserDelete', { name: 'erin' }, rootToken);
+    await eventually(async () => expect(error).toMatchObject(DENIED));
+    // and the deleted user's token is no longer accepted
+    await expect(unary(client(S.KV), 'Range', { key: b('app/a') }, erin)).rejects.toMatchObject(BAD_TOKEN);
+  });
+
   test('the etcd3 client authenticates with username and password', async () => {
     const alice = new Etcd3({
       hosts: cluster.topology.members.map((m) => m.clientUrl),
