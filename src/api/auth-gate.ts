@@ -13,7 +13,24 @@ import type { AuthCommand } from '../auth/commands.js';
 import { TokenTable } from '../auth/token-table.js';
 import type { Access } from '../auth/types.js';
 import { CairnError, ErrorCode } from '../common/errors.js';
-import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../mvcc/index.js';
+import {
+  type Command,
+  type DeleteRangeRequest,
+  encodeCommand,
+  type PutRequest,
+  type RangeRequest,
+  type TxnRequest,
+} from '../mvcc/index.js';
+import {
+  deleteAccess,
+  encodeCommandAs,
+  type KeysOfLease,
+  type NeededAccess,
+  putAccess,
+  rangeAccess,
+  txnAccess,
+} from '../node/command-access.js';
+import { EntryKind } from '../node/envelope.js';
 
 /** The caller of one request or stream: a user name, or nobody (no token, no certificate). */
 export interface Caller {
@@ -140,35 +157,41 @@ export class AuthGate {
     if (!this.permitted(caller, access, key, rangeEnd)) throw denied();
   }
 
+  /** Throws USER_EMPTY or PERMISSION_DENIED unless the caller holds every access in `needed`. */
+  checkAll(caller: Caller, needed: readonly NeededAccess[]): void {
+    this.requireUser(caller);
+    for (const n of needed) this.check(caller, n.access, n.key, n.rangeEnd);
+  }
+
   /** A range needs read on its keys. */
   checkRange(caller: Caller, r: RangeRequest): void {
-    this.check(caller, 'read', r.key, r.rangeEnd);
+    this.checkAll(caller, rangeAccess(r));
   }
 
   /** A put needs write on its key (and read, to return the previous value); a lease needs write on every key it holds. */
-  checkPut(caller: Caller, r: PutRequest, keysOfLease: (id: number) => readonly Uint8Array[]): void {
-    this.check(caller, 'write', r.key);
-    if (r.prevKv) this.check(caller, 'read', r.key);
-    if (r.lease) for (const k of keysOfLease(r.lease)) this.check(caller, 'write', k);
+  checkPut(caller: Caller, r: PutRequest, keysOfLease: KeysOfLease): void {
+    this.checkAll(caller, putAccess(r, keysOfLease));
   }
 
   /** A delete needs write on its range (and read, to return the deleted values). */
   checkDelete(caller: Caller, r: DeleteRangeRequest): void {
-    this.check(caller, 'write', r.key, r.rangeEnd);
-    if (r.prevKv) this.check(caller, 'read', r.key, r.rangeEnd);
+    this.checkAll(caller, deleteAccess(r));
   }
 
   /** A Txn needs read on every compare and what each operation of both branches needs, nested Txns included. */
-  checkTxn(caller: Caller, t: TxnRequest, keysOfLease: (id: number) => readonly Uint8Array[]): void {
-    this.requireUser(caller);
-    for (const c of t.compare ?? []) this.check(caller, 'read', c.key, c.rangeEnd);
-    const op = (o: RequestOp): void => {
-      if ('requestRange' in o) this.checkRange(caller, o.requestRange);
-      else if ('requestPut' in o) this.checkPut(caller, o.requestPut, keysOfLease);
-      else if ('requestDeleteRange' in o) this.checkDelete(caller, o.requestDeleteRange);
-      else this.checkTxn(caller, o.requestTxn, keysOfLease);
-    };
-    for (const o of t.success ?? []) op(o);
-    for (const o of t.failure ?? []) op(o);
+  checkTxn(caller: Caller, t: TxnRequest, keysOfLease: KeysOfLease): void {
+    this.checkAll(caller, txnAccess(t, keysOfLease));
   }
+}
+
+/**
+ * The raft entry for an mvcc command: made on behalf of the current caller's user when there
+ * is one (EntryKind.MvccAs, so the state machine checks the permissions again at apply).
+ */
+export function commandEntry(cmd: Command): { kind: EntryKind; payload: Uint8Array } {
+  const user = callerContext.getStore()?.user;
+  const payload = encodeCommand(cmd);
+  return user === undefined
+    ? { kind: EntryKind.Mvcc, payload }
+    : { kind: EntryKind.MvccAs, payload: encodeCommandAs(user, payload) };
 }

@@ -20,6 +20,8 @@ export enum EntryKind {
   Alarm = 5,
   /** An auth change (users, roles, permissions, enable/disable, an issued token); applied by the auth store. */
   Auth = 6,
+  /** An mvcc command proposed on behalf of a user (auth enabled): applied only if the user still has the permissions it needs. */
+  MvccAs = 7,
 }
 
 const KNOWN_KINDS: ReadonlySet<number> = new Set([
@@ -29,6 +31,7 @@ const KNOWN_KINDS: ReadonlySet<number> = new Set([
   EntryKind.MemberConfChange,
   EntryKind.Alarm,
   EntryKind.Auth,
+  EntryKind.MvccAs,
 ]);
 
 const HEADER_BYTES = 18;

@@ -39,6 +39,7 @@ import {
   splitAlarmTrailer,
 } from './alarms.js';
 import { AUTH_STATE_KEY, appendAuthTrailer, isAuthStateKey, splitAuthTrailer } from './auth-state.js';
+import { commandAccess, decodeCommandAs, userPermitted } from './command-access.js';
 import { EntryKind, type Envelope } from './envelope.js';
 import {
   decodeMemberAttributes,
@@ -166,16 +167,35 @@ export class KvStateMachine implements StateMachine<KvResult> {
     }
     if (env.kind === EntryKind.Alarm) return this.applyAlarm(pos.index, env.payload);
     if (env.kind === EntryKind.Auth) return this.applyAuth(pos.index, env.payload);
-    if (env.kind !== EntryKind.Mvcc) {
+    if (env.kind !== EntryKind.Mvcc && env.kind !== EntryKind.MvccAs) {
       return this.refused(pos.index, `entry kind ${env.kind} has no effect on the key-value store`);
+    }
+    let payload = env.payload;
+    let user: string | undefined;
+    if (env.kind === EntryKind.MvccAs) {
+      const as = decodeCommandAs(env.payload);
+      if (!as) return this.refused(pos.index, 'malformed command envelope');
+      payload = as.command;
+      user = as.user;
     }
     let command: Command;
     try {
-      command = decodeCommand(env.payload);
+      command = decodeCommand(payload);
     } catch (err) {
       // Every member decodes the same bytes, so every member refuses the same way.
       return this.refused(pos.index, `undecodable command: ${(err as Error).message}`);
     }
+    // Checked again at apply, against the auth state every member holds at this entry: a
+    // permission revoked after the proposing member checked it is not used.
+    if (
+      user !== undefined &&
+      !userPermitted(
+        this.auth,
+        user,
+        commandAccess(command, (id) => this.kv.keysOfLease(id)),
+      )
+    )
+      return this.refused(pos.index, '', new CairnError(ErrorCode.PERMISSION_DENIED, 'permission denied'));
     if (commandGrowsData(command) && this.alarmSet.has(AlarmType.NOSPACE))
       return this.refused(pos.index, '', noSpaceError());
     const result = this.kv.apply(command) as ApplyResult<CommandResponse>;
