@@ -4,13 +4,19 @@
  * MembershipService, with the coordination recipes and leader-only timers they need.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { encodeAuthCommand } from '../auth/commands.js';
 import { cairnService } from '../common/proto-loader.js';
 import { ServiceRegistry } from '../coordination/membership.js';
 import type { CoordinationLeases } from '../coordination/ports.js';
 import { TxnCoordinator } from '../coordination/txn-coordinator.js';
 import { TxnLeaderDuties } from '../coordination/txn-leader-duties.js';
+import { EntryKind } from '../node/envelope.js';
 import { hashStateMachine } from '../node/state-hash.js';
 import { snapshotFileBody } from '../storage/snapshot-file.js';
+import { AuthGate } from './auth-gate.js';
+import { type AuthRule, guardService, OPEN } from './auth-guard.js';
+import { authHandlers, authServiceRules } from './auth-service.js';
+import { authorizedCoordination } from './authorized-coordination.js';
 import { cairnLockHandlers } from './cairn-lock-service.js';
 import { clusterHandlers } from './cluster-service.js';
 import { coordinationBackend } from './coordination-backend.js';
@@ -19,6 +25,7 @@ import { serviceDefinitions } from './definitions.js';
 import { electionHandlers } from './election-service.js';
 import { HubWatches } from './hub-watches.js';
 import { kvHandlers } from './kv-service.js';
+import { deleteFromWire, putFromWire, rangeFromWire, txnFromWire } from './kv-wire.js';
 import { leaseHandlers } from './lease-service.js';
 import { lockHandlers } from './lock-service.js';
 import { maintenanceHandlers } from './maintenance-service.js';
@@ -32,6 +39,8 @@ const TXN_SCAN_INTERVAL_MS = 250;
 
 /** The client services' own timers and streams, for the server's start and stop sequence. */
 export interface ClientServices {
+  /** Who may call what: callers, tokens and permission checks. */
+  readonly gate: AuthGate;
   /** Starts the leader-only transaction scans (after the node and member leases start). */
   start(): void;
   /**
@@ -48,15 +57,39 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
   const { status, backend, headerAt, proposeAlarm, coordinationLeadership } = ctx;
   const defs = serviceDefinitions();
 
-  // Lock and Election: recipes over this member's KV, their waits served by the watch hub.
+  // Auth: every service below is guarded; the gate hears every applied auth change.
+  const gate = new AuthGate(() => sm.kv.auth, { clientCertAuth: config.clientCertAuth });
+  sm.kv.authListener = gate;
+  const keysOfLease = (id: number) => sm.kv.store.keysOfLease(id);
+  const user: AuthRule = (c) => {
+    gate.requireUser(c);
+  };
+  const admin: AuthRule = (c) => gate.requireAdmin(c);
+  const add = (
+    def: grpc.ServiceDefinition,
+    impl: unknown,
+    rules: Record<string, AuthRule>,
+    fallback: AuthRule,
+  ): void =>
+    server.addService(
+      def,
+      guardService(def, impl as grpc.UntypedServiceImplementation, gate, rules, fallback),
+    );
+
+  // Lock and Election: recipes over this member's KV, their waits served by the watch hub;
+  // every key they touch while serving a call is checked against that call's caller.
   const coordinationWatches = new HubWatches(hub);
-  const coordination = coordinationBackend(
-    {
-      store: () => sm.kv.store,
-      linearizableBarrier: () => running.linearizableBarrier(),
-      propose: (kind, payload) => running.propose(kind, payload),
-    },
-    coordinationWatches,
+  const coordination = authorizedCoordination(
+    coordinationBackend(
+      {
+        store: () => sm.kv.store,
+        linearizableBarrier: () => running.linearizableBarrier(),
+        propose: (kind, payload) => running.propose(kind, payload),
+      },
+      coordinationWatches,
+    ),
+    gate,
+    () => sm.kv.store,
   );
   // Sessions and leader-only timers for Cairn's own coordination services.
   const coordinationLeases: CoordinationLeases = {
@@ -75,12 +108,33 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
     },
   };
 
-  server.addService(
+  add(
     defs.kv,
     kvHandlers(backend, {
       maxRequestBytes: config.maxRequestBytes,
       spaceCheck: (costBytes) => quota.check(costBytes),
-    }) as grpc.UntypedServiceImplementation,
+    }),
+    {
+      Range: (c, w) => gate.checkRange(c, rangeFromWire(w)),
+      Put: (c, w) => gate.checkPut(c, putFromWire(w), keysOfLease),
+      DeleteRange: (c, w) => gate.checkDelete(c, deleteFromWire(w)),
+      Txn: (c, w) => gate.checkTxn(c, txnFromWire(w), keysOfLease),
+    },
+    user,
+  );
+  add(
+    defs.auth,
+    authHandlers(gate, {
+      header: backend.header,
+      linearizableBarrier: () => running.linearizableBarrier(),
+      propose: async (command) => {
+        const r = await running.propose(EntryKind.Auth, encodeAuthCommand(command));
+        if (!r.ok) throw r.error;
+        return (r.response as unknown as { authRevision: number }).authRevision;
+      },
+    }),
+    authServiceRules(gate),
+    admin,
   );
   const maintenance: MaintenanceBackend = {
     header: backend.header,
@@ -105,9 +159,15 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
       transferLeadership: (to) => running.transferLeadership(to),
     },
   };
-  server.addService(
+  add(
     defs.maintenance,
-    maintenanceHandlers(info, maintenance) as grpc.UntypedServiceImplementation,
+    maintenanceHandlers(info, maintenance),
+    {
+      Status: OPEN,
+      // Reading the alarms needs a user; raising or clearing one needs root.
+      Alarm: (c, w) => (Number(w?.action ?? 0) === 0 ? user(c, w) : admin(c, w)),
+    },
+    admin,
   );
   const watchService = new WatchService(
     hub,
@@ -119,15 +179,20 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
       ...(config.watchProgressNotifyIntervalMs
         ? { progressNotifyIntervalMs: config.watchProgressNotifyIntervalMs }
         : {}),
+      authorizer: gate,
     },
     rootLogger,
   );
-  server.addService(defs.watch, watchService.handlers());
-  server.addService(
-    defs.cluster,
-    clusterHandlers(info, status, ctx.membership(true)) as grpc.UntypedServiceImplementation,
-  );
-  server.addService(
+  // Watch: any caller may open the stream; each create is checked (and re-checked on auth changes).
+  add(defs.watch, watchService.handlers(), {}, OPEN);
+  add(defs.cluster, clusterHandlers(info, status, ctx.membership(true)), { MemberList: OPEN }, admin);
+  const leaseKeys =
+    (access: 'read' | 'write'): AuthRule =>
+    (c, w) => {
+      gate.requireUser(c);
+      for (const k of keysOfLease(Number(w?.ID ?? 0))) gate.check(c, access, k);
+    };
+  add(
     defs.lease,
     leaseHandlers(
       {
@@ -144,51 +209,50 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
       },
       backend.header,
       rootLogger,
-    ) as grpc.UntypedServiceImplementation,
+    ),
+    {
+      // As etcd: revoking a lease deletes its keys, so it needs write on every one of them.
+      LeaseRevoke: leaseKeys('write'),
+      LeaseTimeToLive: (c, w) => (w?.keys === true ? leaseKeys('read')(c, w) : user(c, w)),
+    },
+    user,
   );
-  server.addService(
-    defs.lock,
-    lockHandlers(coordination, headerAt) as unknown as grpc.UntypedServiceImplementation,
-  );
-  server.addService(
-    defs.election,
-    electionHandlers(coordination, headerAt) as unknown as grpc.UntypedServiceImplementation,
-  );
+  add(defs.lock, lockHandlers(coordination, headerAt), {}, user);
+  add(defs.election, electionHandlers(coordination, headerAt), {}, user);
   // Two-phase-commit records; deadlines and retention enforced by the leader only.
   const txnCoordinator = new TxnCoordinator(coordination);
   const txnDuties = new TxnLeaderDuties(txnCoordinator, coordinationLeadership, {
     scanIntervalMs: TXN_SCAN_INTERVAL_MS,
     logger: rootLogger.child({ component: 'txn-coordinator' }),
   });
-  server.addService(
+  add(
     cairnService('coordinator.proto', 'CoordinatorService').service,
-    coordinatorHandlers(
-      txnCoordinator,
-      coordination,
-      headerAt,
-    ) as unknown as grpc.UntypedServiceImplementation,
+    coordinatorHandlers(txnCoordinator, coordination, headerAt),
+    {},
+    user,
   );
   // Cairn's own LockService: fenced locks with queries, on the same keys as etcd's Lock.
-  server.addService(
+  add(
     cairnService('lock.proto', 'LockService').service,
-    cairnLockHandlers(
-      coordination,
-      coordinationLeases,
-      backend.header,
-    ) as unknown as grpc.UntypedServiceImplementation,
+    cairnLockHandlers(coordination, coordinationLeases, backend.header),
+    {},
+    user,
   );
   // Cairn's MembershipService: the registry client-side balancers subscribe to.
-  server.addService(
+  add(
     cairnService('membership.proto', 'MembershipService').service,
     membershipHandlers(
       new ServiceRegistry(coordination, coordinationLeases),
       coordination,
       headerAt,
       backend.header,
-    ) as unknown as grpc.UntypedServiceImplementation,
+    ),
+    {},
+    user,
   );
 
   return {
+    gate,
     start: () => txnDuties.start(),
     close: () => {
       // Waiting Lock, Campaign and Observe calls end first, or the graceful shutdown waits on them.

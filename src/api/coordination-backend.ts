@@ -4,9 +4,10 @@
  */
 import type { CoordinationKv, WatchBatch, WatchRange } from '../coordination/ports.js';
 import { waitDeleteByWatch } from '../coordination/wait.js';
-import { encodeCommand, type MvccStore, type TxnRequest, type TxnResponse } from '../mvcc/index.js';
-import { EntryKind } from '../node/envelope.js';
+import type { MvccStore, TxnRequest, TxnResponse } from '../mvcc/index.js';
+import type { EntryKind } from '../node/envelope.js';
 import type { KvResult } from '../node/kv-state-machine.js';
+import { commandEntry } from './auth-gate.js';
 
 /** What the backend needs from the member: the live store, the read barrier and proposals. */
 export interface CoordinationMember {
@@ -33,7 +34,8 @@ export function coordinationBackend(
       return member.store().range(req);
     },
     txn: async (req: TxnRequest): Promise<TxnResponse> => {
-      const r = await member.propose(EntryKind.Mvcc, encodeCommand({ type: 'txn', request: req }));
+      const entry = commandEntry({ type: 'txn', request: req });
+      const r = await member.propose(entry.kind, entry.payload);
       if (!r.ok) throw r.error;
       return r.response as TxnResponse;
     },

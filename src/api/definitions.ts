@@ -9,6 +9,7 @@ export interface ServiceDefinitions {
   readonly lease: grpc.ServiceDefinition;
   readonly cluster: grpc.ServiceDefinition;
   readonly maintenance: grpc.ServiceDefinition;
+  readonly auth: grpc.ServiceDefinition;
   readonly lock: grpc.ServiceDefinition;
   readonly election: grpc.ServiceDefinition;
 }
@@ -22,6 +23,7 @@ export function serviceDefinitions(): ServiceDefinitions {
     lease: s.Lease.service,
     cluster: s.Cluster.service,
     maintenance: s.Maintenance.service,
+    auth: s.Auth.service,
     lock: s.Lock.service,
     election: s.Election.service,
   };

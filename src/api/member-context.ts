@@ -8,9 +8,8 @@ import type { ServerConfig } from '../common/config.js';
 import { ErrorCode, isCairnError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { CoordinationLeadership } from '../coordination/ports.js';
-import { encodeCommand, type WatchHub } from '../mvcc/index.js';
+import type { WatchHub } from '../mvcc/index.js';
 import type { AlarmMember, AlarmRequest } from '../node/alarms.js';
-import { EntryKind } from '../node/envelope.js';
 import type { KvResult } from '../node/kv-state-machine.js';
 import type { MemberLeases } from '../node/member-leases.js';
 import type { MemberRecord, MemberRegistry } from '../node/member-registry.js';
@@ -18,6 +17,7 @@ import type { MembershipChanges } from '../node/membership-changes.js';
 import type { MembershipStateMachine } from '../node/membership-state-machine.js';
 import type { RaftNode } from '../node/raft-node.js';
 import type { LevelStorage } from '../storage/level-storage.js';
+import { commandEntry } from './auth-gate.js';
 import type { ClusterInfo, MemberInfo } from './cluster-info.js';
 import type { MembershipBackend } from './cluster-service.js';
 import type { WireHeader } from './header.js';
@@ -92,7 +92,10 @@ export function memberContext(parts: MemberParts): MemberContext {
       if (!serializable) await running.linearizableBarrier();
       return sm.kv.store.range(req);
     },
-    write: (cmd) => running.propose(EntryKind.Mvcc, encodeCommand(cmd)),
+    write: (cmd) => {
+      const entry = commandEntry(cmd);
+      return running.propose(entry.kind, entry.payload);
+    },
   };
   const headerAt = (revision: number) => ({ ...backend.header(), revision });
   // Members as the registry holds them, with the name and client URLs each published through raft.

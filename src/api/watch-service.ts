@@ -8,9 +8,17 @@ import type * as grpc from '@grpc/grpc-js';
 import { CairnError, ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { WatchHub } from '../mvcc/index.js';
+import { type Caller, callerContext } from './auth-gate.js';
 import { toGrpcError } from './errors.js';
 import type { WireHeader } from './header.js';
 import { WatchStream, type WatchStreamLimits } from './watch-stream.js';
+
+/** Who may watch what, and when that may have changed (the member's AuthGate). */
+export interface WatchAuthorizer {
+  permitted(caller: Caller, access: 'read', key: Uint8Array, rangeEnd?: Uint8Array): boolean;
+  /** Calls the listener after every auth change; returns an unsubscribe. */
+  onChange(listener: () => void): () => void;
+}
 
 /** The Watch service's settings. */
 export interface WatchServiceOptions extends Partial<Omit<WatchStreamLimits, 'maxRequestBytes'>> {
@@ -24,6 +32,8 @@ export interface WatchServiceOptions extends Partial<Omit<WatchStreamLimits, 'ma
   readonly hasLeader?: () => boolean;
   /** How often the leader is checked for those streams (etcd: every election timeout). */
   readonly leaderCheckIntervalMs?: number;
+  /** Checks each watch create against the stream's caller, and open watches again after each auth change. */
+  readonly authorizer?: WatchAuthorizer;
 }
 
 /** Checks without a leader after which `hasleader` streams are ended, as etcd's monitorLeader does. */
@@ -43,6 +53,8 @@ export class WatchService {
   private readonly limits: WatchStreamLimits;
   private readonly streamsMax: number;
   private readonly log: Logger;
+  private readonly authorizer: WatchAuthorizer | undefined;
+  private readonly unsubscribeAuth: (() => void) | undefined;
 
   constructor(
     private readonly hub: WatchHub,
@@ -57,6 +69,11 @@ export class WatchService {
       bufferedBytesMax: options.bufferedBytesMax ?? 4 * 1024 * 1024,
     };
     this.streamsMax = options.streamsMax ?? 10_000;
+    this.authorizer = options.authorizer;
+    // A revoked permission or a deleted user takes effect at once on open streams.
+    this.unsubscribeAuth = this.authorizer?.onChange(() => {
+      for (const s of this.streams) s.reauthorize();
+    });
     const interval = options.progressNotifyIntervalMs ?? DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS;
     this.timer = setInterval(() => {
       for (const s of this.streams) s.progressTick();
@@ -109,9 +126,21 @@ export class WatchService {
           call.emit('error', toGrpcError(new CairnError(ErrorCode.NO_LEADER, 'no leader')));
           return;
         }
+        const authorizer = this.authorizer;
+        const caller: Caller = callerContext.getStore() ?? { user: undefined };
         const stream = new WatchStream(
           call,
-          { hub: this.hub, header: this.header, logger: this.log },
+          {
+            hub: this.hub,
+            header: this.header,
+            logger: this.log,
+            ...(authorizer
+              ? {
+                  permits: (key: Uint8Array, rangeEnd?: Uint8Array) =>
+                    authorizer.permitted(caller, 'read', key, rangeEnd),
+                }
+              : {}),
+          },
           this.limits,
           (s) => {
             this.streams.delete(s);
@@ -127,6 +156,7 @@ export class WatchService {
   /** Ends every stream (the member is stopping) and the progress timer. */
   close(): void {
     clearInterval(this.timer);
+    this.unsubscribeAuth?.();
     if (this.leaderTimer) clearInterval(this.leaderTimer);
     const err = toGrpcError(new CairnError(ErrorCode.STOPPED, 'server stopped'));
     for (const s of [...this.streams]) s.shutdown(err);

@@ -31,6 +31,8 @@ export const WATCH_CANCEL_REASONS = {
   duplicateId: 'mvcc: duplicate watch ID provided on the WatchStream',
   emptyRange: 'mvcc: watcher range is empty',
   tooManyWatchers: 'etcdserver: too many requests',
+  // etcd sends the gRPC error's text of ErrGRPCPermissionDenied as the reason.
+  permissionDenied: 'rpc error: code = PermissionDenied desc = etcdserver: permission denied',
 } as const;
 
 /** What a stream needs from the member. */
@@ -39,6 +41,8 @@ export interface WatchStreamDeps {
   /** The header at the store's current revision and the current term. */
   header(): WireHeader;
   readonly logger: Logger;
+  /** Whether the stream's caller may read [key, rangeEnd) now; absent: everything may be watched. */
+  readonly permits?: (key: Uint8Array, rangeEnd?: Uint8Array) => boolean;
 }
 
 /** A stream's bounds. */
@@ -136,7 +140,9 @@ export class WatchStream {
         ? WATCH_CANCEL_REASONS.duplicateId
         : this.watchers.size >= this.limits.watchersPerStreamMax
           ? WATCH_CANCEL_REASONS.tooManyWatchers
-          : undefined;
+          : this.deps.permits && !this.deps.permits(create.options.key, create.options.rangeEnd)
+            ? WATCH_CANCEL_REASONS.permissionDenied
+            : undefined;
     if (refusal !== undefined) {
       // As etcd: created and canceled at once, with no watch id (clients pair it with their request).
       this.write(
@@ -158,6 +164,24 @@ export class WatchStream {
       ended: (end) => this.ended(sw, end),
       behind: () => setImmediate(() => this.resumeOne(sw)),
     });
+  }
+
+  /** Cancels every watcher the caller may no longer read (the auth state changed), with etcd's permission-denied reason. */
+  reauthorize(): void {
+    const permits = this.deps.permits;
+    if (this.closed || !permits) return;
+    for (const sw of [...this.watchers.values()]) {
+      if (permits(sw.create.options.key, sw.create.options.rangeEnd)) continue;
+      this.watchers.delete(sw.id);
+      sw.handle?.cancel();
+      this.write(
+        watchResponse(this.deps.header(), sw.id, {
+          canceled: true,
+          cancel_reason: WATCH_CANCEL_REASONS.permissionDenied,
+        }),
+      );
+    }
+    this.queueProgressCheck();
   }
 
   private cancel(id: number): void {

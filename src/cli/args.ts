@@ -18,6 +18,7 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
   cacert: { type: 'string' },
   cert: { type: 'string' },
   key: { type: 'string' },
+  user: { type: 'string' },
   'command-timeout': { type: 'string' },
   output: { type: 'string', short: 'o' },
   'no-color': { type: 'boolean' },
@@ -30,6 +31,7 @@ export const GLOBAL_HELP = `Global flags:
                           (default: $CAIRN_ENDPOINTS, else 127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379)
   --cacert FILE           CA bundle that signed the servers' certificates
   --cert FILE, --key FILE client certificate and key (for client-cert-auth)
+  --user NAME:PASSWORD    authenticate as this user (clusters with auth enabled)
   --command-timeout D     deadline of each call: 5s, 500ms, 1m; a bare number is seconds (default 5s)
   -o, --output FORMAT     table (default), json (one object; watch: one per line), simple
   --no-color              no colour (also when NO_COLOR is set or stdout is not a terminal)
@@ -69,6 +71,7 @@ const GLOBAL_VALUE_FLAGS = new Set([
   '--cacert',
   '--cert',
   '--key',
+  '--user',
   '--command-timeout',
   '--output',
   '-o',

@@ -74,6 +74,7 @@ export async function run(argv: readonly string[], io: RunIo): Promise<number> {
     const timeoutMs =
       timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDurationMs(timeout, '--command-timeout');
     const tls = tlsOf(line.flags);
+    const auth = userOf(str(line.flags, 'user'));
     facts = {
       endpoints,
       tls: tls !== undefined || endpoints.some((e) => e.startsWith('https://')),
@@ -93,7 +94,12 @@ export async function run(argv: readonly string[], io: RunIo): Promise<number> {
       client() {
         if (!client) {
           try {
-            client = new Client({ endpoints, deadlineMs: timeoutMs, ...(tls ? { tls } : {}) });
+            client = new Client({
+              endpoints,
+              deadlineMs: timeoutMs,
+              ...(tls ? { tls } : {}),
+              ...(auth ? { auth } : {}),
+            });
           } catch (err) {
             throw new UsageError((err as Error).message);
           }
@@ -125,6 +131,14 @@ function endpointsOf(value: string | undefined): string[] {
     .filter((e) => e !== '');
   if (list.length === 0) throw new UsageError('--endpoints is empty');
   return list;
+}
+
+/** --user NAME:PASSWORD (split at the first colon, as etcdctl's --user). */
+function userOf(value: string | undefined): { username: string; password: string } | undefined {
+  if (value === undefined) return undefined;
+  const at = value.indexOf(':');
+  if (at <= 0) throw new UsageError('--user takes NAME:PASSWORD');
+  return { username: value.slice(0, at), password: value.slice(at + 1) };
 }
 
 function tlsOf(flags: Context['flags']): TlsOptions | undefined {

@@ -8,6 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ErrorCode } from '../common/errors.js';
 import { cairnService, etcdServices } from '../common/proto-loader.js';
+import { type AuthCredentials, TokenSource } from './auth-token.js';
 import {
   channelCredentials,
   DEFAULT_ENDPOINTS,
@@ -32,6 +33,7 @@ export type ServiceName =
   | 'Lease'
   | 'Cluster'
   | 'Maintenance'
+  | 'Auth'
   | 'Lock'
   | 'Election'
   | 'LockService'
@@ -54,6 +56,8 @@ export interface ConnectionOptions {
   retry?: RetryOptions;
   /** A source of numbers in [0, 1) for jitter; inject one for deterministic tests. */
   random?: () => number;
+  /** A user and password for a cluster with auth enabled: every call then carries the user's token. */
+  auth?: AuthCredentials;
 }
 
 /** Per-call options. */
@@ -132,6 +136,8 @@ export class Connection {
   private leaderRefreshedAtMs = Number.NEGATIVE_INFINITY;
   private leaderRefresh: Promise<void> | undefined;
   private closed = false;
+  /** The user's token, when auth credentials were given. */
+  private readonly tokens: TokenSource | undefined;
 
   constructor(options: ConnectionOptions = {}) {
     const list = options.endpoints ?? DEFAULT_ENDPOINTS;
@@ -154,6 +160,13 @@ export class Connection {
       options.tls?.serverName !== undefined
         ? { ...CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': options.tls.serverName }
         : CHANNEL_OPTIONS;
+    const auth = options.auth;
+    if (auth) {
+      this.tokens = new TokenSource(async () => {
+        const r = await this.unary('Auth', 'Authenticate', { name: auth.username, password: auth.password });
+        return String(r.token);
+      });
+    }
     // Spread the clients of one fleet over the members.
     this.preferred = Math.floor(this.random() * this.endpoints.length) % this.endpoints.length;
   }
@@ -179,7 +192,10 @@ export class Connection {
         channel = new grpc.Channel(address, this.credentials, this.channelOptions);
         this.channels.set(address, channel);
       }
-      stub = new this.ctors[service](address, this.credentials, { channelOverride: channel });
+      stub = new this.ctors[service](address, this.credentials, {
+        channelOverride: channel,
+        ...(this.tokens ? { interceptors: [this.tokens.interceptor()] } : {}),
+      });
       this.stubs.set(key, stub);
     }
     return stub;
@@ -210,6 +226,8 @@ export class Connection {
       } catch (raw) {
         const err = toClientError(raw, address);
         attempt++;
+        // A member forgot the token (it expired or the member restarted): authenticate again, once.
+        if (err.code === ErrorCode.INVALID_AUTH_TOKEN && this.tokens && attempt === 1) continue;
         if (shouldSwitchEndpoint(err)) this.failover(address);
         if (err.code === ErrorCode.NOT_LEADER || err.code === ErrorCode.NO_LEADER) this.maybeRefreshLeader();
         const waitMs = this.backoffMs(attempt);

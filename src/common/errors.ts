@@ -116,6 +116,38 @@ export const ErrorCode = {
   SUBSCRIPTION_COMPACTED: 'SUBSCRIPTION_COMPACTED',
   /** A membership subscriber read too slowly and its stream was cut off. */
   SUBSCRIBER_TOO_SLOW: 'SUBSCRIBER_TOO_SLOW',
+  /** Authenticate with a wrong user name or password (the answer never tells which). */
+  AUTH_FAILED: 'AUTH_FAILED',
+  /** The caller lacks the permission the request needs (a key range, or the root role). */
+  PERMISSION_DENIED: 'PERMISSION_DENIED',
+  /** The request's auth token is unknown or expired; authenticate again. */
+  INVALID_AUTH_TOKEN: 'INVALID_AUTH_TOKEN',
+  /** Auth is enabled and the request names no user (no token, no client certificate). */
+  USER_EMPTY: 'USER_EMPTY',
+  /** A user-management request names a user that does not exist. */
+  USER_NOT_FOUND: 'USER_NOT_FOUND',
+  /** UserAdd of a user name that exists. */
+  USER_ALREADY_EXISTS: 'USER_ALREADY_EXISTS',
+  /** A role-management request names a role that does not exist. */
+  ROLE_NOT_FOUND: 'ROLE_NOT_FOUND',
+  /** RoleAdd of a role name that exists. */
+  ROLE_ALREADY_EXISTS: 'ROLE_ALREADY_EXISTS',
+  /** A role request with an empty role name. */
+  ROLE_EMPTY: 'ROLE_EMPTY',
+  /** UserRevokeRole of a role the user does not have. */
+  ROLE_NOT_GRANTED: 'ROLE_NOT_GRANTED',
+  /** RoleRevokePermission of a key range the role has no permission on. */
+  PERMISSION_NOT_GRANTED: 'PERMISSION_NOT_GRANTED',
+  /** AuthEnable without a user named root. */
+  ROOT_USER_NOT_EXIST: 'ROOT_USER_NOT_EXIST',
+  /** AuthEnable while the root user lacks the root role. */
+  ROOT_ROLE_NOT_EXIST: 'ROOT_ROLE_NOT_EXIST',
+  /** Authenticate while auth is disabled. */
+  AUTH_NOT_ENABLED: 'AUTH_NOT_ENABLED',
+  /** An auth change that would lock everyone out (revoking root's root role, deleting the root role while enabled). */
+  INVALID_AUTH_MGMT: 'INVALID_AUTH_MGMT',
+  /** Too many failed Authenticate calls for this user name or peer address; wait before trying again. */
+  AUTH_RATE_LIMITED: 'AUTH_RATE_LIMITED',
   /** Client side: no connection to the endpoint could be made, so the request was never sent. */
   CONNECTION_FAILED: 'CONNECTION_FAILED',
   /** Client side: the connection broke after the request was sent; whether it took effect is unknown. */

@@ -53,6 +53,8 @@ export interface EtcdServices {
   readonly Lease: grpc.ServiceClientConstructor;
   readonly Cluster: grpc.ServiceClientConstructor;
   readonly Maintenance: grpc.ServiceClientConstructor;
+  /** etcdserverpb.Auth: users, roles, permissions, tokens. */
+  readonly Auth: grpc.ServiceClientConstructor;
   /** v3lockpb.Lock */
   readonly Lock: grpc.ServiceClientConstructor;
   /** v3electionpb.Election */

@@ -166,4 +166,65 @@ export const WIRE_ERRORS: Readonly<Partial<Record<ErrorCode, WireError>>> = {
     message:
       'membership: subscriber too slow, stream cut off; resubscribe with from_revision = last revision seen + 1',
   },
+  // Auth (etcd's rpctypes).
+  [ErrorCode.AUTH_FAILED]: {
+    status: Status.INVALID_ARGUMENT,
+    message: 'etcdserver: authentication failed, invalid user ID or password',
+  },
+  [ErrorCode.PERMISSION_DENIED]: {
+    status: Status.PERMISSION_DENIED,
+    message: 'etcdserver: permission denied',
+  },
+  [ErrorCode.INVALID_AUTH_TOKEN]: {
+    status: Status.UNAUTHENTICATED,
+    message: 'etcdserver: invalid auth token',
+  },
+  [ErrorCode.USER_EMPTY]: { status: Status.INVALID_ARGUMENT, message: 'etcdserver: user name is empty' },
+  [ErrorCode.USER_NOT_FOUND]: {
+    status: Status.FAILED_PRECONDITION,
+    message: 'etcdserver: user name not found',
+  },
+  [ErrorCode.USER_ALREADY_EXISTS]: {
+    status: Status.FAILED_PRECONDITION,
+    message: 'etcdserver: user name already exists',
+  },
+  [ErrorCode.ROLE_NOT_FOUND]: {
+    status: Status.FAILED_PRECONDITION,
+    message: 'etcdserver: role name not found',
+  },
+  [ErrorCode.ROLE_ALREADY_EXISTS]: {
+    status: Status.FAILED_PRECONDITION,
+    message: 'etcdserver: role name already exists',
+  },
+  [ErrorCode.ROLE_EMPTY]: { status: Status.INVALID_ARGUMENT, message: 'etcdserver: role name is empty' },
+  [ErrorCode.ROLE_NOT_GRANTED]: {
+    status: Status.FAILED_PRECONDITION,
+    message: 'etcdserver: role is not granted to the user',
+  },
+  [ErrorCode.PERMISSION_NOT_GRANTED]: {
+    status: Status.FAILED_PRECONDITION,
+    message: 'etcdserver: permission is not granted to the role',
+  },
+  [ErrorCode.ROOT_USER_NOT_EXIST]: {
+    status: Status.FAILED_PRECONDITION,
+    message: 'etcdserver: root user does not exist',
+  },
+  [ErrorCode.ROOT_ROLE_NOT_EXIST]: {
+    status: Status.FAILED_PRECONDITION,
+    message: 'etcdserver: root user does not have root role',
+  },
+  [ErrorCode.AUTH_NOT_ENABLED]: {
+    status: Status.FAILED_PRECONDITION,
+    message: 'etcdserver: authentication is not enabled',
+  },
+  [ErrorCode.INVALID_AUTH_MGMT]: {
+    status: Status.INVALID_ARGUMENT,
+    message: 'etcdserver: invalid auth management',
+  },
+  // Cairn's own: failed authentications are rate-limited; sent as etcd's "too many requests"
+  // (listed after OVERLOADED, so a client reading the table recovers OVERLOADED).
+  [ErrorCode.AUTH_RATE_LIMITED]: {
+    status: Status.RESOURCE_EXHAUSTED,
+    message: 'etcdserver: too many requests',
+  },
 };

@@ -18,6 +18,10 @@ export enum EntryKind {
   MemberConfChange = 4,
   /** An alarm raised, cleared or listed (etcd's AlarmRequest); 3 and 4 are left to kinds added in parallel. */
   Alarm = 5,
+  /** An auth change (users, roles, permissions, enable/disable, an issued token); applied by the auth store. */
+  Auth = 6,
+  /** An mvcc command proposed on behalf of a user (auth enabled): applied only if the user still has the permissions it needs. */
+  MvccAs = 7,
 }
 
 const KNOWN_KINDS: ReadonlySet<number> = new Set([
@@ -26,6 +30,8 @@ const KNOWN_KINDS: ReadonlySet<number> = new Set([
   EntryKind.MemberUpdate,
   EntryKind.MemberConfChange,
   EntryKind.Alarm,
+  EntryKind.Auth,
+  EntryKind.MvccAs,
 ]);
 
 const HEADER_BYTES = 18;

@@ -3,6 +3,8 @@
  * applied entry, applies it, and gathers the persistence records of every apply so the
  * node writes them in the same synced batch as the applied index.
  */
+import { AuthStore } from '../auth/auth-store.js';
+import { type AuthCommand, decodeAuthCommand } from '../auth/commands.js';
 import { CairnError, ErrorCode } from '../common/errors.js';
 import {
   type ApplyResult,
@@ -36,6 +38,8 @@ import {
   noSpaceError,
   splitAlarmTrailer,
 } from './alarms.js';
+import { AUTH_STATE_KEY, appendAuthTrailer, isAuthStateKey, splitAuthTrailer } from './auth-state.js';
+import { commandAccess, decodeCommandAs, userPermitted } from './command-access.js';
 import { EntryKind, type Envelope } from './envelope.js';
 import {
   decodeMemberAttributes,
@@ -57,6 +61,16 @@ export interface KvWrites {
   readonly members?: readonly MemberAttributes[];
   /** Alarms raised and cleared (with replaceWith: every active alarm, as activated). */
   readonly alarms?: AlarmChanges;
+  /** The whole auth state, when it changed (or with replaceWith). */
+  readonly auth?: Uint8Array;
+}
+
+/** Who hears about applied auth changes (the member's token table and the gates on open streams); must not throw. */
+export interface AuthApplyListener {
+  /** An auth command was applied (ok or refused). */
+  applied(command: AuthCommand, ok: boolean): void;
+  /** The auth state was replaced by a snapshot's. */
+  restored(): void;
 }
 
 /** Told of every lease granted or revoked by an applied entry (the leader's lease clock listens). */
@@ -87,13 +101,21 @@ export class KvStateMachine implements StateMachine<KvResult> {
   appliedIndex: number;
   /** Told of lease grants and revokes as they are applied. */
   leaseListener: LeaseListener | undefined;
+  /** Told of every applied auth command and every restore; optional. */
+  authListener: AuthApplyListener | undefined;
+  /** The replicated users, roles and enabled flag. */
+  readonly auth: AuthStore;
+  /** Whether the auth state changed since the last takeWrites. */
+  private authChanged = false;
 
   constructor(
     store: MvccStore,
     appliedIndex: number,
     members: readonly MemberAttributes[] = [],
     alarms: readonly AlarmMember[] = [],
+    auth: AuthStore = new AuthStore(),
   ) {
+    this.auth = auth;
     this.alarmSet = new AlarmSet(alarms);
     this.kv = store;
     this.appliedIndex = appliedIndex;
@@ -113,7 +135,12 @@ export class KvStateMachine implements StateMachine<KvResult> {
   /** Everything the state machine holds, in the form it is persisted (for the Maintenance Hash). */
   contents(): KvWrites {
     const alarms = { activated: this.alarmSet.list(), deactivated: [] };
-    return { replaceWith: this.kv.persisted(), members: [...this.memberAttributes.values()], alarms };
+    return {
+      replaceWith: this.kv.persisted(),
+      members: [...this.memberAttributes.values()],
+      alarms,
+      auth: this.auth.serialize(),
+    };
   }
 
   /** The store, for reads (ranges are served locally after a ReadIndex barrier). */
@@ -139,16 +166,36 @@ export class KvStateMachine implements StateMachine<KvResult> {
       } as unknown as KvResult;
     }
     if (env.kind === EntryKind.Alarm) return this.applyAlarm(pos.index, env.payload);
-    if (env.kind !== EntryKind.Mvcc) {
+    if (env.kind === EntryKind.Auth) return this.applyAuth(pos.index, env.payload);
+    if (env.kind !== EntryKind.Mvcc && env.kind !== EntryKind.MvccAs) {
       return this.refused(pos.index, `entry kind ${env.kind} has no effect on the key-value store`);
+    }
+    let payload = env.payload;
+    let user: string | undefined;
+    if (env.kind === EntryKind.MvccAs) {
+      const as = decodeCommandAs(env.payload);
+      if (!as) return this.refused(pos.index, 'malformed command envelope');
+      payload = as.command;
+      user = as.user;
     }
     let command: Command;
     try {
-      command = decodeCommand(env.payload);
+      command = decodeCommand(payload);
     } catch (err) {
       // Every member decodes the same bytes, so every member refuses the same way.
       return this.refused(pos.index, `undecodable command: ${(err as Error).message}`);
     }
+    // Checked again at apply, against the auth state every member holds at this entry: a
+    // permission revoked after the proposing member checked it is not used.
+    if (
+      user !== undefined &&
+      !userPermitted(
+        this.auth,
+        user,
+        commandAccess(command, (id) => this.kv.keysOfLease(id)),
+      )
+    )
+      return this.refused(pos.index, '', new CairnError(ErrorCode.PERMISSION_DENIED, 'permission denied'));
     if (commandGrowsData(command) && this.alarmSet.has(AlarmType.NOSPACE))
       return this.refused(pos.index, '', noSpaceError());
     const result = this.kv.apply(command) as ApplyResult<CommandResponse>;
@@ -182,6 +229,28 @@ export class KvStateMachine implements StateMachine<KvResult> {
     } as unknown as KvResult;
   }
 
+  /** An auth entry: the response carries the auth revision after it (AuthStatus-style). */
+  private applyAuth(index: number, payload: Uint8Array): KvResult {
+    let command: AuthCommand;
+    try {
+      command = decodeAuthCommand(payload);
+    } catch (err) {
+      return this.refused(index, '', err as CairnError);
+    }
+    const r = this.auth.apply(command);
+    if (r.ok) this.authChanged = true;
+    this.authListener?.applied(command, r.ok);
+    if (!r.ok) return this.refused(index, '', r.error);
+    const meta = this.kv.meta();
+    return {
+      ok: true,
+      response: { header: { revision: meta.currentRevision }, authRevision: r.revision },
+      events: [],
+      changes: { written: [], removed: [], meta },
+      index,
+    } as unknown as KvResult;
+  }
+
   private refused(index: number, message: string, error?: CairnError): KvResult {
     const changes: MvccChanges = { written: [], removed: [], meta: this.kv.meta() };
     return {
@@ -205,10 +274,13 @@ export class KvStateMachine implements StateMachine<KvResult> {
     const members = replaceWith ? [...this.memberAttributes.values()] : this.publishedSinceTake;
     const alarmChanges = this.alarmSet.takeChanges();
     const alarms = replaceWith ? { activated: this.alarmSet.list(), deactivated: [] } : alarmChanges;
+    const auth = replaceWith || this.authChanged ? this.auth.serialize() : undefined;
+    this.authChanged = false;
     this.replaceWith = undefined;
     this.publishedSinceTake = [];
-    if (!changes && !replaceWith && members.length === 0 && !alarms) return undefined;
+    if (!changes && !replaceWith && members.length === 0 && !alarms && !auth) return undefined;
     return {
+      ...(auth ? { auth } : {}),
       ...(replaceWith ? { replaceWith } : {}),
       ...(changes ? { changes } : {}),
       ...(members.length > 0 ? { members } : {}),
@@ -225,7 +297,7 @@ export class KvStateMachine implements StateMachine<KvResult> {
     new DataView(out.buffer).setUint32(0, mvcc.byteLength);
     out.set(mvcc, 4);
     out.set(members, 4 + mvcc.byteLength);
-    return appendAlarmTrailer(out, this.alarmSet.list());
+    return appendAuthTrailer(appendAlarmTrailer(out, this.alarmSet.list()), this.auth.serialize());
   }
 
   /** @inheritdoc */
@@ -251,7 +323,8 @@ export class KvStateMachine implements StateMachine<KvResult> {
   /** Replaces the state with a snapshot's; with an expected index, refuses a snapshot taken at another. */
   private install(snapshotData: Uint8Array, expectedIndex: number | undefined): number {
     const at = expectedIndex ?? 'unknown';
-    const { body: data, alarms } = splitAlarmTrailer(snapshotData);
+    const { body: withAlarms, auth } = splitAuthTrailer(snapshotData);
+    const { body: data, alarms } = splitAlarmTrailer(withAlarms);
     if (data.byteLength < 4)
       throw new CairnError(ErrorCode.CORRUPT, `snapshot at raft index ${at} is truncated`);
     const mvccBytes = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
@@ -274,6 +347,9 @@ export class KvStateMachine implements StateMachine<KvResult> {
     for (const m of members) this.memberAttributes.set(m.id, m);
     this.applyListener?.restored(this.kv);
     this.alarmSet.replace(alarms);
+    if (auth) this.auth.replace(auth);
+    else this.auth.replace(new AuthStore().serialize());
+    this.authListener?.restored();
     return index;
   }
 }
@@ -339,6 +415,7 @@ export function kvWritesToOps(writes: unknown): StateMachineOps {
   for (const m of w.members ?? []) puts.push([memberKey(m.id), encodeMemberAttributes(m)]);
   for (const a of w.alarms?.activated ?? []) puts.push([alarmKey(a), new Uint8Array(0)]);
   for (const a of w.alarms?.deactivated ?? []) dels.push(alarmKey(a));
+  if (w.auth) puts.push([AUTH_STATE_KEY, w.auth]);
   return { clearFirst: w.replaceWith !== undefined, puts, dels };
 }
 
@@ -349,7 +426,12 @@ export function recoverKvStateMachine(recovered: RecoveredState): KvStateMachine
   const members: MemberAttributes[] = [];
   const leases: LeaseRecord[] = [];
   const alarms: AlarmMember[] = [];
+  const auth = new AuthStore();
   for (const [key, value] of recovered.stateMachine) {
+    if (isAuthStateKey(key)) {
+      auth.replace(value);
+      continue;
+    }
     const alarm = alarmOfKey(key);
     if (alarm) {
       alarms.push(alarm);
@@ -364,5 +446,5 @@ export function recoverKvStateMachine(recovered: RecoveredState): KvStateMachine
     } else records.push(decodeRecord(key, value));
   }
   const store = meta ? MvccStore.load({ meta, records, leases }) : new MvccStore();
-  return new KvStateMachine(store, recovered.appliedIndex, members, alarms);
+  return new KvStateMachine(store, recovered.appliedIndex, members, alarms, auth);
 }

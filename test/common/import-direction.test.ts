@@ -1,6 +1,6 @@
 /**
  * Proves the imports run the way DESIGN.md draws them, by reading every source file:
- * common <- raft <- storage, transport <- node <- api <- main; mvcc depends on common only;
+ * common <- raft <- storage, transport <- node <- api <- main; mvcc and auth depend on common only;
  * coordination on common and mvcc's request types (its KV interface), never on raft or node;
  * client never imports server code. A file that imports against the direction fails here,
  * with static imports and dynamic import() alike. The one exception is listed in EXCEPTIONS.
@@ -16,11 +16,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   common: [],
   raft: ['common'],
   mvcc: ['common'],
+  auth: ['common'],
   storage: ['common', 'raft'],
   transport: ['common', 'raft'],
-  node: ['common', 'raft', 'storage', 'transport', 'mvcc'],
+  node: ['common', 'raft', 'storage', 'transport', 'mvcc', 'auth'],
   coordination: ['common', 'mvcc'],
-  api: ['common', 'raft', 'storage', 'transport', 'mvcc', 'node', 'coordination'],
+  api: ['common', 'raft', 'storage', 'transport', 'mvcc', 'auth', 'node', 'coordination'],
   client: ['common'],
   cli: ['common', 'client'],
 };
