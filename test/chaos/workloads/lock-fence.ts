@@ -1,0 +1,99 @@
+/**
+ * The lock workload: holders take one lock through Cairn's LockService (each acquire on a
+ * lease of its own, 2 s TTL) and, holding it, write their fencing token to a fenced resource
+ * kept in the harness, which refuses any token lower than the highest it accepted. A holder
+ * writes only while it still holds the lock with lease time to spare (an honest write); now
+ * and then one is made stale on purpose, as a paused process would be: its lease keep-alive
+ * stops, it sleeps past the TTL while the lock passes on, then writes with its old token.
+ */
+import type { Client } from '../../../src/client/index.js';
+import { SimPrng } from '../../sim/prng.js';
+import type { FencedWrite, FenceHistory, LockGrant } from '../checker/fence.js';
+import { sleep } from '../cluster.js';
+
+/** The lock every holder takes. */
+export const FENCE_LOCK = 'chaos/fence-lock';
+
+/** The protected resource: accepts a write only with a token at least the highest accepted. */
+export class FencedResource {
+  private highest = 0;
+  readonly writes: FencedWrite[] = [];
+
+  /** Tries a write; whether it was accepted. */
+  write(holder: string, token: number, kind: FencedWrite['kind']): boolean {
+    const accepted = token >= this.highest;
+    if (accepted) this.highest = token;
+    this.writes.push({ holder, token, atMs: performance.now(), accepted, kind });
+    return accepted;
+  }
+}
+
+/** The lock workload's history and counters. */
+export class LockRecorder {
+  readonly grants: LockGrant[] = [];
+  readonly resource = new FencedResource();
+  acquireFailures = 0;
+  /** Why acquires failed, with how often. */
+  readonly acquireErrors = new Map<string, number>();
+  /** Honest holders that skipped their write: the lock was lost or the lease nearly out. */
+  skipped = 0;
+
+  /** The history for the checker. */
+  history(): FenceHistory {
+    return { grants: this.grants, writes: this.resource.writes };
+  }
+}
+
+/** How the lock workload runs. */
+export interface LockWorkloadOptions {
+  readonly clients: readonly Client[];
+  readonly holders: number;
+  readonly seed: number;
+  /** At most one holder is made stale per this many ms. */
+  readonly staleEveryMs: number;
+}
+
+/** Runs the holders until shouldStop(). */
+export async function runLockWorkload(
+  opts: LockWorkloadOptions,
+  rec: LockRecorder,
+  shouldStop: () => boolean,
+): Promise<void> {
+  const root = new SimPrng(opts.seed ^ 0x10c4);
+  let nextStaleAtMs = performance.now() + opts.staleEveryMs / 2;
+  const holder = async (n: number): Promise<void> => {
+    const rng = root.fork();
+    const client = opts.clients[n % opts.clients.length]!;
+    const name = `h${n}`;
+    while (!shouldStop()) {
+      const invokeMs = performance.now();
+      let handle: Awaited<ReturnType<Client['lock']>>;
+      try {
+        handle = await client.lock(FENCE_LOCK, { ttlSeconds: 2, waitTimeoutMs: 8000, owner: name });
+      } catch (err) {
+        rec.acquireFailures++;
+        const why = (err as Error).message.slice(0, 80);
+        rec.acquireErrors.set(why, (rec.acquireErrors.get(why) ?? 0) + 1);
+        await sleep(50 + rng.nextInt(100));
+        continue;
+      }
+      const token = handle.fencingToken;
+      rec.grants.push({ holder: name, token, invokeMs, returnMs: performance.now() });
+      if (performance.now() >= nextStaleAtMs) {
+        nextStaleAtMs = performance.now() + opts.staleEveryMs;
+        // As if paused: no more keep-alives, and the write comes after the lease ran out.
+        handle.lease.release();
+        await sleep(handle.lease.ttlSeconds * 1000 + 1500);
+        rec.resource.write(name, token, 'stale');
+      } else {
+        await sleep(rng.nextInt(20));
+        // Checked and written in one synchronous step: nothing can run in between.
+        if (handle.isHeld && handle.lease.remainingMs > 300) rec.resource.write(name, token, 'honest');
+        else rec.skipped++;
+      }
+      await handle.release({ deadlineMs: 3000 }).catch(() => undefined);
+      await sleep(rng.nextInt(30));
+    }
+  };
+  await Promise.all(Array.from({ length: opts.holders }, (_, n) => holder(n)));
+}
