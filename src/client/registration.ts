@@ -100,13 +100,16 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     return this.registered && !this.closed;
   }
 
+  /** Re-registers when the lease is lost, including a loss before this was called (during Register). */
   private watchLease(lease: Lease): void {
-    lease.once('lost', (_reason, error) => {
+    const onLost = (error?: ClientError): void => {
       if (this.closed || lease !== this.leaseNow) return;
       this.registered = false;
       this.emit('lost', ...(error ? [error] : []));
       void this.reRegister();
-    });
+    };
+    if (lease.isLost) queueMicrotask(() => onLost());
+    else lease.once('lost', (_reason, error) => onLost(error));
   }
 
   private async reRegister(): Promise<void> {
