@@ -2,9 +2,10 @@
  * Proves, on a real three-member cluster, that Cairn stays linearizable and loses no
  * acknowledged write through a short seeded campaign of SIGKILLs, SIGSTOPs and partitions
  * (campaign.ts): every checker passes (linearizability with final reads after healing and
- * after a full restart, equal HashKV on every member), faults were really injected, peer
- * traffic really crossed the harness's proxies, and the history was large enough to mean
- * something. On failure the message carries the seed and the checker's report.
+ * after a full restart, equal HashKV on every member, and the lock-fencing, 2PC-atomicity,
+ * membership-convergence and watch checkers of workloads/, the fence shown exercised),
+ * faults were really injected, peer traffic really crossed the harness's proxies, and the
+ * history was large enough to mean something. On failure the message carries the seed and the checker's report.
  */
 import { describe, expect, it } from 'vitest';
 import { runCampaign, verdictLine } from './campaign.js';
@@ -29,5 +30,10 @@ describe('chaos campaign', () => {
     expect(r.proxiedConnections, report).toBeGreaterThan(0);
     expect(r.opsOk, report).toBeGreaterThan(100);
     expect(r.linearizability?.verdict).toBe('ok');
+    // The lock, transaction, membership and watch workloads ran and were judged too.
+    expect(
+      r.checks.map((c) => c.name),
+      report,
+    ).toEqual(expect.arrayContaining(['lock-fence', 'txn-atomicity', 'membership', 'watch']));
   });
 });

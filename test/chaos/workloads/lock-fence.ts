@@ -83,7 +83,7 @@ export async function runLockWorkload(
         nextStaleAtMs = performance.now() + opts.staleEveryMs;
         // As if paused: no more keep-alives, and the write comes after the lease ran out.
         handle.lease.release();
-        await sleep(handle.lease.ttlSeconds * 1000 + 1500);
+        await sleep(handle.lease.ttlSeconds * 1000 + 2500);
         rec.resource.write(name, token, 'stale');
       } else {
         await sleep(rng.nextInt(20));

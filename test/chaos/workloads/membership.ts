@@ -54,7 +54,14 @@ export class MembershipWorkload {
     subscribers: number,
   ) {
     for (let i = 0; i < instances; i++) {
-      this.slots.push({ id: `i${i}`, address: `10.0.0.${i + 1}:8080`, state: 'SERVING', dirty: false, lost: 0, restored: 0 });
+      this.slots.push({
+        id: `i${i}`,
+        address: `10.0.0.${i + 1}:8080`,
+        state: 'SERVING',
+        dirty: false,
+        lost: 0,
+        restored: 0,
+      });
     }
     for (let s = 0; s < subscribers; s++) {
       const name = `sub${s}`;
