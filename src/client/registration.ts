@@ -133,6 +133,11 @@ export class Registration extends EventEmitter<RegistrationEvents> {
         this.registered = true;
         this.watchLease(r.lease);
         this.emit('restored', r.instance);
+        // A state asked for while Register was in flight was not sent anywhere: send it now.
+        if (this.current.state !== this.wantedState)
+          await this.setState(this.wantedState).catch((err: unknown) => {
+            if (this.listenerCount('error') > 0) this.emit('error', toClientError(err));
+          });
         return;
       } catch (err) {
         if (this.listenerCount('error') > 0) this.emit('error', toClientError(err));
