@@ -54,6 +54,7 @@ describe('fence checker', () => {
     });
     expect(r.ok).toBe(false);
     expect(r.violations.join('\n')).toContain("older token accepted after a newer one: a's token 10");
+    expect(r.unsafe).toBe(true);
   });
 
   it('rejects a token granted twice', () => {
@@ -90,6 +91,8 @@ describe('fence checker', () => {
   it('rejects a run in which no stale holder was refused: the fence was never exercised', () => {
     const r = checkFence({ ...good, writes: good.writes.slice(0, 3) });
     expect(r.violations).toEqual([expect.stringContaining('fence never exercised')]);
+    expect(r.unsafe).toBe(false);
+    expect(r.exercised).toBe(false);
     expect(checkFence({ ...good, writes: good.writes.slice(0, 3) }, { requireExercised: false }).ok).toBe(
       true,
     );

@@ -38,6 +38,10 @@ export interface FenceHistory {
 export interface FenceReport {
   readonly ok: boolean;
   readonly violations: readonly string[];
+  /** Whether some stale holder was refused (the fence did its job at least once). */
+  readonly exercised: boolean;
+  /** Whether any safety violation was found (ok can be false for an unexercised fence alone). */
+  readonly unsafe: boolean;
   readonly grants: number;
   readonly accepted: number;
   readonly staleRejected: number;
@@ -108,12 +112,15 @@ export function checkFence(h: FenceHistory, opts: { requireExercised?: boolean }
         );
     }
   }
+  const unsafe = violations.length > 0;
   if ((opts.requireExercised ?? true) && staleRejected === 0)
     violations.push('fence never exercised: no stale holder wrote after a later holder and was refused');
   const summary = `grants ${h.grants.length}, writes accepted ${accepted}, stale writes refused ${staleRejected} (accepted ${staleAccepted})`;
   return {
     ok: violations.length === 0,
     violations: violations.slice(0, VIOLATIONS_SHOWN_MAX),
+    exercised: staleRejected > 0,
+    unsafe,
     grants: h.grants.length,
     accepted,
     staleRejected,

@@ -20,6 +20,8 @@ import { WatchWorkload } from './watch.js';
 export interface ExtraVerdict {
   readonly name: string;
   readonly pass: boolean;
+  /** Neither PASS nor FAIL: nothing unsafe was seen, but the run could not show what it must. */
+  readonly undecided?: boolean;
   readonly detail: string;
 }
 
@@ -100,9 +102,15 @@ export class ExtraWorkloads {
     const reader = this.clients[0]!;
     const fence = this.locks.history();
     this.histories.locks = fence;
-    const f = verdict('lock-fence', checkFence(fence));
+    const report = checkFence(fence);
+    const f = verdict('lock-fence', report);
     const why = [...this.locks.acquireErrors].map(([m, n]) => `${n}x ${m}`).join('; ');
-    out.push(f.pass || why === '' ? f : { ...f, detail: `${f.detail}; failed acquires: ${why}` });
+    // An unexercised fence with nothing unsafe is undecided: the run could not prove the fence.
+    out.push(
+      f.pass
+        ? f
+        : { ...f, undecided: !report.unsafe, detail: `${f.detail}${why ? `; failed acquires: ${why}` : ''}` },
+    );
 
     this.stopDecisions();
     let final: ReturnType<typeof snapshotOf>[] = [];

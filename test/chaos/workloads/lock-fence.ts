@@ -1,10 +1,11 @@
 /**
  * The lock workload: holders take one lock through Cairn's LockService (each acquire on a
- * lease of its own, 2 s TTL) and, holding it, write their fencing token to a fenced resource
+ * lease of its own, 5 s TTL) and, holding it, write their fencing token to a fenced resource
  * kept in the harness, which refuses any token lower than the highest it accepted. A holder
  * writes only while it still holds the lock with lease time to spare (an honest write); now
- * and then one is made stale on purpose, as a paused process would be: its lease keep-alive
- * stops, it sleeps past the TTL while the lock passes on, then writes with its old token.
+ * and then one is made stale on purpose, as a paused process would be: it takes the lock on a
+ * 2 s lease whose keep-alive then stops, sleeps past the TTL while the lock passes on, then
+ * writes with its old token.
  */
 import type { Client } from '../../../src/client/index.js';
 import { SimPrng } from '../../sim/prng.js';
@@ -13,6 +14,11 @@ import { sleep } from '../cluster.js';
 
 /** The lock every holder takes. */
 export const FENCE_LOCK = 'chaos/fence-lock';
+
+/** The lease TTL of an honest holder: long enough for keep-alives to get through a loaded machine's faults. */
+const HONEST_TTL_SECONDS = 5;
+/** The lease TTL of a holder made stale: short, so the lock passes on soon. */
+const STALE_TTL_SECONDS = 2;
 
 /** The protected resource: accepts a write only with a token at least the highest accepted. */
 export class FencedResource {
@@ -66,11 +72,16 @@ export async function runLockWorkload(
     const client = opts.clients[n % opts.clients.length]!;
     const name = `h${n}`;
     while (!shouldStop()) {
+      // One holder at a time is made stale; it takes the lock on a short lease that soon runs out.
+      const stale = performance.now() >= nextStaleAtMs;
+      if (stale) nextStaleAtMs = performance.now() + opts.staleEveryMs;
       const invokeMs = performance.now();
       let handle: Awaited<ReturnType<Client['lock']>>;
       try {
-        handle = await client.lock(FENCE_LOCK, { ttlSeconds: 2, waitTimeoutMs: 8000, owner: name });
+        const ttlSeconds = stale ? STALE_TTL_SECONDS : HONEST_TTL_SECONDS;
+        handle = await client.lock(FENCE_LOCK, { ttlSeconds, waitTimeoutMs: 10_000, owner: name });
       } catch (err) {
+        if (stale) nextStaleAtMs = 0;
         rec.acquireFailures++;
         const why = (err as Error).message.slice(0, 80);
         rec.acquireErrors.set(why, (rec.acquireErrors.get(why) ?? 0) + 1);
@@ -79,8 +90,7 @@ export async function runLockWorkload(
       }
       const token = handle.fencingToken;
       rec.grants.push({ holder: name, token, invokeMs, returnMs: performance.now() });
-      if (performance.now() >= nextStaleAtMs) {
-        nextStaleAtMs = performance.now() + opts.staleEveryMs;
+      if (stale) {
         // As if paused: no more keep-alives, and the write comes after the lease ran out.
         handle.lease.release();
         await sleep(handle.lease.ttlSeconds * 1000 + 2500);
