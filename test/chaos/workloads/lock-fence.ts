@@ -39,14 +39,17 @@ export class LockRecorder {
   readonly grants: LockGrant[] = [];
   readonly resource = new FencedResource();
   acquireFailures = 0;
+  /** Every acquire: who, whether made stale, when asked, when answered, how it ended (for the artifact). */
+  readonly attempts: { holder: string; stale: boolean; invokeMs: number; endMs: number; outcome: string }[] =
+    [];
   /** Why acquires failed, with how often. */
   readonly acquireErrors = new Map<string, number>();
   /** Honest holders that skipped their write: the lock was lost or the lease nearly out. */
   skipped = 0;
 
   /** The history for the checker. */
-  history(): FenceHistory {
-    return { grants: this.grants, writes: this.resource.writes };
+  history(): FenceHistory & { attempts: LockRecorder['attempts'] } {
+    return { grants: this.grants, writes: this.resource.writes, attempts: this.attempts };
   }
 }
 
@@ -84,11 +87,19 @@ export async function runLockWorkload(
         if (stale) nextStaleAtMs = 0;
         rec.acquireFailures++;
         const why = (err as Error).message.slice(0, 80);
+        rec.attempts.push({ holder: name, stale, invokeMs, endMs: performance.now(), outcome: why });
         rec.acquireErrors.set(why, (rec.acquireErrors.get(why) ?? 0) + 1);
         await sleep(50 + rng.nextInt(100));
         continue;
       }
       const token = handle.fencingToken;
+      rec.attempts.push({
+        holder: name,
+        stale,
+        invokeMs,
+        endMs: performance.now(),
+        outcome: `token ${token}`,
+      });
       rec.grants.push({ holder: name, token, invokeMs, returnMs: performance.now() });
       if (stale) {
         // As if paused: no more keep-alives, and the write comes after the lease ran out.
