@@ -100,13 +100,16 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     return this.registered && !this.closed;
   }
 
+  /** Re-registers when the lease is lost, including a loss before this was called (during Register). */
   private watchLease(lease: Lease): void {
-    lease.once('lost', (_reason, error) => {
+    const onLost = (error?: ClientError): void => {
       if (this.closed || lease !== this.leaseNow) return;
       this.registered = false;
       this.emit('lost', ...(error ? [error] : []));
       void this.reRegister();
-    });
+    };
+    if (lease.isLost) queueMicrotask(() => onLost());
+    else lease.once('lost', (_reason, error) => onLost(error));
   }
 
   private async reRegister(): Promise<void> {
@@ -130,6 +133,11 @@ export class Registration extends EventEmitter<RegistrationEvents> {
         this.registered = true;
         this.watchLease(r.lease);
         this.emit('restored', r.instance);
+        // A state asked for while Register was in flight was not sent anywhere: send it now.
+        if (this.current.state !== this.wantedState)
+          await this.setState(this.wantedState).catch((err: unknown) => {
+            if (this.listenerCount('error') > 0) this.emit('error', toClientError(err));
+          });
         return;
       } catch (err) {
         if (this.listenerCount('error') > 0) this.emit('error', toClientError(err));

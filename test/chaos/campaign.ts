@@ -16,6 +16,7 @@ import { LEASE_PROBE_DEFAULTS, LeaseProbe, type LeaseProbeResult } from './lease
 import { FAULT_KINDS, type FaultKind, Nemesis, planFaults } from './nemesis.js';
 import { bringEveryoneBack, compareHashes, resolveUnknown, waitConverged, writtenValues } from './settle.js';
 import { finalReads, HistoryRecorder, runWorkload } from './workers.js';
+import { ExtraWorkloads } from './workloads/index.js';
 
 /** How a run is set up. */
 export interface CampaignOptions {
@@ -31,6 +32,8 @@ export interface CampaignOptions {
   /** The fault kinds the nemesis picks from (default: all of them). */
   readonly faults?: readonly FaultKind[];
   readonly log?: (line: string) => void;
+  /** Run the lock, transaction, membership and watch workloads too (default true). */
+  readonly extraWorkloads?: boolean;
 }
 
 /** One checker's verdict; undecided: the checker ran out of budget (neither PASS nor FAIL). */
@@ -80,6 +83,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   let leases: LeaseProbeResult | undefined;
   let keepData = false;
   let nemesis: Nemesis | undefined;
+  let extra: ExtraWorkloads | undefined;
   let lin: CheckResult | undefined;
   let neverApplied = 0;
   let artifact: string | undefined;
@@ -88,6 +92,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     if (first === undefined) throw new Error(`no leader within ${STARTUP_MS} ms of start`);
     log(`  cluster of ${opts.nodes} up (leader ${first}), data in ${cluster.topology.rootDir}`);
     const endpoints = cluster.names.map((n) => `127.0.0.1:${cluster.member(n).clientPort}`);
+    if (opts.extraWorkloads !== false)
+      extra = await ExtraWorkloads.start({ endpoints, seed: opts.seed, timeS: opts.timeS, log });
     const stopAt = performance.now() + opts.timeS * 1000;
     const shouldStop = (): boolean => performance.now() >= stopAt;
     // Enough faults for any run length; the run's time ends the plan.
@@ -117,6 +123,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
         shouldStop,
       ),
       nemesis.run(shouldStop),
+      extra?.run(shouldStop),
     ]);
     log(`  load done: ${recorder.ok} ok, ${recorder.unknown} unknown, ${recorder.failed} failed; healing`);
 
@@ -138,6 +145,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       pass: readsOk,
       detail: `converged after healing: ${healed !== undefined}, after full restart: ${restarted !== undefined}; keys read ${reads1.read}+${reads2.read}/${2 * keys.length}`,
     });
+    // After the full restart: every member was killed while the watchers ran.
+    if (extra) checks.push(...(await extra.check()));
 
     if (leases) {
       const seen = `${leases.keptRenewals} keep-alives, ${leases.keptLostAfterOutage} kept leases lost after an outage, ${leases.expiredInBounds} expiries in bounds`;
@@ -180,7 +189,14 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       writeFileSync(
         artifact,
         JSON.stringify(
-          { seed: opts.seed, nodes: opts.nodes, checks, events: nemesis.events, history: recorder.ops },
+          {
+            seed: opts.seed,
+            nodes: opts.nodes,
+            checks,
+            events: nemesis.events,
+            history: recorder.ops,
+            extra: extra?.recorded(),
+          },
           null,
           1,
         ),
@@ -201,6 +217,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       ...(artifact ? { artifact } : {}),
     };
   } finally {
+    await extra?.close();
     await cluster.stop(keepData);
     if (keepData) log(`  member data and logs kept in ${cluster.topology.rootDir}`);
   }

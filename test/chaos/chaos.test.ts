@@ -4,8 +4,9 @@
  * (two-way and one-way), link latency, a slow disk and wall-clock jumps (campaign.ts; the
  * seed is one whose plan puts a slow disk and a one-way partition early): every checker
  * passes (linearizability with final reads after healing and after a full restart, equal
- * HashKV on every member, leases neither revoked early nor kept too long), the slow disk
- * and the one-way partition were really injected, peer
+ * HashKV on every member, leases neither revoked early nor kept too long, and the
+ * lock-fencing, 2PC-atomicity, membership-convergence and watch checkers of workloads/, the
+ * fence shown exercised), the slow disk and the one-way partition were really injected, peer
  * traffic really crossed the harness's proxies, and the history was large enough to mean
  * something. On failure the message carries the seed and the checker's report.
  */
@@ -54,5 +55,10 @@ describe('chaos campaign', () => {
     expect(r.proxiedConnections, report).toBeGreaterThan(0);
     expect(r.opsOk, report).toBeGreaterThan(100);
     expect(r.linearizability?.verdict).toBe('ok');
+    // The lock, transaction, membership and watch workloads ran and were judged too.
+    expect(
+      r.checks.map((c) => c.name),
+      report,
+    ).toEqual(expect.arrayContaining(['lock-fence', 'txn-atomicity', 'membership', 'watch']));
   });
 });

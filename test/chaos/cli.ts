@@ -63,7 +63,8 @@ for (let i = 0; i < runs; i++) {
       faults,
       log: values.quiet ? () => {} : (line) => console.log(line),
     });
-    for (const c of r.checks) if (!c.pass) console.log(`  ${c.name}: ${c.detail}`);
+    for (const c of r.checks)
+      console.log(`  ${c.name}: ${c.pass ? 'PASS' : c.undecided ? 'UNKNOWN' : 'FAIL'} ${c.detail}`);
     if (r.artifact) console.log(`  history and report written to ${r.artifact}`);
     console.log(verdictLine(r));
     if (r.checks.some((c) => !c.pass && !c.undecided)) failed++;

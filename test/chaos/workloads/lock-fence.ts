@@ -1,0 +1,120 @@
+/**
+ * The lock workload: holders take one lock through Cairn's LockService (each acquire on a
+ * lease of its own, 5 s TTL) and, holding it, write their fencing token to a fenced resource
+ * kept in the harness, which refuses any token lower than the highest it accepted. A holder
+ * writes only while it still holds the lock with lease time to spare (an honest write); now
+ * and then one is made stale on purpose, as a paused process would be: it takes the lock on a
+ * 2 s lease whose keep-alive then stops, sleeps past the TTL while the lock passes on, then
+ * writes with its old token.
+ */
+import type { Client } from '../../../src/client/index.js';
+import { SimPrng } from '../../sim/prng.js';
+import type { FencedWrite, FenceHistory, LockGrant } from '../checker/fence.js';
+import { sleep } from '../cluster.js';
+
+/** The lock every holder takes. */
+export const FENCE_LOCK = 'chaos/fence-lock';
+
+/** The lease TTL of an honest holder: long enough for keep-alives to get through a loaded machine's faults. */
+const HONEST_TTL_SECONDS = 5;
+/** The lease TTL of a holder made stale: short, so the lock passes on soon. */
+const STALE_TTL_SECONDS = 2;
+
+/** The protected resource: accepts a write only with a token at least the highest accepted. */
+export class FencedResource {
+  private highest = 0;
+  readonly writes: FencedWrite[] = [];
+
+  /** Tries a write; whether it was accepted. */
+  write(holder: string, token: number, kind: FencedWrite['kind']): boolean {
+    const accepted = token >= this.highest;
+    if (accepted) this.highest = token;
+    this.writes.push({ holder, token, atMs: performance.now(), accepted, kind });
+    return accepted;
+  }
+}
+
+/** The lock workload's history and counters. */
+export class LockRecorder {
+  readonly grants: LockGrant[] = [];
+  readonly resource = new FencedResource();
+  acquireFailures = 0;
+  /** Every acquire: who, whether made stale, when asked, when answered, how it ended (for the artifact). */
+  readonly attempts: { holder: string; stale: boolean; invokeMs: number; endMs: number; outcome: string }[] =
+    [];
+  /** Why acquires failed, with how often. */
+  readonly acquireErrors = new Map<string, number>();
+  /** Honest holders that skipped their write: the lock was lost or the lease nearly out. */
+  skipped = 0;
+
+  /** The history for the checker. */
+  history(): FenceHistory & { attempts: LockRecorder['attempts'] } {
+    return { grants: this.grants, writes: this.resource.writes, attempts: this.attempts };
+  }
+}
+
+/** How the lock workload runs. */
+export interface LockWorkloadOptions {
+  readonly clients: readonly Client[];
+  readonly holders: number;
+  readonly seed: number;
+  /** At most one holder is made stale per this many ms. */
+  readonly staleEveryMs: number;
+}
+
+/** Runs the holders until shouldStop(). */
+export async function runLockWorkload(
+  opts: LockWorkloadOptions,
+  rec: LockRecorder,
+  shouldStop: () => boolean,
+): Promise<void> {
+  const root = new SimPrng(opts.seed ^ 0x10c4);
+  let nextStaleAtMs = performance.now() + opts.staleEveryMs / 2;
+  const holder = async (n: number): Promise<void> => {
+    const rng = root.fork();
+    const client = opts.clients[n % opts.clients.length]!;
+    const name = `h${n}`;
+    while (!shouldStop()) {
+      // One holder at a time is made stale; it takes the lock on a short lease that soon runs out.
+      const stale = performance.now() >= nextStaleAtMs;
+      if (stale) nextStaleAtMs = performance.now() + opts.staleEveryMs;
+      const invokeMs = performance.now();
+      let handle: Awaited<ReturnType<Client['lock']>>;
+      try {
+        const ttlSeconds = stale ? STALE_TTL_SECONDS : HONEST_TTL_SECONDS;
+        handle = await client.lock(FENCE_LOCK, { ttlSeconds, waitTimeoutMs: 10_000, owner: name });
+      } catch (err) {
+        if (stale) nextStaleAtMs = 0;
+        rec.acquireFailures++;
+        const why = (err as Error).message.slice(0, 80);
+        rec.attempts.push({ holder: name, stale, invokeMs, endMs: performance.now(), outcome: why });
+        rec.acquireErrors.set(why, (rec.acquireErrors.get(why) ?? 0) + 1);
+        await sleep(50 + rng.nextInt(100));
+        continue;
+      }
+      const token = handle.fencingToken;
+      rec.attempts.push({
+        holder: name,
+        stale,
+        invokeMs,
+        endMs: performance.now(),
+        outcome: `token ${token}`,
+      });
+      rec.grants.push({ holder: name, token, invokeMs, returnMs: performance.now() });
+      if (stale) {
+        // As if paused: no more keep-alives, and the write comes after the lease ran out.
+        handle.lease.release();
+        await sleep(handle.lease.ttlSeconds * 1000 + 2500);
+        rec.resource.write(name, token, 'stale');
+      } else {
+        await sleep(rng.nextInt(20));
+        // Checked and written in one synchronous step: nothing can run in between.
+        if (handle.isHeld && handle.lease.remainingMs > 300) rec.resource.write(name, token, 'honest');
+        else rec.skipped++;
+      }
+      await handle.release({ deadlineMs: 3000 }).catch(() => undefined);
+      await sleep(rng.nextInt(30));
+    }
+  };
+  await Promise.all(Array.from({ length: opts.holders }, (_, n) => holder(n)));
+}
