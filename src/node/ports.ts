@@ -39,7 +39,11 @@ export interface PersistBatch {
 export interface NodeStorage {
   /** The in-memory view of the stable log that the raft core reads. */
   readonly raftStorage: MemoryStorage;
-  /** Writes one batch with sync: true, then updates raftStorage. */
+  /**
+   * Updates raftStorage at once (before returning), then writes the batch (synced unless
+   * told otherwise); the returned promises resolve in the order the calls were made, each
+   * once its batch and every earlier one are on disk.
+   */
   persist(batch: PersistBatch): Promise<void>;
   /** Records a snapshot taken locally at index and compacts the log up to compactIndex. */
   saveSnapshot(index: number, confState: ConfState, data: Uint8Array, compactIndex: number): Promise<void>;

@@ -83,6 +83,13 @@ export class RaftNode<R> {
   private idle: Promise<void> = Promise.resolve();
   /** Proposals of this node that failed (refused, timed out, dropped, stopped): etcd's proposals_failed_total. */
   private failedProposals = 0;
+  /** Committed entries not yet applied, in log order: each waits until it is synced here. */
+  private toApply: Entry[] = [];
+  /** Followers sent a commit index held back to this leader's synced log (see withDurableCommit). */
+  private readonly commitHeldBack = new Set<NodeId>();
+  private writesInFlight = 0;
+  /** Settles after the last write issued (writes settle in order). */
+  private lastWrite: Promise<void> = Promise.resolve();
   /** Callers of snapshotNow waiting for the Ready loop to take the snapshot. Bounded by callers' own limits (one per Defragment). */
   private snapshotWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
 
@@ -368,8 +375,11 @@ export class RaftNode<R> {
         this.raw.advance(rd);
         await this.maybeSnapshot();
       }
-      await this.flushStateMachineWrites();
-      await this.takeRequestedSnapshot();
+      this.flushStateMachineWrites();
+      if (this.snapshotWaiters.length > 0) {
+        await this.writesDone();
+        await this.takeRequestedSnapshot();
+      }
     } catch (err) {
       this.fail(err as Error);
     } finally {
@@ -384,16 +394,18 @@ export class RaftNode<R> {
    * nothing else to write, they go out now in a batch of their own (unsynced: the log they
    * came from is durable), so the applied index on disk does not lag behind for long.
    */
-  private async flushStateMachineWrites(): Promise<void> {
+  private flushStateMachineWrites(): void {
     if (this.stopped) return;
     const writes = this.opts.stateMachine.takeWrites();
     if (writes === undefined) return;
-    await this.opts.storage.persist({
-      entries: [],
-      stateMachineWrites: writes,
-      appliedIndex: this.opts.stateMachine.appliedIndex,
-      sync: false,
-    });
+    this.trackWrite(
+      this.opts.storage.persist({
+        entries: [],
+        stateMachineWrites: writes,
+        appliedIndex: this.opts.stateMachine.appliedIndex,
+        sync: false,
+      }),
+    );
   }
 
   /** Runs after the state machine's writes are flushed, so the snapshot and the data on disk agree. */
@@ -426,9 +438,64 @@ export class RaftNode<R> {
     this.opts.onFatal?.(err);
   }
 
+  /**
+   * Handles one Ready. Most Readies are pipelined: their write is queued (storage writes land
+   * in order, and those queued behind a write under way share its fsync) and the loop moves
+   * on, so acknowledgements, commits and new proposals do not wait for an unrelated fsync.
+   * What depends on the write waits for it: a follower's messages (acks), and applying
+   * committed entries not yet synced here. A leader sends at once, but never tells followers a
+   * commit index beyond its own synced log: it may have counted its unsynced entries towards
+   * the quorum, and a follower applying such an entry would make it visible before a quorum
+   * holds it durably. A Ready that changes the term or vote, or installs a snapshot, waits for
+   * every earlier write and is handled in full before the loop continues.
+   */
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.role);
     if (rd.hardState) this.termNow = rd.hardState.term;
+    const hs = rd.hardState;
+    const changesTermOrVote =
+      hs !== undefined && (hs.term !== this.persistedTerm || hs.vote !== this.persistedVote);
+    if (rd.snapshot !== undefined || changesTermOrVote) {
+      await this.writesDone();
+      await this.handleReadyInFull(rd);
+      return;
+    }
+    const isLeader = this.raw.status().role === Role.Leader;
+    let deferred: readonly Message[] = [];
+    if (isLeader) this.send(rd.messages.map((m) => this.withDurableCommit(m)));
+    else {
+      this.send(rd.messages.filter(independentOfLog));
+      deferred = rd.messages.filter((m) => !independentOfLog(m));
+    }
+    for (const e of rd.committedEntries) this.toApply.push(e);
+    this.applyDurable();
+    const lastEntry = rd.entries[rd.entries.length - 1];
+    const written = this.opts.storage
+      .persist({
+        hardState: rd.hardState,
+        entries: rd.entries,
+        stateMachineWrites: this.opts.stateMachine.takeWrites(),
+        appliedIndex: this.opts.stateMachine.appliedIndex,
+        // New entries must be on disk before any message depends on them. A Ready that only
+        // moves the commit index need not be synced (as in etcd): a commit index lost in a
+        // crash is learned again from the leader.
+        sync: rd.mustSync,
+      })
+      .then(() => {
+        if (this.stopped || this.fatal) return;
+        if (lastEntry) this.stableIndex = lastEntry.index;
+        this.send(deferred);
+        this.applyDurable();
+        this.refreshFollowerCommits();
+        // Entries applied just now leave state-machine changes: the loop's end writes them.
+        this.schedule();
+      });
+    this.trackWrite(written);
+    for (const rs of rd.readStates) this.reads.onReadState(rs);
+  }
+
+  /** The old, strict order for a Ready that changes the term or vote or installs a snapshot (no write is in flight). */
+  private async handleReadyInFull(rd: Ready): Promise<void> {
     // A leader's disk write runs in parallel with its followers' (see leaderMaySendBeforePersist).
     const persisted = { term: this.persistedTerm, vote: this.persistedVote, commit: 0 };
     const sendEarly = leaderMaySendBeforePersist(rd, this.raw.status().role === Role.Leader, persisted);
@@ -438,14 +505,15 @@ export class RaftNode<R> {
       this.opts.stateMachine.restore(rd.snapshot.metadata.index, rd.snapshot.data);
       this.confState = rd.snapshot.metadata.confState;
       this.snapshotIndex = rd.snapshot.metadata.index;
+      // Entries the snapshot covers are in the state machine already.
+      const covered = rd.snapshot.metadata.index;
+      this.toApply = this.toApply.filter((e) => e.index > covered);
     }
     // Entries already synced here may be applied before this Ready's write; the rest after it.
     // A committed entry is durable on a quorum, but a single-member cluster's quorum is this
     // disk alone, so an entry is never applied before it is synced locally.
-    const committed = rd.committedEntries;
-    let split = 0;
-    while (split < committed.length && committed[split]!.index <= this.stableIndex) split++;
-    this.applyEntries(committed.slice(0, split));
+    for (const e of rd.committedEntries) this.toApply.push(e);
+    this.applyDurable();
 
     await this.opts.storage.persist({
       hardState: rd.hardState,
@@ -453,10 +521,7 @@ export class RaftNode<R> {
       snapshot: rd.snapshot,
       stateMachineWrites: this.opts.stateMachine.takeWrites(),
       appliedIndex: this.opts.stateMachine.appliedIndex,
-      // New entries, a new term or vote, or an installed snapshot must be on disk before any
-      // message depends on them. A Ready that only moves the commit index need not be synced
-      // (as in etcd): a commit index lost in a crash is learned again from the leader.
-      sync: rd.mustSync || rd.snapshot !== undefined,
+      sync: true,
     });
     const lastEntry = rd.entries[rd.entries.length - 1];
     if (rd.snapshot) this.stableIndex = Math.max(this.stableIndex, rd.snapshot.metadata.index);
@@ -467,9 +532,67 @@ export class RaftNode<R> {
       this.persistedVote = rd.hardState.vote;
     }
     if (!sendEarly) this.send(rd.messages);
-    this.applyEntries(committed.slice(split));
+    this.applyDurable();
     if (rd.snapshot) this.applied.markApplied(rd.snapshot.metadata.index);
     for (const rs of rd.readStates) this.reads.onReadState(rs);
+  }
+
+  /** Applies, in log order, the committed entries that are synced here. */
+  private applyDurable(): void {
+    let n = 0;
+    while (n < this.toApply.length && this.toApply[n]!.index <= this.stableIndex) n++;
+    if (n === 0) return;
+    this.applyEntries(this.toApply.splice(0, n));
+  }
+
+  /** A leader's message with its commit index limited to this member's synced log (see handleReady). */
+  private withDurableCommit(m: Message): Message {
+    if ((m.type !== MessageType.App && m.type !== MessageType.Heartbeat) || m.commit <= this.stableIndex)
+      return m;
+    this.commitHeldBack.add(m.to);
+    return { ...m, commit: this.stableIndex };
+  }
+
+  /**
+   * After a write, tells the followers whose commit index was held back how far the commit
+   * now goes, with a heartbeat (never beyond what each follower has acknowledged), so they
+   * need not wait for the next append or heartbeat.
+   */
+  private refreshFollowerCommits(): void {
+    if (this.commitHeldBack.size === 0) return;
+    const st = this.raw.status();
+    if (st.role !== Role.Leader || st.progress === undefined) {
+      this.commitHeldBack.clear();
+      return;
+    }
+    const out: Message[] = [];
+    for (const to of this.commitHeldBack) {
+      const match = st.progress.get(to)?.match ?? 0;
+      const commit = Math.min(match, st.commit, this.stableIndex);
+      out.push({ ...HEARTBEAT_TEMPLATE, to, from: this.opts.id, term: st.term, commit });
+    }
+    if (st.commit <= this.stableIndex) this.commitHeldBack.clear();
+    this.send(out);
+  }
+
+  /** Records a write under way; a failed write fails the node. */
+  private trackWrite(written: Promise<void>): void {
+    this.writesInFlight++;
+    const settled = written.then(
+      () => {
+        this.writesInFlight--;
+      },
+      (err: unknown) => {
+        this.writesInFlight--;
+        this.fail(err as Error);
+      },
+    );
+    this.lastWrite = settled;
+  }
+
+  /** Resolves once every write issued so far is on disk (and its follow-up done). */
+  private async writesDone(): Promise<void> {
+    while (this.writesInFlight > 0) await this.lastWrite;
   }
 
   private onSoftState(leader: NodeId, role: Role): void {
@@ -564,6 +687,7 @@ export class RaftNode<R> {
     this.reads.stop();
     this.rejectSnapshotWaiters(new CairnError(ErrorCode.STOPPED, 'node is stopping'));
     await this.idle;
+    await this.writesDone();
   }
 }
 
@@ -576,4 +700,23 @@ function memberChangeEnvelope(context: Uint8Array): Envelope | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A leader's heartbeat with the fields it does not use zeroed; to, from, term and commit are filled in. */
+const HEARTBEAT_TEMPLATE: Message = {
+  type: MessageType.Heartbeat,
+  to: NONE,
+  from: NONE,
+  term: 0,
+  logTerm: 0,
+  index: 0,
+  entries: [],
+  commit: 0,
+  reject: false,
+  rejectHint: 0,
+};
+
+/** Messages that say nothing about this member's log or vote, so need not wait for its write (proposals and reads forwarded to the leader). */
+function independentOfLog(m: Message): boolean {
+  return m.type === MessageType.Prop || m.type === MessageType.ReadIndex;
 }

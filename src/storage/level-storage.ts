@@ -85,6 +85,16 @@ const COMPACTION_PASSES = 2;
 
 type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
+/** A batch waiting its turn to be written. */
+interface QueuedWrite {
+  readonly ops: readonly BatchOp[];
+  readonly sync: boolean;
+  /** Deletions computed when the batch is written (every state-machine key). */
+  readonly clearFirst: (() => Promise<BatchOp[]>) | undefined;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 function u53(n: number): Uint8Array {
   const out = new Uint8Array(8);
   const v = new DataView(out.buffer);
@@ -151,6 +161,9 @@ async function checkFormatVersion(db: Level<Uint8Array, Uint8Array>, dir: string
 export class LevelStorage {
   /** Number of LevelDB batches written, for tests and metrics. */
   batchesWritten = 0;
+  /** Batches waiting for the one being written; bounded by the node's Readies in flight. */
+  private readonly writeQueue: QueuedWrite[] = [];
+  private writing = false;
 
   private constructor(
     private readonly dir: string,
@@ -232,49 +245,64 @@ export class LevelStorage {
     }
   }
 
-  /** Writes a Ready's worth of state in one batch (synced unless told otherwise), then updates the in-memory log. */
-  async persist(b: DurableBatch): Promise<void> {
+  /**
+   * Writes a Ready's worth of state in one batch (synced unless told otherwise). The
+   * in-memory log is updated at once, before this returns; the disk writes complete in the
+   * order they were issued, and writes issued while one is under way go to disk together in
+   * one batch (group commit: one fsync for all of them).
+   */
+  persist(b: DurableBatch): Promise<void> {
     const ops: BatchOp[] = [];
-    if (b.snapshot) {
-      // A snapshot from the leader replaces the whole log.
-      for (let i = this.raftStorage.firstIndex(); i <= this.raftStorage.lastIndex(); i++)
-        ops.push({ type: 'del', key: logKey(i) });
-      ops.push(
-        ...this.snapshotOps(
-          b.snapshot.metadata.index,
-          b.snapshot.metadata.term,
-          b.snapshot.metadata.confState,
-          b.snapshot.data,
-        ),
-      );
-    }
-    if (b.entries.length > 0) {
-      const last = b.entries[b.entries.length - 1]!.index;
-      // A conflicting suffix beyond the new entries is truncated on disk as in memory.
-      for (let i = last + 1; i <= this.raftStorage.lastIndex(); i++)
-        ops.push({ type: 'del', key: logKey(i) });
-      for (const e of b.entries) ops.push({ type: 'put', key: logKey(e.index), value: encodeEntry(e) });
-    }
-    if (b.hardState)
-      ops.push({ type: 'put', key: singleKey(Prefix.hardState), value: encodeHardState(b.hardState) });
-    if (b.stateMachineWrites !== undefined) {
-      const sm = this.opts.toOps(b.stateMachineWrites);
-      if (sm.clearFirst) {
-        for await (const key of this.db.keys(prefixRange(Prefix.stateMachine)))
-          ops.push({ type: 'del', key });
+    let clearStateMachine = false;
+    try {
+      if (b.snapshot) {
+        // A snapshot from the leader replaces the whole log.
+        for (let i = this.raftStorage.firstIndex(); i <= this.raftStorage.lastIndex(); i++)
+          ops.push({ type: 'del', key: logKey(i) });
+        ops.push(
+          ...this.snapshotOps(
+            b.snapshot.metadata.index,
+            b.snapshot.metadata.term,
+            b.snapshot.metadata.confState,
+            b.snapshot.data,
+          ),
+        );
       }
-      for (const k of sm.dels) ops.push({ type: 'del', key: stateMachineKey(k) });
-      for (const [k, v] of sm.puts) {
-        const key = stateMachineKey(k);
-        ops.push({ type: 'put', key, value: sealRecord(key, v) });
+      if (b.entries.length > 0) {
+        const last = b.entries[b.entries.length - 1]!.index;
+        // A conflicting suffix beyond the new entries is truncated on disk as in memory.
+        for (let i = last + 1; i <= this.raftStorage.lastIndex(); i++)
+          ops.push({ type: 'del', key: logKey(i) });
+        for (const e of b.entries) ops.push({ type: 'put', key: logKey(e.index), value: encodeEntry(e) });
       }
-      const appliedKey = singleKey(Prefix.applied);
-      ops.push({ type: 'put', key: appliedKey, value: sealRecord(appliedKey, u53(b.appliedIndex)) });
+      if (b.hardState)
+        ops.push({ type: 'put', key: singleKey(Prefix.hardState), value: encodeHardState(b.hardState) });
+      if (b.stateMachineWrites !== undefined) {
+        const sm = this.opts.toOps(b.stateMachineWrites);
+        clearStateMachine = sm.clearFirst;
+        for (const k of sm.dels) ops.push({ type: 'del', key: stateMachineKey(k) });
+        for (const [k, v] of sm.puts) {
+          const key = stateMachineKey(k);
+          ops.push({ type: 'put', key, value: sealRecord(key, v) });
+        }
+        const appliedKey = singleKey(Prefix.applied);
+        ops.push({ type: 'put', key: appliedKey, value: sealRecord(appliedKey, u53(b.appliedIndex)) });
+      }
+      if (b.snapshot) this.raftStorage.applySnapshot(b.snapshot);
+      this.raftStorage.append(b.entries);
+      if (b.hardState) this.raftStorage.setHardState(b.hardState);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    if (ops.length > 0) await this.write(ops, b.sync ?? true);
-    if (b.snapshot) this.raftStorage.applySnapshot(b.snapshot);
-    this.raftStorage.append(b.entries);
-    if (b.hardState) this.raftStorage.setHardState(b.hardState);
+    const clearFirst = clearStateMachine ? () => this.stateMachineKeys() : undefined;
+    return this.write(ops, b.sync ?? true, clearFirst);
+  }
+
+  /** Deletions of every state-machine key on disk (a snapshot from the leader replaces them). */
+  private async stateMachineKeys(): Promise<BatchOp[]> {
+    const dels: BatchOp[] = [];
+    for await (const key of this.db.keys(prefixRange(Prefix.stateMachine))) dels.push({ type: 'del', key });
+    return dels;
   }
 
   /** Records a locally taken snapshot and compacts the log up to compactIndex, durably. */
@@ -304,12 +332,49 @@ export class LevelStorage {
     ];
   }
 
-  private async write(ops: BatchOp[], sync: boolean): Promise<void> {
-    if (sync && this.opts.beforeSync) await this.opts.beforeSync();
-    const startedNs = process.hrtime.bigint();
-    await this.db.batch(ops, { sync });
-    if (sync) this.opts.onSyncedWrite?.(Number(process.hrtime.bigint() - startedNs) / 1e9);
-    this.batchesWritten++;
+  /** Queues a batch; resolves once it (and every batch queued before it) is on disk. */
+  private write(ops: BatchOp[], sync: boolean, clearFirst?: () => Promise<BatchOp[]>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.writeQueue.push({ ops, sync, clearFirst, resolve, reject });
+      if (!this.writing) void this.drainWrites();
+    });
+  }
+
+  /**
+   * Writes the queue in order, each time everything queued as one LevelDB batch (synced if
+   * any part must be). A part that clears the state machine's keys starts a batch of its own,
+   * so that its scan sees every earlier part on disk.
+   */
+  private async drainWrites(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.writeQueue.length > 0) {
+        let n = 1;
+        while (n < this.writeQueue.length && this.writeQueue[n]!.clearFirst === undefined) n++;
+        const parts = this.writeQueue.splice(0, n);
+        try {
+          const ops: BatchOp[] = parts[0]!.clearFirst ? await parts[0]!.clearFirst() : [];
+          let sync = false;
+          for (const p of parts) {
+            for (const op of p.ops) ops.push(op);
+            sync ||= p.sync;
+          }
+          if (ops.length > 0) {
+            if (sync && this.opts.beforeSync) await this.opts.beforeSync();
+            const startedNs = process.hrtime.bigint();
+            await this.db.batch(ops, { sync });
+            if (sync) this.opts.onSyncedWrite?.(Number(process.hrtime.bigint() - startedNs) / 1e9);
+            this.batchesWritten++;
+          }
+        } catch (err) {
+          for (const p of parts) p.reject(err);
+          continue;
+        }
+        for (const p of parts) p.resolve();
+      }
+    } finally {
+      this.writing = false;
+    }
   }
 
   /**

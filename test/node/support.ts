@@ -24,11 +24,11 @@ export class MemNodeStorage implements NodeStorage {
   }
 
   async persist(b: PersistBatch): Promise<void> {
-    await new Promise((r) => setImmediate(r));
-    this.persists++;
     if (b.snapshot) this.raftStorage.applySnapshot(b.snapshot);
     this.raftStorage.append(b.entries);
     if (b.hardState) this.raftStorage.setHardState(b.hardState);
+    await new Promise((r) => setImmediate(r));
+    this.persists++;
     if (b.stateMachineWrites !== undefined) this.smWrites.push(b.stateMachineWrites);
     this.smApplied = b.appliedIndex;
   }
