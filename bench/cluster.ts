@@ -3,6 +3,8 @@
  * endpoints and pids, which one leads, killing and restarting one member, and stopping
  * everything (processes and temporary data).
  */
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { etcdServices } from '../src/common/proto-loader.js';
 import { unary, type Wire } from './grpc.js';
@@ -96,4 +98,55 @@ export async function waitGone(pid: number): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * A BenchCluster over member processes that `start(i)` (re)spawns into `children[i]`: kill
+ * SIGKILLs one, restart starts a dead one again on its data, stop kills all and removes root.
+ */
+export function processCluster(
+  system: System,
+  members: readonly { readonly name: string; readonly clientPort: number }[],
+  children: (ChildProcess | undefined)[],
+  start: (index: number) => void,
+  root: string,
+): BenchCluster {
+  const alive = (i: number): ChildProcess | undefined => {
+    const c = children[i];
+    return c && c.exitCode === null && c.signalCode === null ? c : undefined;
+  };
+  let stopped = false;
+  return {
+    system,
+    members: members.map((m, i) => ({
+      name: m.name,
+      endpoint: `127.0.0.1:${m.clientPort}`,
+      pid: () => alive(i)?.pid,
+    })),
+    async kill(i) {
+      const c = alive(i);
+      if (!c?.pid) return;
+      c.kill('SIGKILL');
+      await waitGone(c.pid);
+    },
+    restart(i) {
+      if (!alive(i)) start(i);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await Promise.all(
+        children.map(async (c, i) => {
+          if (!c?.pid || !alive(i)) return;
+          c.kill('SIGKILL');
+          await waitGone(c.pid);
+        }),
+      );
+      rmSync(root, { recursive: true, force: true });
+    },
+    killAllSync() {
+      for (let i = 0; i < children.length; i++) alive(i)?.kill('SIGKILL');
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
 }

@@ -4,10 +4,10 @@
  * data in a temporary folder that stop() removes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BenchCluster, waitGone } from './cluster.js';
+import { type BenchCluster, processCluster } from './cluster.js';
 
 /** The etcd binary Debian's etcd-server installs. */
 export const ETCD_BINARY = '/usr/bin/etcd';
@@ -49,42 +49,11 @@ export function startEtcd(ports: readonly number[]): BenchCluster {
     );
   };
   for (let i = 0; i < members.length; i++) start(i);
-  const alive = (i: number): ChildProcess | undefined => {
-    const c = children[i];
-    return c && c.exitCode === null && c.signalCode === null ? c : undefined;
-  };
-  let stopped = false;
-  return {
-    system: 'etcd',
-    members: members.map((m, i) => ({
-      name: m.name,
-      endpoint: `127.0.0.1:${m.client}`,
-      pid: () => alive(i)?.pid,
-    })),
-    async kill(i) {
-      const c = alive(i);
-      if (!c?.pid) return;
-      c.kill('SIGKILL');
-      await waitGone(c.pid);
-    },
-    restart(i) {
-      if (!alive(i)) start(i);
-    },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await Promise.all(
-        children.map(async (c, i) => {
-          if (!c?.pid || !alive(i)) return;
-          c.kill('SIGKILL');
-          await waitGone(c.pid);
-        }),
-      );
-      rmSync(root, { recursive: true, force: true });
-    },
-    killAllSync() {
-      for (let i = 0; i < children.length; i++) alive(i)?.kill('SIGKILL');
-      rmSync(root, { recursive: true, force: true });
-    },
-  };
+  return processCluster(
+    'etcd',
+    members.map((m) => ({ name: m.name, clientPort: m.client })),
+    children,
+    start,
+    root,
+  );
 }
