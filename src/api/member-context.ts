@@ -58,10 +58,15 @@ export interface MemberContext {
   readonly headerAt: (revision: number) => WireHeader;
   /** Cluster membership; forwardPromote sends a follower's promotion to the leader's peer URL. */
   readonly membership: (forwardPromote: boolean) => MembershipBackend;
+  /** A registry record with the name and client URLs the member published through raft. */
+  readonly withAttributes: (m: MemberRecord) => MemberInfo;
 }
 
 /** The parts server.ts composes; memberContext derives the adapters from them. */
-export type MemberParts = Omit<MemberContext, 'status' | 'backend' | 'headerAt' | 'membership'>;
+export type MemberParts = Omit<
+  MemberContext,
+  'status' | 'backend' | 'headerAt' | 'membership' | 'withAttributes'
+>;
 
 /** Builds the context from the member's parts, adding status, KV backend, headers and membership. */
 export function memberContext(parts: MemberParts): MemberContext {
@@ -124,5 +129,5 @@ export function memberContext(parts: MemberParts): MemberContext {
       }
     },
   });
-  return { ...parts, status, backend, headerAt, membership };
+  return { ...parts, status, backend, headerAt, membership, withAttributes };
 }

@@ -4,6 +4,7 @@
  * with holder, fencing token and line, transactions in flight and recent decisions, and
  * the traffic series. Every list is bounded; the page escapes every string it shows.
  */
+import type { MemberInfo } from '../cluster-info.js';
 import type { CoordinationView } from './coordination-view.js';
 import type { PeerProbe, PeerStatus } from './peer-status.js';
 import type { SeriesPoint } from './recent-series.js';
@@ -21,19 +22,10 @@ export const DASHBOARD_LIMITS = {
 /** How old a peer's answer may be before the member counts as unhealthy. */
 const PEER_ANSWER_STALE_MS = 3_000;
 
-/** A member as the registry lists it. */
-export interface ListedMember {
-  readonly id: number;
-  readonly name: string;
-  readonly peerUrls: readonly string[];
-  readonly clientUrls: readonly string[];
-  readonly isLearner: boolean;
-}
-
 /** What the snapshot is built from. */
 export interface DashboardSource {
   readonly selfId: number;
-  members(): readonly ListedMember[];
+  members(): readonly MemberInfo[];
   /** This member's own status (the same fields a peer's Status carries). */
   selfStatus(): PeerStatus;
   peers(): readonly PeerProbe[];

@@ -7,9 +7,10 @@
 import type * as grpc from '@grpc/grpc-js';
 import { AlarmType } from '../../node/alarms.js';
 import type { GrpcTransport } from '../../transport/grpc-transport.js';
+import type { MemberInfo } from '../cluster-info.js';
 import type { MemberContext } from '../member-context.js';
 import { readCoordinationView } from './coordination-view.js';
-import { type DashboardSource, dashboardSnapshot, type ListedMember } from './dashboard-snapshot.js';
+import { type DashboardSource, dashboardSnapshot } from './dashboard-snapshot.js';
 import { grpcObserverInterceptor } from './grpc-observer.js';
 import { type HealthSource, health, probe } from './health.js';
 import { MetricsListener } from './http-listener.js';
@@ -103,17 +104,7 @@ export function createObservability(
     checkTimeoutMs,
   };
 
-  const members = (): ListedMember[] =>
-    registry.list().map((m) => {
-      const published = sm.kv.members.get(m.id);
-      return {
-        id: m.id,
-        name: published?.name ?? m.name,
-        peerUrls: m.peerUrls,
-        clientUrls: published?.clientUrls ?? (m.id === selfId ? config.advertiseClientUrls : []),
-        isLearner: m.isLearner,
-      };
-    });
+  const members = (): MemberInfo[] => registry.list().map(ctx.withAttributes);
   const dashboardSource: DashboardSource = {
     selfId,
     members,
