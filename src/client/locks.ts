@@ -58,7 +58,12 @@ export interface LockOptions {
   lease?: Lease;
   /** Without session or lease: the TTL of the lease granted for this lock (default 30 s). */
   ttlSeconds?: number;
-  /** How long to wait in line; 0 or absent: no limit. Running out fails with LOCK_WAIT_TIMEOUT. */
+  /**
+   * How long the whole acquire may take — the lease grant (without session or lease), the
+   * wait in line and every retry; 0 or absent: no limit. Running out fails with
+   * LOCK_WAIT_TIMEOUT. (In a caller's session, taking the key out of line afterwards is one
+   * more call.)
+   */
   waitTimeoutMs?: number;
   /** Who holds the lock, for Describe and List (default `<hostname>/<pid>`). */
   owner?: string;
@@ -193,7 +198,18 @@ export class Locks {
     const waitTimeoutMs = options.waitTimeoutMs ?? 0;
     if (!Number.isInteger(waitTimeoutMs) || waitTimeoutMs < 0)
       throw invalid('waitTimeoutMs must be an integer >= 0');
-    const { lease, owned } = await this.leaseFor(options);
+    // The wait timeout bounds the whole acquire: the lease grant, the wait in line and retries.
+    const startedAtMs = performance.now();
+    const timedOut = (): ClientError =>
+      new ClientError(ErrorCode.LOCK_WAIT_TIMEOUT, 'cairn: lock wait timed out', 4, false);
+    let leased: { lease: Lease; owned: boolean };
+    try {
+      leased = await this.leaseFor(options, waitTimeoutMs);
+    } catch (err) {
+      if (waitTimeoutMs > 0 && performance.now() - startedAtMs >= waitTimeoutMs) throw timedOut();
+      throw err;
+    }
+    const { lease, owned } = leased;
     const slot = this.claimSlot(kind, name, lease, owned);
     // The wait ends when the lease is lost: the key in line went with it.
     const leaseLost = new AbortController();
@@ -205,19 +221,14 @@ export class Locks {
         this.connection,
         'LockService',
         kind.method,
-        (remainingWaitMs) => ({
+        (waitMs) => ({
           name,
           lease: lease.id,
-          wait_timeout_ms: remainingWaitMs,
+          wait_timeout_ms: waitMs,
           owner: options.owner ?? defaultOwner(),
           semaphore_limit: kind.limit ?? 0,
         }),
-        {
-          waitTimeoutMs,
-          signal,
-          timedOut: () =>
-            new ClientError(ErrorCode.LOCK_WAIT_TIMEOUT, 'cairn: lock wait timed out', 4, false),
-        },
+        { waitTimeoutMs, startedAtMs, signal, timedOut },
       );
       return this.handleOf(name, r, lease, owned, slot);
     } catch (err) {
@@ -252,7 +263,8 @@ export class Locks {
     return result;
   }
 
-  private async leaseFor(options: LockOptions): Promise<{ lease: Lease; owned: boolean }> {
+  /** The caller's lease, or one granted now (within waitTimeoutMs when there is one). */
+  private async leaseFor(options: LockOptions, waitTimeoutMs = 0): Promise<{ lease: Lease; owned: boolean }> {
     if (options.session && options.lease) throw invalid('give either session or lease, not both');
     const given = options.session?.lease ?? options.lease;
     if (given) {
@@ -261,6 +273,7 @@ export class Locks {
       return { lease: given, owned: false };
     }
     const lease = await this.leases.grant(options.ttlSeconds ?? DEFAULT_LOCK_TTL_SECONDS, {
+      ...(waitTimeoutMs > 0 ? { deadlineMs: Math.min(waitTimeoutMs, this.connection.deadlineMs) } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     return { lease, owned: true };
@@ -318,7 +331,9 @@ export class Locks {
   private async leaveLine(kind: LockKind, name: Buffer, lease: Lease, owned: boolean): Promise<void> {
     try {
       if (owned) {
-        await lease.revoke();
+        // Not awaited, so giving up stays within the wait timeout: revoke() stops the
+        // keep-alive at once, and the lease runs out by itself if the call fails.
+        void lease.revoke().catch(() => undefined);
         return;
       }
       const key = Buffer.concat([name, Buffer.from(`/${kind.infix}${lease.id.toString(16)}`)]);

@@ -18,8 +18,10 @@ export const UNLIMITED_WAIT_ATTEMPT_MS = 24 * 60 * 60 * 1000;
 
 /** How a waiting call is made. */
 export interface WaitingCallOptions {
-  /** How long to wait in all, retries included; 0: no limit. */
+  /** How long to wait in all, retries included, counted from startedAtMs; 0: no limit. */
   waitTimeoutMs: number;
+  /** When the caller's wait began (performance.now(); default: now), e.g. before it granted a lease. */
+  startedAtMs?: number;
   /** Aborts the wait (the call fails with CANCELLED). */
   signal?: AbortSignal | undefined;
   /** The error to throw when waitTimeoutMs runs out on the client's side. */
@@ -39,41 +41,59 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 }
 
 /**
- * Sends `request(remainingWaitMs)` until it is answered; each attempt carries the wait time
- * still left, so retries never stretch the caller's wait timeout.
+ * The wait time the server is given out of `remainingMs`: a little less, so that its own
+ * timeout answers (after it has left the line) before the client's deadline cuts the call.
+ */
+export function serverWaitMs(remainingMs: number): number {
+  return remainingMs - Math.min(SERVER_MARGIN_MS_MAX, Math.floor(remainingMs / 4));
+}
+
+/** The most of the remaining wait kept back for the server to answer its own timeout. */
+const SERVER_MARGIN_MS_MAX = 1000;
+
+/**
+ * Sends `request(serverWaitMs)` until it is answered. With a wait timeout, every attempt's
+ * deadline is the time still left of it (so neither retries nor a member that stops
+ * answering stretch the caller's wait) and the server is asked to wait a little less.
  */
 export async function waitingCall(
   connection: Connection,
   service: ServiceName,
   method: string,
-  request: (remainingWaitMs: number) => Wire,
+  request: (waitMs: number) => Wire,
   options: WaitingCallOptions,
 ): Promise<Wire> {
-  const startedAtMs = Date.now();
+  const startedAtMs = options.startedAtMs ?? performance.now();
   const { waitTimeoutMs, signal } = options;
+  const spent = (): boolean => waitTimeoutMs > 0 && performance.now() - startedAtMs >= waitTimeoutMs;
   for (let attempt = 1; ; attempt++) {
     if (signal?.aborted) throw connection.cancelled();
     let remainingMs = 0;
     if (waitTimeoutMs > 0) {
-      remainingMs = waitTimeoutMs - (Date.now() - startedAtMs);
+      remainingMs = Math.ceil(waitTimeoutMs - (performance.now() - startedAtMs));
       if (remainingMs <= 0) throw options.timedOut();
     }
     try {
-      return await connection.unary(service, method, request(remainingMs), {
-        idempotent: true,
-        leader: true,
-        // The server's own wait timeout answers first; the margin covers its writes.
-        deadlineMs: waitTimeoutMs > 0 ? remainingMs + connection.deadlineMs : UNLIMITED_WAIT_ATTEMPT_MS,
-        ...(signal ? { signal } : {}),
-      });
+      return await connection.unary(
+        service,
+        method,
+        request(waitTimeoutMs > 0 ? serverWaitMs(remainingMs) : 0),
+        {
+          idempotent: true,
+          leader: true,
+          deadlineMs: waitTimeoutMs > 0 ? remainingMs : UNLIMITED_WAIT_ATTEMPT_MS,
+          ...(signal ? { signal } : {}),
+        },
+      );
     } catch (raw) {
       const err = toClientError(raw);
       if (signal?.aborted) throw connection.cancelled();
-      if (err.code === ErrorCode.TIMEOUT && waitTimeoutMs > 0 && Date.now() - startedAtMs >= waitTimeoutMs) {
-        throw options.timedOut();
-      }
+      if (err.code === ErrorCode.TIMEOUT && spent()) throw options.timedOut();
       if (!shouldRetry(err, true)) throw err;
-      await sleep(connection.backoffMs(attempt), signal);
+      let backoffMs = connection.backoffMs(attempt);
+      if (waitTimeoutMs > 0)
+        backoffMs = Math.min(backoffMs, Math.max(0, waitTimeoutMs - (performance.now() - startedAtMs)));
+      await sleep(backoffMs, signal);
     }
   }
 }

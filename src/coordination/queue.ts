@@ -4,11 +4,19 @@
  * (created last before it) to be deleted, then looks again, so a release wakes exactly one
  * waiter (no herd). It also watches its own key, and stops waiting at once if that key is
  * deleted (its lease expired or was revoked, or someone deleted it).
+ *
+ * A read or watch that fails for a passing reason (this member lost touch with the leader,
+ * a read timed out, a watch was dropped as too slow or compacted) does not end the wait: the
+ * participant looks again after a short pause, keeping its key and so its place in line,
+ * until its turn, its key's deletion, or the caller's abort (found by the chaos lock
+ * workload: a waiter first in line behind a deleted key lost the wait and its place to a
+ * read barrier that timed out during a one-way partition).
  */
+import { CairnError, ErrorCode } from '../common/errors.js';
 import type { ResponseHeader } from '../mvcc/index.js';
 import { createRevisionIs, lastCreatedBefore } from './keys.js';
 import type { CoordinationKv } from './ports.js';
-import { childAbort } from './wait.js';
+import { cancelled, childAbort } from './wait.js';
 
 /** How a wait in line ended: first in line, or the participant's own key is gone. */
 export type TurnOutcome =
@@ -30,11 +38,58 @@ function quiet<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
+/** Pauses between two looks after a passing failure: the first, and the most. */
+const RETRY_PAUSE_MS_MIN = 50;
+const RETRY_PAUSE_MS_MAX = 1000;
+
+/** Failures that end a wait for good: the caller aborted, the member is stopping, a bad request. */
+const FINAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCode.CANCELLED,
+  ErrorCode.STOPPED,
+  ErrorCode.INVALID_ARGUMENT,
+  ErrorCode.MEMBER_REMOVED,
+]);
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(cancelled());
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    function onAbort(): void {
+      clearTimeout(timer);
+      reject(cancelled());
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /**
  * Waits until no key under the prefix was created before ours, or ours is deleted. Rejects
- * with CANCELLED when signal aborts, or with the error a read or watch failed with.
+ * with CANCELLED when signal aborts, or with an error that ends the wait for good (see FINAL;
+ * other failures of a read or watch are retried, see the header).
  */
 export async function waitTurn(kv: CoordinationKv, place: Place, signal: AbortSignal): Promise<TurnOutcome> {
+  let seenAtRevision = place.seenAtRevision;
+  for (let failures = 0; ; failures++) {
+    try {
+      if (failures > 0) {
+        // After a failure, make sure our key is still the one in line before looking again.
+        const own = await kv.range({ key: place.key });
+        if (own.kvs[0]?.createRevision !== place.createRevision) return { kind: 'ownKeyDeleted' };
+        seenAtRevision = own.header.revision;
+      }
+      return await waitTurnOnce(kv, { ...place, seenAtRevision }, signal);
+    } catch (err) {
+      if (signal.aborted) throw cancelled();
+      if (!(err instanceof CairnError) || FINAL.has(err.code)) throw err;
+      await pause(Math.min(RETRY_PAUSE_MS_MAX, RETRY_PAUSE_MS_MIN * 2 ** Math.min(failures, 10)), signal);
+    }
+  }
+}
+
+async function waitTurnOnce(kv: CoordinationKv, place: Place, signal: AbortSignal): Promise<TurnOutcome> {
   const whole = childAbort(signal);
   try {
     const ownDeleted = quiet(

@@ -131,6 +131,8 @@ export class RaftNode<R> {
       opts.requestTimeoutMs,
       opts.pendingReadsMax,
       opts.id,
+      // A read not answered within half an election timeout asks again (its request may be lost).
+      Math.max(opts.tickIntervalMs, (opts.electionTimeoutTicks * opts.tickIntervalMs) / 2),
     );
     this.applied.markApplied(opts.stateMachine.appliedIndex);
   }

@@ -3,9 +3,20 @@
  * flight wait for the next round, and every read of a round is released together once the
  * state machine has applied the round's index. One heartbeat round thus serves any number
  * of reads. The queue of waiting reads is bounded.
+ *
+ * A request can be lost without any sign: a follower's message to the leader dropped by a
+ * one-way partition, a leader's heartbeat round whose acks never came. A round therefore
+ * asks again (with a fresh context) every resend interval until answered or timed out,
+ * and takes the answer to any of its requests; without that, one lost request held back
+ * every linearizable read of the member for the whole request timeout, long after the
+ * network healed (found by the chaos lock workload: waiters first in line were not served
+ * for seconds after a one-way partition of their member ended).
  */
 import { CairnError, ErrorCode } from '../common/errors.js';
 import type { ReadState } from '../raft/index.js';
+
+/** Contexts one round remembers (older answers than these are ignored). */
+const RESENDS_MAX = 16;
 
 interface ReadWaiter {
   resolve(): void;
@@ -13,9 +24,11 @@ interface ReadWaiter {
 }
 
 interface Round {
-  readonly context: Uint8Array;
+  /** The contexts this round asked with (the first, then one per resend); any answer serves it. */
+  readonly contexts: Uint8Array[];
   readonly waiters: ReadWaiter[];
   readonly timer: NodeJS.Timeout;
+  readonly resendTimer: NodeJS.Timeout | undefined;
 }
 
 /** What the loop needs from the node. */
@@ -48,6 +61,8 @@ export class ReadIndexLoop {
      * pending read per context, and drops a request whose context another member already uses.
      */
     private readonly contextTag = 0,
+    /** How often a round not yet answered asks again; 0: never. */
+    private readonly resendIntervalMs = 0,
   ) {}
 
   /** Resolves when a read that starts now may be served from the local state machine. */
@@ -64,22 +79,44 @@ export class ReadIndexLoop {
     });
   }
 
-  private startRound(): void {
-    const waiters = this.next;
-    this.next = [];
-    if (waiters.length === 0) return;
+  private newContext(): Uint8Array {
     this.roundSeq++;
     const context = new Uint8Array(16);
     const view = new DataView(context.buffer);
     view.setFloat64(0, this.contextTag);
     view.setFloat64(8, this.roundSeq);
-    const timer = setTimeout(() => this.expire(context), this.timeoutMs);
+    return context;
+  }
+
+  private startRound(): void {
+    const waiters = this.next;
+    this.next = [];
+    if (waiters.length === 0) return;
+    const context = this.newContext();
+    const timer = setTimeout(() => this.expire(round), this.timeoutMs);
     timer.unref();
-    this.current = { context, waiters, timer };
+    const resendTimer =
+      this.resendIntervalMs > 0 ? setInterval(() => this.resend(round), this.resendIntervalMs) : undefined;
+    resendTimer?.unref();
+    const round: Round = { contexts: [context], waiters, timer, resendTimer };
+    this.current = round;
     try {
       this.host.requestReadIndex(context);
     } catch (err) {
       this.finish(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** Asks again for a round still waiting: the earlier request or its answer may be lost. */
+  private resend(round: Round): void {
+    if (this.current !== round) return;
+    if (round.contexts.length >= RESENDS_MAX) round.contexts.shift();
+    const context = this.newContext();
+    round.contexts.push(context);
+    try {
+      this.host.requestReadIndex(context);
+    } catch {
+      // No leader now: the next resend (or the leader change) asks again, the timeout ends it.
     }
   }
 
@@ -88,6 +125,7 @@ export class ReadIndexLoop {
     if (!round) return;
     this.current = undefined;
     clearTimeout(round.timer);
+    if (round.resendTimer) clearInterval(round.resendTimer);
     if (err) {
       for (const w of round.waiters) w.reject(err);
     } else {
@@ -98,14 +136,14 @@ export class ReadIndexLoop {
     if (!this.stopped) this.startRound();
   }
 
-  private expire(context: Uint8Array): void {
-    if (!this.current || !sameBytes(this.current.context, context)) return;
+  private expire(round: Round): void {
+    if (this.current !== round) return;
     this.finish(new CairnError(ErrorCode.TIMEOUT, 'linearizable read timed out waiting for the leader'));
   }
 
   /** Hands a ReadState from a Ready to the round it answers. */
   onReadState(rs: ReadState): void {
-    if (!this.current || !sameBytes(this.current.context, rs.context)) return;
+    if (!this.current?.contexts.some((c) => sameBytes(c, rs.context))) return;
     this.finish(undefined, rs.index);
   }
 
@@ -118,6 +156,7 @@ export class ReadIndexLoop {
     if (!round || this.stopped) return;
     this.current = undefined;
     clearTimeout(round.timer);
+    if (round.resendTimer) clearInterval(round.resendTimer);
     this.next = round.waiters.concat(this.next);
     this.startRound();
   }

@@ -11,7 +11,7 @@ import { checkAtomicity } from '../checker/atomicity.js';
 import { checkFence } from '../checker/fence.js';
 import { checkMembership } from '../checker/membership.js';
 import { checkWatches } from '../checker/watch-order.js';
-import { LockRecorder, runLockWorkload } from './lock-fence.js';
+import { LockRecorder, runLockWorkload, SUCCESSOR_WAIT_MS } from './lock-fence.js';
 import { MembershipWorkload } from './membership.js';
 import { runTxnWorkload, snapshotOf, TxnRecorder, watchDecisions } from './txn.js';
 import { WatchWorkload } from './watch.js';
@@ -105,11 +105,22 @@ export class ExtraWorkloads {
     const report = checkFence(fence);
     const f = verdict('lock-fence', report);
     const why = [...this.locks.acquireErrors].map(([m, n]) => `${n}x ${m}`).join('; ');
-    // An unexercised fence with nothing unsafe is undecided: the run could not prove the fence.
+    // A stale holder whose lock never went on to a writer while others asked: a liveness finding.
+    const stuck = this.locks.notPassedOn
+      .map(
+        (s) =>
+          `${s.holder}'s token ${s.token} (from ${((s.fromMs - this.locks.startedAtMs) / 1000).toFixed(1)} s)`,
+      )
+      .join(', ');
+    const liveness = stuck
+      ? `; liveness: the lock was not passed on to a writer within ${SUCCESSOR_WAIT_MS / 1000} s after ${stuck} went stale, although others were asking`
+      : '';
+    const failed = why ? `; failed acquires: ${why}` : '';
+    // An unexercised fence, or a lock that did not pass on, with nothing unsafe is undecided.
     out.push(
-      f.pass
+      f.pass && !stuck
         ? f
-        : { ...f, undecided: !report.unsafe, detail: `${f.detail}${why ? `; failed acquires: ${why}` : ''}` },
+        : { ...f, pass: false, undecided: !report.unsafe, detail: `${f.detail}${liveness}${failed}` },
     );
 
     this.stopDecisions();
