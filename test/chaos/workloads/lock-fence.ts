@@ -60,6 +60,8 @@ export class LockRecorder {
   startedAtMs = 0;
   /** Holders inside client.lock() right now. */
   acquiring = 0;
+  /** Stale holders waiting for a successor: the others keep asking until they are done, even after the load stops. */
+  staleWaiting = 0;
   /** Stale holders whose lock never passed on to a writer within SUCCESSOR_WAIT_MS while others asked. */
   readonly notPassedOn: { holder: string; token: number; fromMs: number; waitedMs: number }[] = [];
   /** Every change of the lock's keys as a watcher saw it (when seen, revision, put/delete, key, lease). */
@@ -103,9 +105,11 @@ export async function runLockWorkload(
     const rng = root.fork();
     const client = opts.clients[n % opts.clients.length]!;
     const name = `h${n}`;
-    while (!shouldStop()) {
-      // One holder at a time is made stale; it takes the lock on a short lease that soon runs out.
-      const stale = performance.now() >= nextStaleAtMs;
+    // After the load stops, holders go on asking while a stale holder still waits for a
+    // successor: otherwise a stale lease near the end would find no one left to pass the lock on to.
+    while (!shouldStop() || rec.staleWaiting > 0) {
+      // One holder at a time is made stale (never once the load stopped); it takes the lock on a short lease that soon runs out.
+      const stale = !shouldStop() && performance.now() >= nextStaleAtMs;
       if (stale) nextStaleAtMs = performance.now() + opts.staleEveryMs;
       const invokeMs = performance.now();
       let handle: Awaited<ReturnType<Client['lock']>>;
@@ -138,9 +142,14 @@ export async function runLockWorkload(
       if (stale) {
         // As if paused: no more keep-alives, and the write comes after the lease ran out.
         handle.lease.release();
-        await sleep(handle.lease.ttlSeconds * 1000 + 2500);
-        await awaitSuccessor(rec, name, token);
-        rec.resource.write(name, token, 'stale');
+        rec.staleWaiting++;
+        try {
+          await sleep(handle.lease.ttlSeconds * 1000 + 2500);
+          await awaitSuccessor(rec, name, token);
+          rec.resource.write(name, token, 'stale');
+        } finally {
+          rec.staleWaiting--;
+        }
       } else {
         await sleep(rng.nextInt(20));
         // Checked and written in one synchronous step: nothing can run in between.
