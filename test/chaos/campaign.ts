@@ -91,7 +91,10 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     const first = await cluster.waitForLeader(STARTUP_MS);
     if (first === undefined) throw new Error(`no leader within ${STARTUP_MS} ms of start`);
     log(`  cluster of ${opts.nodes} up (leader ${first}), data in ${cluster.topology.rootDir}`);
-    const endpoints = cluster.names.map((n) => `127.0.0.1:${cluster.member(n).clientPort}`);
+    /** Client endpoints of the members now (a membership fault may have removed a founding one). */
+    const endpointsNow = (): string[] =>
+      cluster.names.map((n) => `127.0.0.1:${cluster.member(n).clientPort}`);
+    const endpoints = endpointsNow();
     if (opts.extraWorkloads !== false)
       extra = await ExtraWorkloads.start({ endpoints, seed: opts.seed, timeS: opts.timeS, log });
     const stopAt = performance.now() + opts.timeS * 1000;
@@ -130,11 +133,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     cluster.healHostFaults();
     bringEveryoneBack(cluster);
     const healed = await waitConverged(cluster, STARTUP_MS);
-    const reads1 = await finalReads(endpoints, keys, recorder, 10_000);
+    const reads1 = await finalReads(endpointsNow(), keys, recorder, 10_000);
     await Promise.all(cluster.names.map((n) => cluster.kill(n)));
     bringEveryoneBack(cluster);
     const restarted = await waitConverged(cluster, STARTUP_MS);
-    const reads2 = await finalReads(endpoints, keys, recorder, 10_001);
+    const reads2 = await finalReads(endpointsNow(), keys, recorder, 10_001);
     const readsOk =
       healed !== undefined &&
       restarted !== undefined &&
@@ -146,7 +149,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       detail: `converged after healing: ${healed !== undefined}, after full restart: ${restarted !== undefined}; keys read ${reads1.read}+${reads2.read}/${2 * keys.length}`,
     });
     // After the full restart: every member was killed while the watchers ran.
-    if (extra) checks.push(...(await extra.check()));
+    if (extra) checks.push(...(await extra.check(endpointsNow())));
 
     if (leases) {
       const seen = `${leases.keptRenewals} keep-alives, ${leases.keptLostAfterOutage} kept leases lost after an outage, ${leases.expiredInBounds} expiries in bounds`;
@@ -166,7 +169,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     const revision = await waitConverged(cluster, 10_000);
     if (revision !== undefined) {
       try {
-        const written = await writtenValues(endpoints[0]!, revision, 30_000);
+        const written = await writtenValues(endpointsNow()[0]!, revision, 30_000);
         const resolved = resolveUnknown(history, written);
         history = resolved.history;
         neverApplied = resolved.neverApplied;

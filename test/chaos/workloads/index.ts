@@ -96,8 +96,8 @@ export class ExtraWorkloads {
     );
   }
 
-  /** Judges every workload; call once the cluster is whole again. */
-  async check(): Promise<ExtraVerdict[]> {
+  /** Judges every workload; call once the cluster is whole again, with the endpoints of its members now (membership faults may have removed a founding one). */
+  async check(endpointsNow: readonly string[] = this.opts.endpoints): Promise<ExtraVerdict[]> {
     const out: ExtraVerdict[] = [];
     const reader = this.clients[0]!;
     const fence = this.locks.history();
@@ -145,7 +145,7 @@ export class ExtraWorkloads {
     out.push(m.pass ? m : { ...m, detail: `${m.detail}; registrations: ${this.membership.describeSlots()}` });
 
     try {
-      const watches = await this.watches.finish(reader, this.opts.endpoints[0]!, CONVERGE_MS);
+      const watches = await this.watches.finish(reader, endpointsNow[0]!, CONVERGE_MS);
       this.histories.watches = watches;
       out.push(verdict('watch', checkWatches({ ...watches, everyMemberKilled: true })));
     } catch (err) {
