@@ -6,6 +6,7 @@
  * YES (never after an acknowledged NO or an acknowledged abort); that every acknowledged vote
  * and ack is in the final record; and that participants applied the decision the record holds.
  */
+import { type CheckerReport, reportOf } from './report.js';
 
 /** A transaction record as seen at one moment. */
 export interface TxnSnapshot {
@@ -41,13 +42,7 @@ export interface TxnHistory {
 }
 
 /** The verdict. */
-export interface AtomicityReport {
-  readonly ok: boolean;
-  readonly violations: readonly string[];
-  readonly summary: string;
-}
-
-const VIOLATIONS_SHOWN_MAX = 5;
+export type AtomicityReport = CheckerReport;
 
 /** Checks a transaction history. */
 export function checkAtomicity(h: TxnHistory): AtomicityReport {
@@ -123,5 +118,5 @@ export function checkAtomicity(h: TxnHistory): AtomicityReport {
   const summary =
     `${h.begun.length} txns (${commits} commit, ${decided.length - commits} abort, ${h.final.length - decided.length} undecided), ` +
     `${h.ackedVotes.length} votes and ${h.ackedAcks.length} acks acknowledged, ${h.observations.length} observations`;
-  return { ok: violations.length === 0, violations: violations.slice(0, VIOLATIONS_SHOWN_MAX), summary };
+  return reportOf(violations, summary);
 }

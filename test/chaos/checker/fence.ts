@@ -8,6 +8,7 @@
  * holders made stale on purpose (their lease left to run out before they write) must have
  * been refused at least once.
  */
+import { type CheckerReport, VIOLATIONS_SHOWN_MAX } from './report.js';
 
 /** One lock grant as the client saw it (acquire invoked, acquire answered). */
 export interface LockGrant {
@@ -35,9 +36,7 @@ export interface FenceHistory {
 }
 
 /** The verdict. */
-export interface FenceReport {
-  readonly ok: boolean;
-  readonly violations: readonly string[];
+export interface FenceReport extends CheckerReport {
   /** Whether some stale holder was refused (the fence did its job at least once). */
   readonly exercised: boolean;
   /** Whether any safety violation was found (ok can be false for an unexercised fence alone). */
@@ -46,10 +45,7 @@ export interface FenceReport {
   readonly accepted: number;
   readonly staleRejected: number;
   readonly staleAccepted: number;
-  readonly summary: string;
 }
-
-const VIOLATIONS_SHOWN_MAX = 5;
 
 /** Checks a fence history; requireExercised: fail when no stale write was refused. */
 export function checkFence(h: FenceHistory, opts: { requireExercised?: boolean } = {}): FenceReport {

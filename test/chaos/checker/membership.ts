@@ -5,6 +5,7 @@
  * after healing, that every subscriber's final view equals the registry read directly, and
  * that the registry holds exactly the instances the registrars keep, in the state last asked.
  */
+import { type CheckerReport, reportOf } from './report.js';
 
 /** An instance as compared: id, state, address. */
 export interface InstanceView {
@@ -36,13 +37,7 @@ export interface MembershipHistory {
 }
 
 /** The verdict. */
-export interface MembershipReport {
-  readonly ok: boolean;
-  readonly violations: readonly string[];
-  readonly summary: string;
-}
-
-const VIOLATIONS_SHOWN_MAX = 5;
+export type MembershipReport = CheckerReport;
 
 const show = (i: InstanceView): string => `${i.id}:${i.state}@${i.address}`;
 
@@ -83,5 +78,5 @@ export function checkMembership(h: MembershipHistory): MembershipReport {
   const d = diffInstances(h.registry, h.expected);
   if (d !== '') violations.push(`the registry differs from what the registrars hold: ${d}`);
   const summary = `${h.finalViews.length} subscribers, ${h.changes.length} view changes, ${h.registry.length} instances at the end`;
-  return { ok: violations.length === 0, violations: violations.slice(0, VIOLATIONS_SHOWN_MAX), summary };
+  return reportOf(violations, summary);
 }

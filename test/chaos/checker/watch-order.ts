@@ -6,6 +6,7 @@
  * watcher's start revision up to the end of the history must be delivered, which also proves
  * the watcher resumed after every member it was streaming from was killed.
  */
+import type { CheckerReport } from './report.js';
 
 /** One change of a key. */
 export interface ChangeEvent {
@@ -42,11 +43,7 @@ export interface WatchHistory {
 }
 
 /** The verdict. */
-export interface WatchReport {
-  readonly ok: boolean;
-  readonly violations: readonly string[];
-  readonly summary: string;
-}
+export type WatchReport = CheckerReport;
 
 const PER_WATCHER_SHOWN_MAX = 3;
 
