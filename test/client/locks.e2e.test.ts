@@ -294,21 +294,27 @@ describe('failover', () => {
     const holderClient = new Client({ endpoints: cluster.endpoints() });
     const waiterClient = new Client({ endpoints: cluster.endpoints() });
     try {
-      // A TTL well above a failover on a busy machine: the holder's client counts the lock
-      // lost when no renewal gets through within it.
-      const held = await holderClient.lock('fo/lock', { ttlSeconds: 8 });
-      const waiting = waiterClient.lock('fo/lock', { ttlSeconds: 8 });
-      waiting.catch(() => undefined); // awaited below; a failure before that must not go unhandled
+      // A TTL well above a failover on a busy machine: each client counts its lease lost (and
+      // the waiter leaves the line) when no renewal gets through within it. 8 s was not enough
+      // once in CI with every test file running beside this one.
+      const ttlSeconds = 15;
+      const held = await holderClient.lock('fo/lock', { ttlSeconds });
+      const waiting = waiterClient.lock('fo/lock', { ttlSeconds });
+      let waiterSettled = 'still waiting';
+      waiting.then(
+        () => (waiterSettled = 'acquired'),
+        (err: unknown) => (waiterSettled = `failed: ${String(err)}`),
+      );
       await eventually(async () => expect((await client.locks.describe('fo/lock')).waiters).toHaveLength(1));
       await cluster.kill(leader);
       await cluster.leaderName();
       // Longer than the TTL: only renewals that got through keep the lock.
-      await new Promise((r) => setTimeout(r, 9000));
+      await new Promise((r) => setTimeout(r, (ttlSeconds + 1) * 1000));
       expect(held.lost).toBeUndefined();
       expect(held.isHeld).toBe(true);
       const d = await eventually(() => client.locks.describe('fo/lock'));
       expect(d.holder?.fencingToken).toBe(held.fencingToken);
-      expect(d.waiters).toHaveLength(1);
+      expect(d.waiters, `the waiter's acquire: ${waiterSettled}`).toHaveLength(1);
       await held.release();
       const next = await waiting;
       expect(next.fencingToken).toBeGreaterThan(held.fencingToken);
