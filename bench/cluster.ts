@@ -35,28 +35,56 @@ export interface BenchCluster {
   killAllSync(): void;
 }
 
+/** One member's Maintenance.Status answer (1 s deadline). */
+async function memberStatus(endpoint: string): Promise<Wire> {
+  const { Maintenance } = etcdServices();
+  const client = new Maintenance(endpoint, grpc.credentials.createInsecure());
+  try {
+    return await unary(client, 'Status', {}, 1000);
+  } finally {
+    client.close();
+  }
+}
+
 /** The index of the member that reports itself leader, polling until timeoutMs. */
 export async function leaderIndex(cluster: BenchCluster, timeoutMs = 30_000): Promise<number> {
-  const { Maintenance } = etcdServices();
   const until = Date.now() + timeoutMs;
   let last = 'no answer yet';
   while (Date.now() < until) {
     for (let i = 0; i < cluster.members.length; i++) {
       const m = cluster.members[i]!;
       if (m.pid() === undefined) continue;
-      const client = new Maintenance(m.endpoint, grpc.credentials.createInsecure());
       try {
-        const s: Wire = await unary(client, 'Status', {}, 1000);
+        const s = await memberStatus(m.endpoint);
         if (s.leader !== 0 && s.leader === s.header.member_id) return i;
       } catch (err) {
         last = (err as Error).message;
-      } finally {
-        client.close();
       }
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${cluster.system}: no leader within ${timeoutMs} ms (${last})`);
+}
+
+/**
+ * The highest raft term any running member reports (undefined when none answers). The term
+ * moves only when some member campaigns (Cairn pre-votes first, etcd 3.4 by default does
+ * not, but on loopback a campaign means a member stopped hearing its leader either way): the
+ * difference across a workload counts the elections it caused.
+ */
+export async function clusterTerm(cluster: BenchCluster): Promise<number | undefined> {
+  const terms = await Promise.all(
+    cluster.members
+      .filter((m) => m.pid() !== undefined)
+      .map((m) =>
+        memberStatus(m.endpoint).then(
+          (s: Wire) => Number(s.raftTerm),
+          () => undefined,
+        ),
+      ),
+  );
+  const known = terms.filter((t): t is number => t !== undefined);
+  return known.length > 0 ? Math.max(...known) : undefined;
 }
 
 /** Waits until every running member answers a linearizable read (a restarted one has caught up). */

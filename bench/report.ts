@@ -18,6 +18,8 @@ export interface SystemResult {
   readonly p999Ms: number | null;
   readonly samples: number;
   readonly errors: number;
+  /** Elections during the workload (raft term after minus before); null when not asked or unknown. */
+  readonly elections: number | null;
   readonly nodes: readonly NodeUsage[];
 }
 
@@ -53,7 +55,11 @@ export interface BenchReport {
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
 /** Turns what a workload measured and what the members used into a system result. */
-export function systemResult(m: Measured, nodes: readonly NodeUsage[]): SystemResult {
+export function systemResult(
+  m: Measured,
+  nodes: readonly NodeUsage[],
+  elections: number | null = null,
+): SystemResult {
   return {
     ...(m.variant ? { variant: m.variant } : {}),
     ops: m.ops,
@@ -64,6 +70,7 @@ export function systemResult(m: Measured, nodes: readonly NodeUsage[]): SystemRe
     p999Ms: finiteOrNull(m.latencies.percentileMs(99.9)),
     samples: m.latencies.count,
     errors: m.errors,
+    elections,
     nodes,
   };
 }
@@ -111,6 +118,7 @@ export function formatTable(rows: readonly ResultRow[]): string {
     'p99 ms',
     'p99.9 ms',
     'errors',
+    'elections',
     'cpu s/node',
     'peak RSS MB/node',
   ];
@@ -128,6 +136,7 @@ export function formatTable(rows: readonly ResultRow[]): string {
         num(s.p99Ms),
         num(s.p999Ms),
         String(s.errors),
+        s.elections === null ? '-' : String(s.elections),
         s.nodes.map((n) => n.cpuSeconds.toFixed(1)).join('/'),
         s.nodes.map((n) => n.peakRssMb.toFixed(0)).join('/'),
       ]);
@@ -141,6 +150,7 @@ export function formatTable(rows: readonly ResultRow[]): string {
         ratio(r.ratio.p50),
         ratio(r.ratio.p99),
         ratio(r.ratio.p999),
+        '',
         '',
         '',
         '',

@@ -15,7 +15,14 @@ import { parseArgs } from 'node:util';
 import { freeLoopbackPort } from '../cluster/ports.js';
 import { REPO_ROOT } from '../cluster/processes.js';
 import { startCairn } from './cairn.js';
-import { type BenchCluster, leaderFirst, leaderIndex, type System, waitAllServing } from './cluster.js';
+import {
+  type BenchCluster,
+  clusterTerm,
+  leaderFirst,
+  leaderIndex,
+  type System,
+  waitAllServing,
+} from './cluster.js';
 import { ETCD_BINARY, etcdAvailable, startEtcd } from './etcd.js';
 import { CHANNELS_PER_MEMBER, ChannelPool } from './grpc.js';
 import { ProcSampler } from './proc-stats.js';
@@ -97,6 +104,8 @@ async function measure(
   progress(`[${index + 1}/${workloads.length}] ${w.id} on ${cluster.system} ...`);
   const leader = await leaderIndex(cluster, 60_000);
   const pool = new ChannelPool(leaderFirst(cluster, leader), CHANNELS_PER_MEMBER);
+  // Only the workloads that leave the members running count elections (failover causes them).
+  const termBefore = w.disruptive ? undefined : await clusterTerm(cluster);
   const sampler = new ProcSampler(cluster.members);
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -106,7 +115,9 @@ async function measure(
         timer = setTimeout(() => reject(new Error('timed out')), seconds * 1000 + OVERRUN_LIMIT_MS);
       }),
     ]);
-    return systemResult(m, sampler.stop());
+    const nodes = sampler.stop();
+    const termAfter = termBefore === undefined ? undefined : await clusterTerm(cluster);
+    return systemResult(m, nodes, termAfter === undefined ? null : termAfter - termBefore!);
   } catch (err) {
     sampler.stop();
     if (interactive) process.stderr.write('\n');

@@ -2,7 +2,7 @@
  * The performance targets of issue 8, checked against a run's rows: each is met, not met, or
  * not applicable (its workload did not run, or it needs etcd and nothing was compared).
  */
-import type { ResultRow } from './report.js';
+import type { ResultRow, SystemResult } from './report.js';
 
 /** One target and how the run fared. */
 export interface TargetCheck {
@@ -33,21 +33,64 @@ const p99Below = (id: string, label: string, maxMs: number): Check => ({
   },
 });
 
+const latencyNoWorse = (id: string, label: string, which: 'p50' | 'p99'): Check => ({
+  target: `${label}: ${which} no worse than etcd`,
+  eval: (rows) => {
+    const q = rows.get(id)?.ratio?.[which];
+    return q === null || q === undefined ? null : { met: q <= 1, observed: `${which} ${q.toFixed(2)}x etcd` };
+  },
+});
+
+/** The largest peak RSS of any member, in MB. */
+const peakRssMb = (r: SystemResult | undefined): number | undefined =>
+  r && r.nodes.length > 0 ? Math.max(...r.nodes.map((n) => n.peakRssMb)) : undefined;
+
+const memoryNoMore = (id: string, label: string): Check => ({
+  target: `memory at ${label} keys: peak RSS per member no more than etcd's`,
+  eval: (rows) => {
+    const r = rows.get(id);
+    const cairn = peakRssMb(r?.results.cairn);
+    const etcd = peakRssMb(r?.results.etcd);
+    if (cairn === undefined || etcd === undefined) return null;
+    return { met: cairn <= etcd, observed: `${cairn.toFixed(0)} MB vs ${etcd.toFixed(0)} MB` };
+  },
+});
+
 const CHECKS: readonly Check[] = [
   ratioAtLeast('put-64', 'writes, 64 clients', 1),
   ratioAtLeast('put-256', 'writes, 256 clients', 1),
-  {
-    target: 'writes, 1 client: p50 no worse than etcd',
-    eval: (rows) => {
-      const q = rows.get('put-1')?.ratio?.p50;
-      return q === null || q === undefined ? null : { met: q <= 1, observed: `p50 ${q.toFixed(2)}x etcd` };
-    },
-  },
+  latencyNoWorse('put-64', 'writes, 64 clients', 'p99'),
+  latencyNoWorse('put-256', 'writes, 256 clients', 'p99'),
+  latencyNoWorse('put-1', 'writes, 1 client', 'p50'),
+  latencyNoWorse('get-lin-1', 'linearizable reads, 1 client', 'p50'),
   ratioAtLeast('get-lin-256', 'linearizable reads, 256 clients', 1.5),
   ratioAtLeast('lock', 'locks (LockService vs v3lock)', 2),
   ratioAtLeast('lock-v3lock', 'locks (v3lock on both)', 2),
   p99Below('watch-fanout', 'watch fan-out', 20),
   p99Below('membership', 'membership propagation', 20),
+  {
+    target: 'no election while clients saturate the cluster (every workload but the disruptive ones)',
+    eval: (rows) => {
+      const counted = [...rows.values()].filter((r) => typeof r.results.cairn?.elections === 'number');
+      if (counted.length === 0) return null;
+      const sum = (s: 'cairn' | 'etcd') => counted.reduce((n, r) => n + (r.results[s]?.elections ?? 0), 0);
+      const where = counted.filter((r) => (r.results.cairn?.elections ?? 0) > 0).map((r) => r.id);
+      return {
+        met: sum('cairn') === 0,
+        observed: `${sum('cairn')} in ${counted.length} workloads${where.length > 0 ? ` (${where.join(', ')})` : ''}; etcd ${sum('etcd')}`,
+      };
+    },
+  },
+  memoryNoMore('keys-100k', '100,000'),
+  memoryNoMore('keys-1m', '1,000,000'),
+  {
+    target: 'restart at 1,000,000 keys: serving again < 5 s',
+    eval: (rows) => {
+      const r = rows.get('restart')?.results.cairn;
+      if (!rows.has('keys-1m') || !r || r.p999Ms === null || r.samples === 0) return null;
+      return { met: r.errors === 0 && r.p999Ms < 5000, observed: `worst ${r.p999Ms.toFixed(0)} ms` };
+    },
+  },
   {
     target: 'failover: every round < 1.5 s',
     eval: (rows) => {

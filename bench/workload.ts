@@ -37,7 +37,10 @@ export interface Workload {
   readonly title: string;
   /** How the operation and its latency are defined. */
   readonly description: string;
-  /** Kills members: runs after every other workload. */
+  /**
+   * Kills members or leaves the cluster changed for every later workload (a million keys):
+   * runs after the others, and is not counted for the no-election-under-load target.
+   */
   readonly disruptive?: boolean;
   run(ctx: RunContext): Promise<Measured>;
 }

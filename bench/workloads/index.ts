@@ -1,5 +1,6 @@
-/** Every benchmark workload, in the order the table lists them (failover last: it kills members). */
+/** Every benchmark workload, in the order the table lists them (the disruptive ones last: failover, then data size). */
 import type { Workload } from '../workload.js';
+import { datasetWorkloads } from './dataset.js';
 import { failoverWorkloads } from './failover.js';
 import { kvWorkloads } from './kv.js';
 import { leaseWorkloads } from './lease.js';
@@ -15,4 +16,5 @@ export const WORKLOADS: readonly Workload[] = [
   ...watchWorkloads,
   ...membershipWorkloads,
   ...failoverWorkloads,
+  ...datasetWorkloads,
 ];

@@ -35,7 +35,7 @@ function get(serializable: boolean, clients: number): Workload {
   const kind = serializable ? 'serializable' : 'linearizable';
   return {
     id: `get-${serializable ? 'ser' : 'lin'}-${clients}`,
-    title: `get ${kind}, ${clients} clients`,
+    title: `get ${kind}, ${clients} client${clients === 1 ? '' : 's'}`,
     description: `KV.Range of one of ${KEYS} preloaded keys (${kind}), closed loop`,
     async run(ctx) {
       await preload(ctx);
@@ -109,6 +109,7 @@ export const kvWorkloads: readonly Workload[] = [
   put(1),
   put(64),
   put(256),
+  get(false, 1),
   get(false, 256),
   get(true, 256),
   txnCas(64),

@@ -63,6 +63,8 @@ describe('npm run bench --quick', () => {
           expect(Number.isFinite(r[k]), `${row.id} ${s} ${k}`).toBe(true);
           expect(r[k]).toBeGreaterThan(0);
         }
+        // Neither workload kills members, so the elections they caused are counted.
+        expect(Number.isInteger(r.elections) && r.elections >= 0, `${row.id} ${s} elections`).toBe(true);
         expect(r.p50Ms).toBeLessThanOrEqual(r.p99Ms);
         expect(r.p99Ms).toBeLessThanOrEqual(r.p999Ms);
         expect(r.nodes).toHaveLength(3);
@@ -90,6 +92,11 @@ describe('npm run bench --quick', () => {
       report.targets.map((t: { target: string; met: boolean | null }) => [t.target, t.met]),
     );
     expect(byTarget.get('locks (v3lock on both): throughput >= 2.0x etcd')).toBeNull();
+    expect(
+      typeof byTarget.get(
+        'no election while clients saturate the cluster (every workload but the disruptive ones)',
+      ),
+    ).toBe('boolean');
     expect(typeof byTarget.get('writes, 1 client: p50 no worse than etcd')).toBe(
       compared ? 'boolean' : 'object',
     );
