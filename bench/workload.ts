@@ -42,6 +42,8 @@ export interface Workload {
    * runs after the others, and is not counted for the no-election-under-load target.
    */
   readonly disruptive?: boolean;
+  /** How long the workload may run beyond --seconds before the run gives up on it (default 3 minutes). */
+  readonly overrunLimitMs?: number;
   run(ctx: RunContext): Promise<Measured>;
 }
 

@@ -24,6 +24,16 @@ const PREFIX = 'bench/data/';
 const LOAD_DEADLINE_MS = 30_000;
 /** Deadline of one probe read after the restart. */
 const PROBE_DEADLINE_MS = 250;
+/**
+ * The probes' channels retry a refused connection within 50 ms: grpc-js's default reconnect
+ * back-off (1 s, growing) would otherwise decide when a member that has just started is seen.
+ */
+const PROBE_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.initial_reconnect_backoff_ms': 50,
+  'grpc.max_reconnect_backoff_ms': 50,
+};
+/** How long loading (or the restarts) may take before the run gives up: a million keys take minutes. */
+const LOAD_LIMIT_MS = 20 * 60_000;
 /** Give up on a restart after this long. */
 const RESTART_LIMIT_MS = 120_000;
 
@@ -50,6 +60,7 @@ function grow(label: string, keys: number, quickKeys: number): Workload {
     title: `keyspace to ${label} keys, RSS`,
     description: `Txns of ${TXN_PUTS} puts of 256-byte values (${LOAD_CONCURRENCY} in flight) until ${PREFIX} holds ${keys.toLocaleString('en')} keys (${quickKeys} with --quick); ops/s counts keys, latency is per Txn; peak RSS is the memory at that data size`,
     disruptive: true,
+    overrunLimitMs: LOAD_LIMIT_MS,
     async run(ctx): Promise<Measured> {
       const target = ctx.quick ? quickKeys : keys;
       const from = await keyCount(ctx);
@@ -83,7 +94,9 @@ async function restartAll(ctx: RunContext): Promise<Measured> {
     await Promise.all(ctx.cluster.members.map((_, i) => ctx.cluster.kill(i)));
     const t0 = performance.now();
     for (let i = 0; i < n; i++) ctx.cluster.restart(i);
-    const kvs = ctx.cluster.members.map((m) => new KV(m.endpoint, grpc.credentials.createInsecure()));
+    const kvs = ctx.cluster.members.map(
+      (m) => new KV(m.endpoint, grpc.credentials.createInsecure(), PROBE_CHANNEL_OPTIONS),
+    );
     let answer: Wire | undefined;
     let servedMs = 0;
     try {
@@ -117,6 +130,7 @@ export const datasetWorkloads: readonly Workload[] = [
     description:
       'SIGKILL of every member, all started again at once; latency: to the first linearizable read of the dataset served by any member; 2 rounds (1 with --quick)',
     disruptive: true,
+    overrunLimitMs: LOAD_LIMIT_MS,
     run: restartAll,
   },
 ];
