@@ -178,6 +178,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     logger: rootLogger.child({ component: 'transport' }),
     onMessage: (m) => node?.step(m),
     onUnreachable: (id) => node?.reportUnreachable(id),
+    onPeerActive: (id) => node?.peerActive(id),
     onSnapshotStatus: (id, ok) => node?.reportSnapshot(id, ok),
     isRemovedMember: (id) => registry.isRemoved(id),
     onRemovedFromCluster: () => onRemoved('a peer refused this member'),

@@ -88,6 +88,10 @@ export class RaftNode<R> {
   /** Followers sent a commit index held back to this leader's synced log (see withDurableCommit). */
   private readonly commitHeldBack = new Set<NodeId>();
   private writesInFlight = 0;
+  /** Whether the election clock was brought forward in this run (it happens at most once). */
+  private electionAdvanced = false;
+  /** The first peer reported up in this run (NONE: none yet). */
+  private firstPeerUp: NodeId = NONE;
   /** Settles after the last write issued (writes settle in order). */
   private lastWrite: Promise<void> = Promise.resolve();
   /** Callers of snapshotNow waiting for the Ready loop to take the snapshot. Bounded by callers' own limits (one per Defragment). */
@@ -181,12 +185,51 @@ export class RaftNode<R> {
   start(): void {
     this.ticker = setInterval(() => {
       if (this.stopped || this.fatal) return;
-      this.guarded(() => this.raw.tick());
+      this.guarded(() => {
+        this.maybeAdvanceElection();
+        this.raw.tick();
+      });
     }, this.opts.tickIntervalMs);
     this.schedule();
     this.log.info(
       { id: this.opts.id, applied: this.applied.applied, stableIndex: this.stableIndex },
       'node started',
+    );
+  }
+
+  /**
+   * A peer accepted a connection: the news the initial election advance waits for (see
+   * maybeAdvanceElection).
+   */
+  peerActive(peer: NodeId): void {
+    if (this.firstPeerUp === NONE) this.firstPeerUp = peer;
+  }
+
+  /**
+   * Once per run, at the first tick when this member is a voter of a known configuration (a
+   * restarted member learns it by re-applying its log) and either is the only voter or has
+   * heard that a peer is up, a member that knows no leader brings its election clock forward
+   * to one tick short of the election timeout (etcd's initial election tick advance): a
+   * cluster started or restarted as a whole elects within a few ticks of its members finding
+   * each other, instead of a whole timeout later. Pre-vote keeps this harmless when a leader
+   * exists that this member has not heard from yet: voters that hear from their leader
+   * ignore the pre-vote, and the leader's heartbeat resets the clock.
+   */
+  private maybeAdvanceElection(): void {
+    if (this.electionAdvanced) return;
+    const st = this.raw.status();
+    const voters = st.config.voters;
+    if (!voters.includes(this.opts.id)) return;
+    const sole = voters.length === 1;
+    if (!sole && this.firstPeerUp === NONE) return;
+    this.electionAdvanced = true;
+    if (st.role !== Role.Follower || st.leader !== NONE) return;
+    // One short of the smallest randomized timeout: none of these ticks can start a campaign.
+    const ticks = this.opts.electionTimeoutTicks - 1;
+    for (let i = 0; i < ticks; i++) this.raw.tick();
+    this.log.info(
+      { reason: sole ? 'sole voter' : `peer ${this.firstPeerUp} is up`, ticks },
+      'election clock brought forward',
     );
   }
 

@@ -180,6 +180,7 @@ export class GrpcTransport implements Transport {
         onUnreachable: () => this.reportUnreachable(id),
         onSnapshotStatus: (ok) => this.reportSnapshotStatus(id, ok),
         onRemoved: () => this.reportRemoved(),
+        onActive: () => this.reportActive(id),
       }),
     );
     log.info({ url }, 'peer added');
@@ -254,6 +255,10 @@ export class GrpcTransport implements Transport {
     } catch (err) {
       this.log.error({ err, from: m.from, type: m.type }, 'onMessage threw');
     }
+  }
+
+  private reportActive(id: NodeId): void {
+    this.defer(() => this.opts.onPeerActive?.(id));
   }
 
   private reportUnreachable(id: NodeId): void {

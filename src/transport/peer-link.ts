@@ -38,6 +38,8 @@ export interface PeerLinkOptions {
   readonly onSnapshotStatus: (ok: boolean) => void;
   /** The peer says this member was removed from the cluster. */
   readonly onRemoved?: () => void;
+  /** The peer accepted the control stream (at every reconnect): it is up and reachable. */
+  readonly onActive?: () => void;
 }
 
 /** What a peer link holds right now, for tests and metrics. */
@@ -88,6 +90,7 @@ export class PeerLink {
       backoff: backoff(),
       onLost: opts.onUnreachable,
       ...(opts.onRemoved ? { onRemoved: opts.onRemoved } : {}),
+      ...(opts.onActive ? { onOpen: opts.onActive } : {}),
     });
     this.append = new PeerStream({
       client: this.appendClient,

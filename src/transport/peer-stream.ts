@@ -42,6 +42,8 @@ export interface PeerStreamOptions {
   readonly onLost: () => void;
   /** The peer refused the stream because this member was removed from the cluster. */
   readonly onRemoved?: () => void;
+  /** The peer accepted the stream: it is up and reachable. */
+  readonly onOpen?: () => void;
 }
 
 /** Frames are encoded by the transport before they are queued (exact byte bounds); the call passes them through. */
@@ -130,6 +132,7 @@ export class PeerStream {
       this.wasOpen = true;
       this.opts.backoff.reset();
       this.opts.log.debug({}, 'stream open');
+      this.opts.onOpen?.();
       this.pump();
     });
     call.on('drain', () => {

@@ -30,4 +30,6 @@ export interface TransportHandler {
   onUnreachable(id: NodeId): void;
   /** A snapshot sent to this peer arrived whole (true) or did not (false). */
   onSnapshotStatus(id: NodeId, ok: boolean): void;
+  /** A connection to this peer was established (the peer is up); optional. */
+  onPeerActive?(id: NodeId): void;
 }

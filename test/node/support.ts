@@ -120,6 +120,7 @@ export function startMember<R, S extends StateMachine<R>>(
   storage: MemNodeStorage,
   sm: S,
   snapshotCount = 1_000_000,
+  prngSeed = id + Date.now(),
 ): MemMember<R, S> {
   const node = new RaftNode<R>({
     id,
@@ -127,7 +128,7 @@ export function startMember<R, S extends StateMachine<R>>(
     stateMachine: sm,
     transport: hub.transportFor(id),
     logger: silentLogger(),
-    prng: testPrng(id + Date.now()),
+    prng: testPrng(prngSeed),
     tickIntervalMs: 5,
     electionTimeoutTicks: 10,
     heartbeatIntervalTicks: 1,

@@ -2,11 +2,13 @@
  * Proves the gRPC peer transport delivers raft messages exactly and in the right lanes:
  * three transports on real loopback servers exchange a message of every wire type (deep
  * equality, bytes included), a 5 MiB snapshot arrives in 1 MiB chunks intact and is
- * acknowledged, oversized snapshots are refused on either side, and a heartbeat sent after a
- * burst of large appends overtakes them (shown by arrival order, not by timing).
+ * acknowledged, oversized snapshots are refused on either side, a heartbeat sent after a
+ * burst of large appends overtakes them (shown by arrival order, not by timing), and a peer
+ * is reported active once it accepts a stream (a peer that does not listen never is).
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freeLoopbackPort } from '../../cluster/ports.js';
 import { EntryType, type Message, MessageType } from '../../src/raft/types.js';
 import { loadRaftProto } from '../../src/transport/raft-proto.js';
 import {
@@ -25,6 +27,21 @@ const members = new Members();
 afterEach(() => members.close());
 
 const byType = (ms: readonly Message[]): Message[] => [...ms].sort((x, y) => x.type - y.type);
+
+describe('GrpcTransport peer activity', () => {
+  it('reports a peer active when it accepts a stream, and never a peer that does not listen', async () => {
+    const active: number[] = [];
+    const a = members.create(1, { onPeerActive: (id) => active.push(id) });
+    const b = members.create(2);
+    await a.transport.start();
+    await b.transport.start();
+    const silent = await freeLoopbackPort(); // nobody listens there
+    a.transport.addPeer(3, `http://127.0.0.1:${silent}`);
+    a.transport.addPeer(2, `http://127.0.0.1:${b.transport.port}`);
+    await until('peer 2 active', () => active.includes(2));
+    expect(active.every((id) => id === 2)).toBe(true);
+  });
+});
 
 describe('GrpcTransport delivery', () => {
   it('round-trips a message of every wire type exactly between three members', async () => {
