@@ -18,6 +18,7 @@ import {
   leaderMaySendBeforePersist,
   type Message,
   MessageType,
+  message,
   NONE,
   type NodeId,
   type Prng,
@@ -614,7 +615,7 @@ export class RaftNode<R> {
     for (const to of this.commitHeldBack) {
       const match = st.progress.get(to)?.match ?? 0;
       const commit = Math.min(match, st.commit, this.stableIndex);
-      out.push({ ...HEARTBEAT_TEMPLATE, to, from: this.opts.id, term: st.term, commit });
+      out.push(message(MessageType.Heartbeat, { to, from: this.opts.id, term: st.term, commit }));
     }
     if (st.commit <= this.stableIndex) this.commitHeldBack.clear();
     this.send(out);
@@ -746,20 +747,6 @@ function memberChangeEnvelope(context: Uint8Array): Envelope | undefined {
     return undefined;
   }
 }
-
-/** A leader's heartbeat with the fields it does not use zeroed; to, from, term and commit are filled in. */
-const HEARTBEAT_TEMPLATE: Message = {
-  type: MessageType.Heartbeat,
-  to: NONE,
-  from: NONE,
-  term: 0,
-  logTerm: 0,
-  index: 0,
-  entries: [],
-  commit: 0,
-  reject: false,
-  rejectHint: 0,
-};
 
 /** Messages that say nothing about this member's log or vote, so need not wait for its write (proposals and reads forwarded to the leader). */
 function independentOfLog(m: Message): boolean {

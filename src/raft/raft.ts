@@ -25,6 +25,7 @@ import {
   type HardState,
   type Message,
   MessageType,
+  message,
   NONE,
   type NodeId,
   type ReadState,
@@ -512,20 +513,8 @@ export class Raft {
   }
 
   /** A local message (term 0, from this node). */
-  local(type: MessageType, extra: Partial<Message> = {}): Message {
-    return {
-      type,
-      to: this.id,
-      from: this.id,
-      term: 0,
-      logTerm: 0,
-      index: 0,
-      entries: [],
-      commit: 0,
-      reject: false,
-      rejectHint: 0,
-      ...extra,
-    };
+  local(type: MessageType, extra: Partial<Omit<Message, 'type'>> = {}): Message {
+    return message(type, { to: this.id, from: this.id, ...extra });
   }
 
   // ------------------------------------------------------------ proposals

@@ -111,6 +111,23 @@ export interface Message {
   readonly context?: Uint8Array | undefined;
 }
 
+/** A message of `type` with the given fields and every other field zero or empty. */
+export function message(type: MessageType, fields: Partial<Omit<Message, 'type'>> = {}): Message {
+  return {
+    type,
+    to: 0,
+    from: 0,
+    term: 0,
+    logTerm: 0,
+    index: 0,
+    entries: [],
+    commit: 0,
+    reject: false,
+    rejectHint: 0,
+    ...fields,
+  };
+}
+
 /** The role a node plays in its current term. */
 export enum Role {
   Follower = 'follower',
