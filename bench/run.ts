@@ -112,7 +112,10 @@ async function measure(
     const m = await Promise.race([
       w.run({ system: cluster.system, cluster, pool, durationMs: seconds * 1000, quick: values.quick }),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timed out')), seconds * 1000 + (w.overrunLimitMs ?? OVERRUN_LIMIT_MS));
+        timer = setTimeout(
+          () => reject(new Error('timed out')),
+          seconds * 1000 + (w.overrunLimitMs ?? OVERRUN_LIMIT_MS),
+        );
       }),
     ]);
     const nodes = sampler.stop();

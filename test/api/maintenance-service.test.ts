@@ -17,11 +17,11 @@ import {
   streamSnapshot,
 } from '../../src/api/maintenance-service.js';
 import type { LeadershipPort, MaintenanceBackend } from '../../src/api/ports.js';
-import { readSnapshotFile, snapshotFileBody } from '../../src/storage/snapshot-file.js';
 import { SpaceQuota, txnPutBytes } from '../../src/api/space-quota.js';
 import { CairnError, ErrorCode, isCairnError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { type AlarmMember, type AlarmRequest, AlarmType } from '../../src/node/alarms.js';
+import { readSnapshotFile, snapshotFileBody } from '../../src/storage/snapshot-file.js';
 
 const INFO: ClusterInfo = { clusterId: 77, memberId: 1, members: [] };
 const HEADER = { cluster_id: 77, member_id: 1, revision: 9, raft_term: 3 };

@@ -35,13 +35,11 @@ import { snapshotFileBody } from '../../src/storage/snapshot-file.js';
 const enc = (s: string) => new TextEncoder().encode(s);
 /** Every key with its revisions and version, bytes as text (storage gives Buffers, the store Uint8Arrays). */
 const allKeys = (store: MvccStore) =>
-  store
-    .range({ key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]) })
-    .kvs.map((kv) => ({
-      ...kv,
-      key: Buffer.from(kv.key).toString(),
-      value: Buffer.from(kv.value).toString(),
-    }));
+  store.range({ key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]) }).kvs.map((kv) => ({
+    ...kv,
+    key: Buffer.from(kv.key).toString(),
+    value: Buffer.from(kv.value).toString(),
+  }));
 const work = mkdtempSync(join(tmpdir(), 'cairn-restore-unit-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

@@ -127,7 +127,9 @@ describe('the data format version', () => {
     });
     const err = await refusal(dir);
     expect(err.code).toBe(ErrorCode.DATA_DIR_UNREADABLE);
-    expect(err.message).toContain('no format version record (written by a Cairn older than data format 2, or damaged)');
+    expect(err.message).toContain(
+      'no format version record (written by a Cairn older than data format 2, or damaged)',
+    );
     expect(err.message).toContain(dir);
   });
 
