@@ -62,6 +62,8 @@ export class LockRecorder {
   acquiring = 0;
   /** Stale holders waiting for a successor: the others keep asking until they are done, even after the load stops. */
   staleWaiting = 0;
+  /** Holders acquiring as stale or holding stale (at most one: a stale successor never writes, so it could not pass the lock on). */
+  staleActive = 0;
   /** Stale holders whose lock never passed on to a writer within SUCCESSOR_WAIT_MS while others asked. */
   readonly notPassedOn: { holder: string; token: number; fromMs: number; waitedMs: number }[] = [];
   /** Every change of the lock's keys as a watcher saw it (when seen, revision, put/delete, key, lease). */
@@ -108,9 +110,14 @@ export async function runLockWorkload(
     // After the load stops, holders go on asking while a stale holder still waits for a
     // successor: otherwise a stale lease near the end would find no one left to pass the lock on to.
     while (!shouldStop() || rec.staleWaiting > 0) {
-      // One holder at a time is made stale (never once the load stopped); it takes the lock on a short lease that soon runs out.
-      const stale = !shouldStop() && performance.now() >= nextStaleAtMs;
-      if (stale) nextStaleAtMs = performance.now() + opts.staleEveryMs;
+      // One holder at a time is made stale (never once the load stopped); it takes the lock on
+      // a short lease that soon runs out. Never two at once: a stale holder in line behind
+      // another would be the successor that never writes (soak seed 9017).
+      const stale = !shouldStop() && rec.staleActive === 0 && performance.now() >= nextStaleAtMs;
+      if (stale) {
+        nextStaleAtMs = performance.now() + opts.staleEveryMs;
+        rec.staleActive++;
+      }
       const invokeMs = performance.now();
       let handle: Awaited<ReturnType<Client['lock']>>;
       try {
@@ -122,7 +129,11 @@ export async function runLockWorkload(
             rec.acquiring--;
           });
       } catch (err) {
-        if (stale) nextStaleAtMs = 0;
+        if (stale) {
+          // No stale holder came of it: the next acquire may try again.
+          nextStaleAtMs = 0;
+          rec.staleActive--;
+        }
         rec.acquireFailures++;
         const why = (err as Error).message.slice(0, 80);
         rec.attempts.push({ holder: name, stale, invokeMs, endMs: performance.now(), outcome: why });
@@ -149,6 +160,7 @@ export async function runLockWorkload(
           rec.resource.write(name, token, 'stale');
         } finally {
           rec.staleWaiting--;
+          rec.staleActive--;
         }
       } else {
         await sleep(rng.nextInt(20));
