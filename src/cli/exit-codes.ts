@@ -119,6 +119,12 @@ export function explain(err: unknown, facts: ConnectionFacts): { exitCode: numbe
       message: `gave up waiting in line for the lock (--wait): ${err.message}`,
     };
   }
+  if (err.code === ErrorCode.TIMEOUT_DUE_TO_LEADER_FAIL) {
+    return {
+      exitCode: ExitCode.TIMEOUT,
+      message: `the leader changed before the request was applied; it may or may not have happened: ${err.message}`,
+    };
+  }
   if (err.code === ErrorCode.TIMEOUT) {
     return {
       exitCode: ExitCode.TIMEOUT,

@@ -39,6 +39,7 @@ for (const [code, wire] of Object.entries(WIRE_ERRORS)) {
 /** Codes whose operation may have been applied although the call failed. */
 const OUTCOME_UNKNOWN: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.TIMEOUT,
+  ErrorCode.TIMEOUT_DUE_TO_LEADER_FAIL,
   ErrorCode.STOPPED,
   ErrorCode.CONNECTION_LOST,
   ErrorCode.CANCELLED,

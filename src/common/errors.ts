@@ -50,6 +50,8 @@ export const ErrorCode = {
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   /** A wait ran out before the outcome was known. */
   TIMEOUT: 'TIMEOUT',
+  /** The leader a proposal went to lost its place before the proposal was applied here: its outcome is unknown. */
+  TIMEOUT_DUE_TO_LEADER_FAIL: 'TIMEOUT_DUE_TO_LEADER_FAIL',
   /** The node is shutting down. */
   STOPPED: 'STOPPED',
   /** Data on disk failed a check. */

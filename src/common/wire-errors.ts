@@ -57,6 +57,10 @@ export const WIRE_ERRORS: Readonly<Partial<Record<ErrorCode, WireError>>> = {
   [ErrorCode.NOT_LEADER]: { status: Status.UNAVAILABLE, message: 'etcdserver: not leader' },
   [ErrorCode.PROPOSAL_DROPPED]: { status: Status.UNAVAILABLE, message: 'etcdserver: no leader' },
   [ErrorCode.TIMEOUT]: { status: Status.UNAVAILABLE, message: 'etcdserver: request timed out' },
+  [ErrorCode.TIMEOUT_DUE_TO_LEADER_FAIL]: {
+    status: Status.UNAVAILABLE,
+    message: 'etcdserver: request timed out, possibly due to previous leader failure',
+  },
   [ErrorCode.OVERLOADED]: {
     status: Status.RESOURCE_EXHAUSTED,
     message: 'etcdserver: too many requests',

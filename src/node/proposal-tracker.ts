@@ -9,6 +9,8 @@ interface Waiter<R> {
   resolve(result: R): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
+  /** The leader the proposal was handed to (this member's own id while it led). */
+  leader: number;
 }
 
 /** Issues sequence numbers and matches applied entries back to the callers that proposed them. */
@@ -34,8 +36,8 @@ export class ProposalTracker<R> {
     return this.waiters.size;
   }
 
-  /** Registers a waiter and returns its sequence number and the promise of its result. */
-  register(): { seq: number; result: Promise<R> } {
+  /** Registers a waiter for a proposal handed to `leader` and returns its sequence number and the promise of its result. */
+  register(leader = 0): { seq: number; result: Promise<R> } {
     if (this.waiters.size >= this.pendingMax) {
       throw new CairnError(ErrorCode.OVERLOADED, `too many requests in flight (${this.pendingMax})`);
     }
@@ -46,7 +48,7 @@ export class ProposalTracker<R> {
         reject(new CairnError(ErrorCode.TIMEOUT, 'request timed out; its outcome is unknown'));
       }, this.timeoutMs);
       timer.unref();
-      this.waiters.set(seq, { resolve, reject, timer });
+      this.waiters.set(seq, { resolve, reject, timer, leader });
     });
     // A caller that gives up must not produce an unhandled rejection.
     result.catch(() => {});
@@ -69,6 +71,17 @@ export class ProposalTracker<R> {
     this.waiters.delete(seq);
     clearTimeout(w.timer);
     w.reject(err);
+  }
+
+  /** Fails every waiter whose proposal went to another leader than `leader` (the leader changed); returns how many. */
+  failUnlessLeader(leader: number, err: Error): number {
+    let failed = 0;
+    for (const [seq, w] of [...this.waiters]) {
+      if (w.leader === leader) continue;
+      this.fail(seq, err);
+      failed++;
+    }
+    return failed;
   }
 
   /** Fails every waiter (shutdown). */

@@ -301,7 +301,8 @@ export class RaftNode<R> {
   private registerProposal(): { seq: number; result: Promise<R> } {
     let registered: { seq: number; result: Promise<R> };
     try {
-      registered = this.proposals.register();
+      // The proposal goes to the leader the core knows now (see onSoftState).
+      registered = this.proposals.register(this.raw.leader);
     } catch (err) {
       this.failedProposals++;
       throw err;
@@ -647,6 +648,23 @@ export class RaftNode<R> {
       this.leaderId = leader;
       this.log.info({ leader, previous, role, term: this.raw.status().term }, 'leader changed');
       this.reads.onLeaderChange();
+      // Proposals made under the previous leader were sent to it (or appended by this member
+      // while it led). If that leader died or was cut off, nothing will ever answer them but
+      // the request timeout; say now that their outcome is unknown, so callers retry (when
+      // they may) at the new leader instead of waiting it out. One that commits after all is
+      // applied as usual; only its answer is lost, exactly as after a timeout.
+      // Proposals already handed to the new leader (the core knew it before this Ready) stay.
+      if (this.proposals.pending > 0) {
+        const failed = this.proposals.failUnlessLeader(
+          leader,
+          new CairnError(
+            ErrorCode.TIMEOUT_DUE_TO_LEADER_FAIL,
+            `the leader changed (from ${previous}) before the request was applied; its outcome is unknown`,
+          ),
+        );
+        if (failed > 0)
+          this.log.info({ failed, previous, leader }, 'pending proposals failed: the leader changed');
+      }
       this.opts.onLeaderChange?.(leader, this.raw.status().term);
     }
   }

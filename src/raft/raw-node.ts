@@ -237,6 +237,11 @@ export class RawNode {
     return this.raft.log.termOrZero(index);
   }
 
+  /** The leader this node knows of (NONE: none); cheaper than status(). */
+  get leader(): NodeId {
+    return this.raft.leader;
+  }
+
   /** The node's current state. */
   status(): RaftStatus {
     const r = this.raft;

@@ -3,9 +3,11 @@
  * proposed on any member resolves with its applied index once applied there, linearizable
  * barriers see every acknowledged write, a write is never applied before it is synced
  * locally (single member), killing the leader loses no acknowledged write, and a member
- * that missed compacted entries catches up by snapshot.
+ * that missed compacted entries catches up by snapshot, and a proposal lost on its way to a
+ * leader that then fails is answered (outcome unknown) when the leader changes.
  */
 import { afterEach, describe, expect, test } from 'vitest';
+import { ErrorCode, isCairnError } from '../../src/common/errors.js';
 import { EntryKind } from '../../src/node/envelope.js';
 import {
   eventually,
@@ -73,6 +75,30 @@ describe('RaftNode', () => {
       await retryRetriable(() => m.node.linearizableBarrier());
       for (const k of acked) expect(m.sm.data.has(k)).toBe(true);
     }
+  });
+
+  test('a proposal forwarded to a leader that then fails gets an outcome-unknown error at the leader change, not at the timeout', async () => {
+    const hub = new Hub();
+    running = startMemCluster([1, 2, 3], hub);
+    const lead = await eventually(() => leaderOf(running), 'a leader');
+    const follower = running.find((m) => m !== lead)!;
+    // The follower still hears the leader, but what it forwards is lost on the way.
+    hub.cut.add(`${follower.id}>${lead.id}`);
+    const pending = follower.node.propose(EntryKind.Mvcc, enc('lost=1'));
+    pending.catch(() => undefined);
+    hub.down.add(lead.id);
+    await lead.node.stop();
+    const err = await pending.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // TIMEOUT would mean it waited the whole request timeout.
+    expect(isCairnError(err, ErrorCode.TIMEOUT_DUE_TO_LEADER_FAIL)).toBe(true);
+    // A proposal made under the new leader is answered normally.
+    const rest = running.filter((m) => m !== lead);
+    await eventually(() => leaderOf(rest), 'a new leader');
+    await retryRetriable(() => follower.node.propose(EntryKind.Mvcc, enc('after=1')));
+    expect(follower.sm.data.get('after')).toBe('1');
   });
 
   test('a member that missed compacted entries catches up from a snapshot', async () => {
