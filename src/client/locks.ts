@@ -27,7 +27,10 @@
  * second lease. TryAcquire is repeatable for the same reason (the caller's own key leading
  * counts as acquired), and Release deletes only the key created at the fencing token. When an
  * acquire fails for good, the client deletes whatever key it may have left in line (or
- * revokes its own lease).
+ * revokes its own lease). An attempt abandoned on a member that lives on leaves the line as
+ * it gives up, which can take out the key a later attempt adopted; the server then answers
+ * "session is expired" although the lease lives, and the acquire asks again (a few times) with
+ * a new key at the back of the line.
  */
 import { hostname } from 'node:os';
 import { ErrorCode } from '../common/errors.js';
@@ -46,6 +49,9 @@ import {
 } from './lock-info.js';
 import type { Session } from './session.js';
 import { waitingCall } from './waiting-call.js';
+
+/** How often one acquire asks again after its key vanished from the line while its lease lived on. */
+const KEY_LOST_RETRIES_MAX = 3;
 
 /** The lease TTL of a lock that is not held in a session: how long a crashed holder blocks the others. */
 export const DEFAULT_LOCK_TTL_SECONDS = 30;
@@ -216,6 +222,7 @@ export class Locks {
     const onLost = (): void => leaseLost.abort();
     lease.once('lost', onLost);
     const signal = options.signal ? AbortSignal.any([options.signal, leaseLost.signal]) : leaseLost.signal;
+    let keyLostRetries = 0;
     try {
       const r = await waitingCall(
         this.connection,
@@ -228,7 +235,20 @@ export class Locks {
           owner: options.owner ?? defaultOwner(),
           semaphore_limit: kind.limit ?? 0,
         }),
-        { waitTimeoutMs, startedAtMs, signal, timedOut },
+        {
+          waitTimeoutMs,
+          startedAtMs,
+          signal,
+          timedOut,
+          // The key vanished from the line while the lease lives on: an earlier attempt of this
+          // very acquire, abandoned when its member or connection failed, can take the key out
+          // of the line as it gives up (as etcd's Mutex does) after the retry had adopted it.
+          // Ask again: the lease puts a new key, at the back of the line, with a larger token.
+          retryAlso: (err) =>
+            err.code === ErrorCode.LOCK_SESSION_EXPIRED &&
+            !lease.isLost &&
+            ++keyLostRetries <= KEY_LOST_RETRIES_MAX,
+        },
       );
       return this.handleOf(name, r, lease, owned, slot);
     } catch (err) {

@@ -26,6 +26,8 @@ export interface WaitingCallOptions {
   signal?: AbortSignal | undefined;
   /** The error to throw when waitTimeoutMs runs out on the client's side. */
   timedOut: () => ClientError;
+  /** Errors that are final in general but worth another attempt for this caller (checked after the general rules). */
+  retryAlso?: (err: ClientError) => boolean;
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -89,7 +91,7 @@ export async function waitingCall(
       const err = toClientError(raw);
       if (signal?.aborted) throw connection.cancelled();
       if (err.code === ErrorCode.TIMEOUT && spent()) throw options.timedOut();
-      if (!shouldRetry(err, true)) throw err;
+      if (!shouldRetry(err, true) && !options.retryAlso?.(err)) throw err;
       let backoffMs = connection.backoffMs(attempt);
       if (waitTimeoutMs > 0)
         backoffMs = Math.min(backoffMs, Math.max(0, waitTimeoutMs - (performance.now() - startedAtMs)));

@@ -4,7 +4,8 @@
  * read-modify-write counter loses no increment), fencing tokens strictly increase from holder
  * to holder, withLock releases on return and on throw, a lease revoked from outside aborts
  * the holder's signal, a holder and a waiter both survive the SIGKILL of the leader (and the
- * waiter's token is larger), tryLock reports the holder, readers share and writers exclude,
+ * waiter's token is larger), a waiter whose key is taken out of the line while its lease
+ * lives asks again, tryLock reports the holder, readers share and writers exclude,
  * and a semaphore admits exactly its limit. Waits that must not end are shown by a wait
  * timeout running out (LOCK_WAIT_TIMEOUT), never by sleeping.
  */
@@ -288,6 +289,38 @@ describe('read-write lock and semaphore', () => {
   });
 });
 
+describe('a waiter whose key leaves the line', () => {
+  it('asks again while its lease lives: back in line with a new key, and it gets a larger token', async () => {
+    const holder = await client.lock('gone/lock', { ttlSeconds: 30 });
+    const waiterClient = new Client({ endpoints: cluster.endpoints() });
+    try {
+      const waiting = waiterClient.lock('gone/lock', { ttlSeconds: 30 });
+      waiting.catch(() => undefined); // awaited below
+      const first = await eventually(async () => {
+        const d = await client.locks.describe('gone/lock');
+        expect(d.waiters).toHaveLength(1);
+        return d.waiters[0]!;
+      });
+      // What an abandoned earlier attempt of the same acquire does as it gives up (etcd's
+      // Mutex cleanup): the key goes, the lease stays. The server answers "session is expired".
+      await client.kv.delete(first.key);
+      const again = await eventually(async () => {
+        const d = await client.locks.describe('gone/lock');
+        expect(d.waiters).toHaveLength(1);
+        expect(d.waiters[0]!.createRevision).toBeGreaterThan(first.createRevision);
+        return d.waiters[0]!;
+      });
+      expect(again.lease).toBe(first.lease);
+      await holder.release();
+      const next = await waiting;
+      expect(next.fencingToken).toBe(again.createRevision);
+      await next.release();
+    } finally {
+      await waiterClient.close();
+    }
+  }, 60_000);
+});
+
 describe('failover', () => {
   it('keeps a held lock and a waiter through the SIGKILL of the leader; the waiter gets a larger token', async () => {
     const leader = await cluster.leaderName();
@@ -312,9 +345,12 @@ describe('failover', () => {
       await new Promise((r) => setTimeout(r, (ttlSeconds + 1) * 1000));
       expect(held.lost).toBeUndefined();
       expect(held.isHeld).toBe(true);
-      const d = await eventually(() => client.locks.describe('fo/lock'));
-      expect(d.holder?.fencingToken).toBe(held.fencingToken);
-      expect(d.waiters, `the waiter's acquire: ${waiterSettled}`).toHaveLength(1);
+      // The waiter may be between two attempts (see 'a waiter whose key leaves the line').
+      await eventually(async () => {
+        const d = await client.locks.describe('fo/lock');
+        expect(d.holder?.fencingToken).toBe(held.fencingToken);
+        expect(d.waiters, `the waiter's acquire: ${waiterSettled}`).toHaveLength(1);
+      });
       await held.release();
       const next = await waiting;
       expect(next.fencingToken).toBeGreaterThan(held.fencingToken);
