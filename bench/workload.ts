@@ -82,6 +82,28 @@ export async function closedLoop(
   return { ops, seconds: (performance.now() - started) / 1000, latencies, errors };
 }
 
+/**
+ * Tries `attempt(n)` for n = 0, 1, 2, ... (callers rotate over members with n) until one
+ * resolves, pausing pauseMs after each failure, for at most limitMs counted from startedAtMs.
+ * Returns the answer and the milliseconds from startedAtMs to it, or undefined if none came.
+ */
+export async function firstAnswer<T>(
+  attempt: (n: number) => Promise<T>,
+  startedAtMs: number,
+  limitMs: number,
+  pauseMs = 0,
+): Promise<{ answer: T; elapsedMs: number } | undefined> {
+  for (let n = 0; performance.now() - startedAtMs < limitMs; n++) {
+    try {
+      const answer = await attempt(n);
+      return { answer, elapsedMs: performance.now() - startedAtMs };
+    } catch {
+      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  }
+  return undefined;
+}
+
 /** Runs fn for each of `count` items with at most `concurrency` at once. */
 export async function forEachLimited(
   count: number,

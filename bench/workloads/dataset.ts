@@ -10,7 +10,7 @@ import { etcdServices } from '../../src/common/proto-loader.js';
 import { waitAllServing } from '../cluster.js';
 import { bytes, prefixEnd, unary, type Wire } from '../grpc.js';
 import { Latencies } from '../histogram.js';
-import { countedLoop, type Measured, type RunContext, type Workload } from '../workload.js';
+import { countedLoop, firstAnswer, type Measured, type RunContext, type Workload } from '../workload.js';
 
 /** The value every key holds. */
 const VALUE = Buffer.alloc(256, 'd');
@@ -97,23 +97,20 @@ async function restartAll(ctx: RunContext): Promise<Measured> {
     const kvs = ctx.cluster.members.map(
       (m) => new KV(m.endpoint, grpc.credentials.createInsecure(), PROBE_CHANNEL_OPTIONS),
     );
-    let answer: Wire | undefined;
-    let servedMs = 0;
+    let served: { answer: Wire; elapsedMs: number } | undefined;
     try {
-      for (let k = 0; answer === undefined && performance.now() - t0 < RESTART_LIMIT_MS; k++) {
-        answer = await unary(kvs[k % n]!, 'Range', { key: dataKey(0) }, PROBE_DEADLINE_MS).catch(
-          () => undefined,
-        );
-        if (answer === undefined) await new Promise((r) => setTimeout(r, 20));
-      }
-      servedMs = performance.now() - t0;
+      served = await firstAnswer(
+        (k) => unary(kvs[k % n]!, 'Range', { key: dataKey(0) }, PROBE_DEADLINE_MS),
+        t0,
+        RESTART_LIMIT_MS,
+        20,
+      );
     } finally {
       for (const kv of kvs) kv.close();
     }
-    const served = answer !== undefined;
-    if (served && answer.kvs.length !== 1)
+    if (served && served.answer.kvs.length !== 1)
       throw new Error('the first key of the dataset is missing after the restart');
-    if (served) latencies.recordMs(servedMs);
+    if (served) latencies.recordMs(served.elapsedMs);
     else errors++;
     await waitAllServing(ctx.cluster, RESTART_LIMIT_MS);
   }
