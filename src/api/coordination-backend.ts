@@ -1,6 +1,7 @@
 /**
  * The coordination recipes' CoordinationKv over this member: linearizable ranges after a
- * ReadIndex barrier, Txns proposed through raft, and watches from the member's watch hub.
+ * ReadIndex barrier (serializable ones from this member's applied state, when asked), Txns
+ * proposed through raft, and watches from the member's watch hub.
  */
 import type { CoordinationKv, WatchBatch, WatchRange } from '../coordination/ports.js';
 import { waitDeleteByWatch } from '../coordination/wait.js';
@@ -30,7 +31,7 @@ export function coordinationBackend(
     feed.watch(range, fromRevision, signal);
   return {
     range: async (req) => {
-      await member.linearizableBarrier();
+      if (req.serializable !== true) await member.linearizableBarrier();
       return member.store().range(req);
     },
     txn: async (req: TxnRequest): Promise<TxnResponse> => {

@@ -59,7 +59,8 @@ function take(
 ): Promise<HeldLock> {
   switch (kind.kind) {
     case 'mutex':
-      return acquireLock(kv, req.name, leaseId, signal, req.owner);
+      // The stamp below confirms the key after a wait, so the recipe skips its own read.
+      return acquireLock(kv, req.name, leaseId, signal, req.owner, true);
     case 'rw':
       return acquireRwLock(kv, req.name, kind.mode, leaseId, signal, req.owner);
     case 'semaphore':
@@ -181,7 +182,7 @@ export async function acquireFencedLock(
   try {
     const held = await take(kv, kind, req, session.leaseId, wait.controller.signal);
     let header = held.header;
-    if (held.header.revision !== held.createRevision) {
+    if (!held.confirmed || held.header.revision !== held.createRevision) {
       try {
         header = await stamp(kv, held.key, held.createRevision, req.owner);
       } catch (err) {

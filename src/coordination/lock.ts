@@ -17,8 +17,10 @@ export interface HeldLock {
   readonly key: Uint8Array;
   /** The create revision of the key: the fencing token, larger for every later holder. */
   readonly createRevision: number;
-  /** The revision the lock was known held at. */
+  /** The revision the lock was known held at (first in line, when not yet confirmed). */
   readonly header: ResponseHeader;
+  /** False when the key's existence after the wait is still for the caller to confirm (see acquireLock). */
+  readonly confirmed: boolean;
 }
 
 /** etcd's error for a waiter whose key vanished (lease expired or revoked) before its turn. */
@@ -35,6 +37,9 @@ function rangeOf(op: unknown): { kvs: readonly { createRevision: number }[] } {
  * removes), waiting as long as it takes; aborting signal stops the wait and removes our key.
  * `value` is what a new key is put with (etcd's recipe: empty; Cairn's LockService: the
  * owner description); etcd's waiters look only at keys and create revisions, never values.
+ * After a wait, a linearizable read confirms that the key still exists, unless
+ * `callerConfirms` (the caller then confirms it with a write guarded by the key's create
+ * revision before it tells anyone, as fenced-lock.ts's stamp does, and `confirmed` is false).
  */
 export async function acquireLock(
   kv: CoordinationKv,
@@ -42,6 +47,7 @@ export async function acquireLock(
   leaseId: number,
   signal: AbortSignal,
   value: Uint8Array = EMPTY_BYTES,
+  callerConfirms = false,
 ): Promise<HeldLock> {
   const prefix = participantPrefix(name);
   const key = participantKey(name, leaseId);
@@ -55,7 +61,8 @@ export async function acquireLock(
     ? resp.header.revision
     : rangeOf(resp.responses[0]).kvs[0]!.createRevision;
   const owner = rangeOf(resp.responses[1]).kvs[0];
-  if (!owner || owner.createRevision === createRevision) return { key, createRevision, header: resp.header };
+  if (!owner || owner.createRevision === createRevision)
+    return { key, createRevision, header: resp.header, confirmed: true };
 
   try {
     const turn = await waitTurn(
@@ -64,9 +71,10 @@ export async function acquireLock(
       signal,
     );
     if (turn.kind === 'ownKeyDeleted') throw sessionExpired();
+    if (callerConfirms) return { key, createRevision, header: turn.header, confirmed: false };
     const check = await kv.range({ key });
     if (check.kvs[0]?.createRevision !== createRevision) throw sessionExpired();
-    return { key, createRevision, header: check.header };
+    return { key, createRevision, header: check.header, confirmed: true };
   } catch (err) {
     // As etcd's Mutex: a waiter that gives up takes its key out of the line.
     await leaveLine(kv, key, createRevision).catch(() => {});

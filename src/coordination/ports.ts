@@ -23,7 +23,12 @@ export interface WatchRange {
 
 /** The key-value operations the coordination recipes are built on. */
 export interface CoordinationKv {
-  /** A linearizable range: it reflects every write acknowledged before the call. */
+  /**
+   * A linearizable range: it reflects every write acknowledged before the call. With
+   * `serializable` set, a committed state that may be older (this member's applied state,
+   * without a round to the leader): for questions whose answer cannot be undone by later
+   * writes, or is confirmed by a guarded write afterwards.
+   */
   range(req: RangeRequest): Promise<RangeResponse>;
 
   /** A Txn through consensus; resolves once applied, rejects with the CairnError the store answered. */

@@ -18,7 +18,10 @@ import { createRevisionIs, lastCreatedBefore } from './keys.js';
 import type { CoordinationKv } from './ports.js';
 import { cancelled, childAbort } from './wait.js';
 
-/** How a wait in line ended: first in line, or the participant's own key is gone. */
+/**
+ * How a wait in line ended: first in line (as of a committed state, at header's revision; the
+ * caller confirms that its key still exists), or the participant's own key is gone.
+ */
 export type TurnOutcome =
   | { readonly kind: 'first'; readonly header: ResponseHeader }
   | { readonly kind: 'ownKeyDeleted' };
@@ -96,7 +99,14 @@ async function waitTurnOnce(kv: CoordinationKv, place: Place, signal: AbortSigna
       kv.waitDelete(place.key, place.seenAtRevision, whole.controller.signal).then(() => 'own' as const),
     );
     for (;;) {
-      const r = await kv.range(lastCreatedBefore(place.prefix, place.createRevision - 1));
+      // Serializable: "no key created before ours" seen in any committed state stays true for
+      // as long as our key exists (create revisions only grow), so it needs no round to the
+      // leader; whether our key still exists is for the caller to confirm (lock.ts). A stale
+      // state that still shows a key ahead only means one more wait for its deletion.
+      const r = await kv.range({
+        ...lastCreatedBefore(place.prefix, place.createRevision - 1),
+        serializable: true,
+      });
       const ahead = r.kvs[0];
       if (!ahead) return { kind: 'first', header: r.header };
       const step = childAbort(whole.controller.signal);

@@ -67,7 +67,7 @@ async function join(
 async function confirm(kv: CoordinationKv, key: Uint8Array, createRevision: number): Promise<HeldLock> {
   const check = await kv.range({ key });
   if (check.kvs[0]?.createRevision !== createRevision) throw sessionExpired();
-  return { key, createRevision, header: check.header };
+  return { key, createRevision, header: check.header, confirmed: true };
 }
 
 /** Takes a read-write lock in `mode`, waiting in line; aborting signal stops the wait and removes the key. */
@@ -118,7 +118,7 @@ export async function acquireSemaphore(
       });
       const own = await kv.range({ key });
       if (own.kvs[0]?.createRevision !== createRevision) throw sessionExpired();
-      if (earlier.kvs.length < limit) return { key, createRevision, header: own.header };
+      if (earlier.kvs.length < limit) return { key, createRevision, header: own.header, confirmed: true };
       // Any delete under the prefix may free a place (or be our own key): look again.
       for await (const batch of kv.watch(range, earlier.header.revision + 1, wait.controller.signal)) {
         if (batch.events.some((e) => e.type === EventType.Delete)) break;

@@ -1,0 +1,140 @@
+/**
+ * Proves that a waiter decides "my turn" from serializable reads without giving up safety:
+ * the reads in line skip the round to the leader (LockService's wait costs no linearizable
+ * read at all; etcd's recipe keeps its one confirming read), a waiter whose key vanishes
+ * right after such a read is refused by the stamp instead of being told it holds the lock,
+ * and a waiter whose member lags (its serializable reads show an older state with the key
+ * ahead still there) still gets the lock, in order, once it catches up. Over a real
+ * MvccStore in process; serializable reads of the lagging member are the store read at an
+ * older revision.
+ */
+import { describe, expect, test } from 'vitest';
+import { ErrorCode } from '../../src/common/errors.js';
+import { acquireFencedLock, type LockRequest } from '../../src/coordination/fenced-lock.js';
+import { acquireLock } from '../../src/coordination/lock.js';
+import type { RangeRequest, RangeResponse } from '../../src/mvcc/index.js';
+import { b, InProcessKv, settle, track } from './support.js';
+import { InProcessLeases } from './support-leases.js';
+
+const never = new AbortController().signal;
+
+/**
+ * Counts reads by kind; `onSerializable` runs after each serializable read is answered; the
+ * next `staleReads` serializable reads are served from `lagRevisions` revisions back (a member
+ * that lags, then catches up: its watches, from this process's hub, already have the news).
+ */
+class CountingKv extends InProcessKv {
+  linearizable = 0;
+  serializable = 0;
+  staleReads = 0;
+  lagRevisions = 0;
+  onSerializable: (() => void) | undefined;
+
+  override async range(req: RangeRequest): Promise<RangeResponse> {
+    if (req.serializable !== true) {
+      this.linearizable++;
+      return super.range(req);
+    }
+    this.serializable++;
+    await Promise.resolve();
+    const lag = this.staleReads > 0 ? this.lagRevisions : 0;
+    if (this.staleReads > 0) this.staleReads--;
+    const at = Math.max(1, this.store.currentRevision - lag);
+    const r = this.store.range({ ...req, revision: at });
+    const answer = { ...r, header: { ...r.header, revision: at } };
+    this.onSerializable?.();
+    return answer;
+  }
+}
+
+function counting(): { kv: CountingKv; leases: InProcessLeases } {
+  const kv: CountingKv = new CountingKv({ leaseExists: (id) => kv.store.lease(id) !== undefined });
+  return { kv, leases: new InProcessLeases(kv) };
+}
+
+function request(leaseId: number): LockRequest {
+  return { name: b('pay'), leaseId, ttlSeconds: 0, waitTimeoutMs: 0, owner: b('worker') };
+}
+
+describe('a turn decided from serializable reads', () => {
+  test("LockService's wait reads serializably and confirms with the stamp; etcd's recipe confirms with one linearizable read", async () => {
+    const { kv, leases } = counting();
+    const a = await leases.grant(60);
+    const w = await leases.grant(60);
+    const held = await acquireFencedLock(kv, leases, request(a.id), never);
+    const waiting = track(acquireFencedLock(kv, leases, request(w.id), never));
+    await settle();
+    expect(waiting.done).toBe(false);
+    kv.linearizable = 0;
+    kv.serializable = 0;
+    kv.apply({ type: 'deleteKeys', keys: [held.key] });
+    const got = await waiting.promise;
+    expect(got.fencingToken).toBeGreaterThan(held.fencingToken);
+    expect(kv.serializable).toBeGreaterThanOrEqual(1);
+    expect(kv.linearizable).toBe(0);
+    // The stamp ran: the key's mod revision is the revision of the answer.
+    const stamped = kv.store.range({ key: got.key }).kvs[0]!;
+    expect(stamped.modRevision).toBe(got.header.revision);
+    expect(stamped.modRevision).toBeGreaterThan(stamped.createRevision);
+
+    // etcd's Mutex recipe, which has no stamp, keeps one linearizable read to confirm its key.
+    const c = await leases.grant(60);
+    const second = track(acquireLock(kv, b('pay'), c.id, never));
+    await settle();
+    expect(second.done).toBe(false);
+    kv.linearizable = 0;
+    kv.apply({ type: 'deleteKeys', keys: [got.key] });
+    const mutex = await second.promise;
+    expect(mutex.confirmed).toBe(true);
+    expect(mutex.createRevision).toBeGreaterThan(got.fencingToken);
+    expect(kv.linearizable).toBe(1);
+  });
+
+  test('a waiter whose key is deleted just after its serializable read is refused by the stamp, not told it holds the lock', async () => {
+    const { kv, leases } = counting();
+    const a = await leases.grant(60);
+    const w = await leases.grant(60);
+    const held = await acquireFencedLock(kv, leases, request(a.id), never);
+    const waiting = track(acquireFencedLock(kv, leases, request(w.id), never));
+    await settle();
+    expect(waiting.done).toBe(false);
+    // The waiter's lease ends between the read that shows it first and the stamp.
+    kv.onSerializable = () => {
+      kv.onSerializable = undefined;
+      kv.apply({ type: 'leaseRevoke', id: w.id });
+    };
+    kv.apply({ type: 'deleteKeys', keys: [held.key] });
+    await expect(waiting.promise).rejects.toMatchObject({ code: ErrorCode.LOCK_SESSION_EXPIRED });
+    // Nobody holds the lock: the line is empty.
+    expect(kv.store.range({ key: b('pay/'), rangeEnd: b('pay0') }).kvs).toHaveLength(0);
+  });
+
+  test('a waiter on a lagging member waits for the deletion it has not seen yet, then takes the lock in order', async () => {
+    const { kv, leases } = counting();
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await leases.grant(60)).id);
+    const first = await acquireFencedLock(kv, leases, request(ids[0]!), never);
+    const second = track(acquireFencedLock(kv, leases, request(ids[1]!), never));
+    await settle();
+    const third = track(acquireFencedLock(kv, leases, request(ids[2]!), never));
+    await settle();
+    expect(second.done || third.done).toBe(false);
+    // The next serializable read of each turn shows the state from before the deletion.
+    kv.lagRevisions = 1;
+    kv.staleReads = 1;
+    const readsBefore = kv.serializable;
+    kv.apply({ type: 'deleteKeys', keys: [first.key] });
+    const two = await second.promise;
+    // It read twice: the stale state (the holder still there), then after the replayed deletion.
+    expect(kv.serializable - readsBefore).toBeGreaterThanOrEqual(2);
+    await settle();
+    expect(third.done).toBe(false);
+    kv.staleReads = 1;
+    kv.apply({ type: 'deleteKeys', keys: [two.key] });
+    const three = await third.promise;
+    expect(two.fencingToken).toBeGreaterThan(first.fencingToken);
+    expect(three.fencingToken).toBeGreaterThan(two.fencingToken);
+    // Each was stamped after the deletion of the holder before it.
+    expect(three.header.revision).toBeGreaterThan(two.header.revision);
+  });
+});
