@@ -84,15 +84,14 @@ export function memberContext(parts: MemberParts): MemberContext {
     };
   };
   const backend: KvBackend = {
-    header: () => {
-      const s = status();
-      return {
-        cluster_id: info.clusterId,
-        member_id: info.memberId,
-        revision: s.revision,
-        raft_term: s.term,
-      };
-    },
+    // Every response carries one (a watch event sends one per watcher): only cheap reads here,
+    // not status(), which walks the core's progress.
+    header: () => ({
+      cluster_id: info.clusterId,
+      member_id: info.memberId,
+      revision: sm.kv.store.currentRevision,
+      raft_term: running.term,
+    }),
     range: async (req, serializable) => {
       if (!serializable) await running.linearizableBarrier();
       return sm.kv.store.range(req);

@@ -106,6 +106,7 @@ export class RaftNode<R> {
     const hs = rs.initialState().hardState;
     this.persistedTerm = hs.term;
     this.persistedVote = hs.vote;
+    this.termNow = hs.term;
     this.confState = rs.snapshot().metadata.confState;
     // Raft redelivers every entry after the snapshot: configuration changes must be re-applied
     // to the core, and the state machine skips what it already has (appliedIndex).
