@@ -179,6 +179,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     onMessage: (m) => node?.step(m),
     onUnreachable: (id) => node?.reportUnreachable(id),
     onPeerActive: (id) => node?.peerActive(id),
+    onPeerDown: (id) => node?.peerDown(id),
     onSnapshotStatus: (id, ok) => node?.reportSnapshot(id, ok),
     isRemovedMember: (id) => registry.isRemoved(id),
     onRemovedFromCluster: () => onRemoved('a peer refused this member'),

@@ -59,6 +59,15 @@ export interface RaftNodeOptions<R> {
   readonly onFatal?: (err: Error) => void;
 }
 
+/**
+ * After the connection to the leader breaks, the first follower by rank campaigns this many
+ * ticks past the base election timeout (one tick clears the other voters' lease whatever the
+ * phase of their ticks; the second is margin for a busy event loop), and each next one
+ * EXPEDITE_SPACING_TICKS later (see RaftNode.peerDown).
+ */
+const EXPEDITE_FIRST_TICKS = 2;
+const EXPEDITE_SPACING_TICKS = 2;
+
 /** One Cairn member's consensus runtime. */
 export class RaftNode<R> {
   private readonly raw: RawNode;
@@ -205,6 +214,29 @@ export class RaftNode<R> {
    */
   peerActive(peer: NodeId): void {
     if (this.firstPeerUp === NONE) this.firstPeerUp = peer;
+  }
+
+  /**
+   * The connection to a peer broke. If that peer is this follower's leader (a leader killed or
+   * cut off closes its connections long before an election timeout passes), this member
+   * campaigns soon after the base election timeout instead of after its random extra: the
+   * voters stagger by rank (their order by id among the voters but the leader,
+   * EXPEDITE_SPACING_TICKS apart) so that two followers do not split the vote. Campaigning at
+   * EXPEDITE_FIRST_TICKS past the base timeout, the first is also past the other voters'
+   * leader lease, so its pre-vote is granted; a leader that still lives keeps its voters in
+   * lease, and they refuse it.
+   */
+  peerDown(peer: NodeId): void {
+    if (this.stopped || this.fatal || peer !== this.raw.leader || peer === this.opts.id) return;
+    const voters = this.raw.status().config.voters;
+    if (!voters.includes(this.opts.id)) return;
+    const rank = voters
+      .filter((v) => v !== peer)
+      .sort((a, b) => a - b)
+      .indexOf(this.opts.id);
+    const extraTicks = EXPEDITE_FIRST_TICKS + EXPEDITE_SPACING_TICKS * rank;
+    this.guarded(() => this.raw.expediteElection(extraTicks));
+    this.log.info({ leader: peer, extraTicks }, 'connection to the leader lost: election brought forward');
   }
 
   /**

@@ -359,6 +359,22 @@ export class Raft {
     this.pendingReadIndexMessages = [];
   }
 
+  /**
+   * The link to the leader broke: a follower stops waiting for the random part of its
+   * election timeout and campaigns `extraTicks` ticks after the base timeout instead (never
+   * later than it would have). Any node may campaign at any time without harm to safety;
+   * pre-vote and the voters' leader lease (check-quorum) keep an early campaign from
+   * disrupting a leader that still lives. The timeout is drawn again at the next term.
+   */
+  expediteElection(extraTicks: number): void {
+    assert(extraTicks >= 1, 'an expedited election still waits past the base timeout');
+    if (this.role !== Role.Follower || this.leader === NONE) return;
+    this.randomizedElectionTimeoutTicks = Math.min(
+      this.randomizedElectionTimeoutTicks,
+      this.cfg.electionTimeoutTicks + extraTicks,
+    );
+  }
+
   private resetRandomizedElectionTimeout(): void {
     this.randomizedElectionTimeoutTicks =
       this.cfg.electionTimeoutTicks + this.cfg.prng.nextInt(this.cfg.electionTimeoutTicks);

@@ -237,6 +237,11 @@ export class RawNode {
     return this.raft.log.termOrZero(index);
   }
 
+  /** The link to the leader broke: campaign `extraTicks` after the base election timeout, not later (see Raft.expediteElection). */
+  expediteElection(extraTicks: number): void {
+    this.raft.expediteElection(extraTicks);
+  }
+
   /** The leader this node knows of (NONE: none); cheaper than status(). */
   get leader(): NodeId {
     return this.raft.leader;

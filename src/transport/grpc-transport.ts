@@ -181,6 +181,7 @@ export class GrpcTransport implements Transport {
         onSnapshotStatus: (ok) => this.reportSnapshotStatus(id, ok),
         onRemoved: () => this.reportRemoved(),
         onActive: () => this.reportActive(id),
+        onDown: () => this.reportDown(id),
       }),
     );
     log.info({ url }, 'peer added');
@@ -259,6 +260,10 @@ export class GrpcTransport implements Transport {
 
   private reportActive(id: NodeId): void {
     this.defer(() => this.opts.onPeerActive?.(id));
+  }
+
+  private reportDown(id: NodeId): void {
+    this.defer(() => this.opts.onPeerDown?.(id));
   }
 
   private reportUnreachable(id: NodeId): void {

@@ -40,6 +40,8 @@ export interface PeerLinkOptions {
   readonly onRemoved?: () => void;
   /** The peer accepted the control stream (at every reconnect): it is up and reachable. */
   readonly onActive?: () => void;
+  /** The control stream the peer had accepted ended: the peer may be down. */
+  readonly onDown?: () => void;
 }
 
 /** What a peer link holds right now, for tests and metrics. */
@@ -91,6 +93,7 @@ export class PeerLink {
       onLost: opts.onUnreachable,
       ...(opts.onRemoved ? { onRemoved: opts.onRemoved } : {}),
       ...(opts.onActive ? { onOpen: opts.onActive } : {}),
+      ...(opts.onDown ? { onDown: opts.onDown } : {}),
     });
     this.append = new PeerStream({
       client: this.appendClient,

@@ -44,6 +44,8 @@ export interface PeerStreamOptions {
   readonly onRemoved?: () => void;
   /** The peer accepted the stream: it is up and reachable. */
   readonly onOpen?: () => void;
+  /** A stream the peer had accepted ended (its connection broke, or the peer went away). */
+  readonly onDown?: () => void;
 }
 
 /** Frames are encoded by the transport before they are queued (exact byte bounds); the call passes them through. */
@@ -191,6 +193,7 @@ export class PeerStream {
       this.opts.log.error(fields, 'peer refused the stream');
     } else if (this.wasOpen) {
       this.opts.log.warn(fields, 'stream to peer lost');
+      this.opts.onDown?.();
     } else {
       this.opts.log.debug(fields, 'stream to peer failed');
     }

@@ -32,4 +32,6 @@ export interface TransportHandler {
   onSnapshotStatus(id: NodeId, ok: boolean): void;
   /** A connection to this peer was established (the peer is up); optional. */
   onPeerActive?(id: NodeId): void;
+  /** An established connection to this peer broke (the peer may be down); optional. */
+  onPeerDown?(id: NodeId): void;
 }

@@ -3,8 +3,9 @@
  * is known to be up (or when it is the only voter), a member that knows no leader brings its
  * election clock forward to one tick short of the election timeout, so a cluster started as
  * a whole elects within a few ticks instead of a whole timeout later; without that news,
- * nobody can campaign before the timeout. Ticks come from fake interval timers, so the
- * counts are exact.
+ * nobody can campaign before the timeout. And when the connection to a killed leader breaks,
+ * the first follower by rank elects itself two ticks after the base timeout instead of
+ * after its random one. Ticks come from fake interval timers, so the counts are exact.
  */
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { Hub, type MemMember, MemNodeStorage, startMember, TextStateMachine } from './support.js';
@@ -28,11 +29,11 @@ afterEach(async () => {
   running = [];
 });
 
-function start(ids = [1, 2, 3]): MemMember[] {
+function start(ids = [1, 2, 3], seeds = SEEDS): MemMember[] {
   const hub = new Hub();
   const cs = { voters: ids, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
   running = ids.map((id, i) =>
-    startMember(hub, id, new MemNodeStorage(cs), new TextStateMachine(), 1_000_000, SEEDS[i]),
+    startMember(hub, id, new MemNodeStorage(cs), new TextStateMachine(), 1_000_000, seeds[i]),
   );
   return running;
 }
@@ -86,4 +87,43 @@ test('the only voter elects itself within one election timeout', async () => {
   const [only] = start([1]);
   await tick(ELECTION_TICKS - 1);
   expect(only!.node.status()).toMatchObject({ role: 'leader', term: 2 });
+});
+
+/** Seeds whose followers draw long random timeouts (the first campaigns 19 ticks after the leader stops; found by trying, the runs are deterministic). */
+const SLOW_FOLLOWER_SEEDS = [11, 101, 909];
+
+/** Starts three members, lets member 1 win the first election, then stops it (a killed leader). */
+async function leaderKilled(seeds = SLOW_FOLLOWER_SEEDS): Promise<MemMember[]> {
+  const members = start([1, 2, 3], seeds);
+  members[0]!.node.peerActive(2);
+  await tick(ELECTION_TICKS - 1);
+  expect(members[0]!.node.status().role).toBe('leader');
+  await members[0]!.node.stop();
+  return members;
+}
+
+/** Ticks until a member other than 1 leads; how many ticks that took (at most limit). */
+async function ticksToNewLeader(members: MemMember[], limit = 3 * ELECTION_TICKS): Promise<number> {
+  for (let t = 1; t <= limit; t++) {
+    await tick(1);
+    if (members.slice(1).some((m) => m.node.status().role === 'leader')) return t;
+  }
+  return -1;
+}
+
+test('followers told that the link to their leader broke elect a new one two ticks after the base timeout', async () => {
+  const members = await leaderKilled();
+  members[1]!.node.peerDown(1);
+  members[2]!.node.peerDown(1);
+  // Member 2 is first by rank among the voters but the leader: it campaigns at 10 + 2 ticks.
+  expect(await ticksToNewLeader(members)).toBe(ELECTION_TICKS + 2);
+  expect(members[1]!.node.status()).toMatchObject({ role: 'leader', term: 3 });
+  expect(members[2]!.node.status()).toMatchObject({ role: 'follower', leader: 2, term: 3 });
+});
+
+test('without that news (or with news of a peer that does not lead) they wait out their random timeouts', async () => {
+  const members = await leaderKilled();
+  members[1]!.node.peerDown(3);
+  members[2]!.node.peerDown(2);
+  expect(await ticksToNewLeader(members)).toBeGreaterThan(ELECTION_TICKS + 2);
 });

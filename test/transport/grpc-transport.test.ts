@@ -41,6 +41,23 @@ describe('GrpcTransport peer activity', () => {
     await until('peer 2 active', () => active.includes(2));
     expect(active.every((id) => id === 2)).toBe(true);
   });
+
+  it('reports a peer down when its accepted stream breaks, and not before', async () => {
+    const down: number[] = [];
+    const a = members.create(1, { onPeerDown: (id) => down.push(id) });
+    const b = members.create(2);
+    await a.transport.start();
+    await b.transport.start();
+    const silent = await freeLoopbackPort(); // a peer that never accepted a stream is never "down"
+    a.transport.addPeer(3, `http://127.0.0.1:${silent}`);
+    a.transport.addPeer(2, `http://127.0.0.1:${b.transport.port}`);
+    a.transport.send([{ ...everyWireMessage(1, 2)[0]! }]);
+    await until('the message reaches peer 2', () => b.received.length === 1);
+    expect(down).toEqual([]);
+    await b.transport.stop();
+    await until('peer 2 down', () => down.includes(2));
+    expect(down.every((id) => id === 2)).toBe(true);
+  });
 });
 
 describe('GrpcTransport delivery', () => {
