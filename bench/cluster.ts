@@ -116,17 +116,22 @@ export function leaderFirst(cluster: BenchCluster, leader: number): string[] {
   return [eps[leader]!, ...eps.filter((_, i) => i !== leader)];
 }
 
-/** Resolves when a process with this pid no longer exists. */
-export async function waitGone(pid: number): Promise<void> {
+/** Resolves true when a process with this pid no longer exists, false after limitMs (if given). */
+export async function waitGone(pid: number, limitMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+  const until = Date.now() + limitMs;
   for (;;) {
     try {
       process.kill(pid, 0);
     } catch {
-      return;
+      return true;
     }
+    if (Date.now() > until) return false;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** How long a member may take to shut down on SIGTERM at the end of a workload before it is SIGKILLed. */
+const STOP_GRACE_MS = 5_000;
 
 /**
  * A BenchCluster over member processes that `start(i)` (re)spawns into `children[i]`: kill
@@ -166,6 +171,9 @@ export function processCluster(
       await Promise.all(
         children.map(async (c, i) => {
           if (!c?.pid || !alive(i)) return;
+          // A clean exit first (a member run with --cpu-prof writes its profile then).
+          c.kill('SIGTERM');
+          if (await waitGone(c.pid, STOP_GRACE_MS)) return;
           c.kill('SIGKILL');
           await waitGone(c.pid);
         }),

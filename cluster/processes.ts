@@ -23,14 +23,26 @@ export const REPO_ROOT = (() => {
 /** How to run the server: compiled JavaScript (scripts) or TypeScript source through tsx (tests). */
 export type ServerEntry = 'dist' | 'source';
 
+/**
+ * Node flags for every member started from here, from CAIRN_MEMBER_NODE_FLAGS (space-separated),
+ * e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a benchmark's members (Node refuses
+ * --cpu-prof in NODE_OPTIONS).
+ */
+function memberNodeFlags(): string[] {
+  return (process.env.CAIRN_MEMBER_NODE_FLAGS ?? '').split(' ').filter((f) => f.length > 0);
+}
+
 /** The command line that starts the server. */
 export function serverCommand(entry: ServerEntry): { command: string; args: string[] } {
   if (entry === 'dist') {
     const main = join(REPO_ROOT, 'dist', 'src', 'main.js');
     if (!existsSync(main)) throw new Error(`${main} is missing: run "npm run build" (npm ci does it)`);
-    return { command: process.execPath, args: [main] };
+    return { command: process.execPath, args: [...memberNodeFlags(), main] };
   }
-  return { command: process.execPath, args: ['--import', 'tsx', join(REPO_ROOT, 'src', 'main.ts')] };
+  return {
+    command: process.execPath,
+    args: [...memberNodeFlags(), '--import', 'tsx', join(REPO_ROOT, 'src', 'main.ts')],
+  };
 }
 
 /** Where a member keeps its pid and log. */
