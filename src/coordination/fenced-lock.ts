@@ -6,7 +6,9 @@
  * caller's behalf, and the fencing token (the key's create revision) in every answer.
  *
  * A waiter whose turn comes stamps its key (a put of the same value, guarded by its create
- * revision): the key's mod revision is then the revision at which the holder was confirmed,
+ * revision), unless the holder's Release already did so in the Txn that deleted its own key
+ * (the usual hand-over: one write instead of two): the key's mod revision is then the
+ * revision at which the holder was confirmed,
  * which Describe reports as acquired-at; the stamp is also the re-check that the key (and so
  * the lease) still exists after the wait, which etcd 3.4's recipe lacked. etcd's waiters only
  * watch for deletes, so the extra put changes nothing for them.
@@ -16,8 +18,21 @@
  * revoked if the call fails, so a caller that never got an answer leaves nothing behind.
  */
 import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
-import { CompareResult, CompareTarget, type KeyValue, type ResponseHeader } from '../mvcc/index.js';
-import { createRevisionIs, firstCreated, participantKey, participantPrefix, prefixRangeEnd } from './keys.js';
+import {
+  CompareResult,
+  CompareTarget,
+  type KeyValue,
+  type RequestOp,
+  type ResponseHeader,
+} from '../mvcc/index.js';
+import {
+  createRevisionIs,
+  firstCreated,
+  mutexPrefixOf,
+  participantKey,
+  participantPrefix,
+  prefixRangeEnd,
+} from './keys.js';
 import { acquireLock, type HeldLock } from './lock.js';
 import { type LockParticipant, participantOf } from './lock-queries.js';
 import type { CoordinationKv, CoordinationLeases } from './ports.js';
@@ -152,6 +167,21 @@ async function stamp(
 }
 
 /**
+ * The header to answer with when the previous holder's Release already stamped this waiter's
+ * key (see releaseFencedLock): the key, same generation, was written after this call joined
+ * the line. The stamp's Txn deleted the holder's key and wrote ours in one revision while ours
+ * was next, so at that revision, inside this call, the key existed and was first: the lock was
+ * taken then. A serializable read suffices: the wait ended on the deletion from that Txn, so
+ * this member has applied it. Undefined when there is no such stamp (the caller stamps).
+ */
+async function stampedByReleaser(kv: CoordinationKv, held: HeldLock): Promise<ResponseHeader | undefined> {
+  const own = await kv.range({ key: held.key, serializable: true });
+  const k = own.kvs[0];
+  if (k === undefined || k.createRevision !== held.createRevision) return undefined;
+  return k.modRevision > held.joinedAtRevision ? own.header : undefined;
+}
+
+/**
  * Takes the lock (by default the exclusive one), waiting in line (first come, first served)
  * until its turn, the wait timeout, or `signal` (the caller cancelled); a waiter that gives
  * up leaves the line.
@@ -182,7 +212,9 @@ export async function acquireFencedLock(
   try {
     const held = await take(kv, kind, req, session.leaseId, wait.controller.signal);
     let header = held.header;
-    if (!held.confirmed || held.header.revision !== held.createRevision) {
+    const handedOver = held.confirmed ? undefined : await stampedByReleaser(kv, held);
+    if (handedOver !== undefined) header = handedOver;
+    else if (!held.confirmed || held.header.revision !== held.createRevision) {
       try {
         header = await stamp(kv, held.key, held.createRevision, req.owner);
       } catch (err) {
@@ -265,15 +297,53 @@ export interface ReleaseRequest {
   readonly revokeLeaseId: number;
 }
 
-/** Deletes a lock key (and revokes its lease if asked); says whether a key was deleted. */
+/**
+ * The Mutex participant next in line after the holder releasing `key` (created at
+ * fencingToken), from this member's applied state: undefined unless that key is first in line
+ * there and the next one is a Mutex key too. A stale state cannot name the wrong waiter: keys
+ * are only ever added behind it, and one that left the line since fails the stamp's guard.
+ */
+async function nextInLine(
+  kv: CoordinationKv,
+  key: Uint8Array,
+  fencingToken: number,
+): Promise<KeyValue | undefined> {
+  const prefix = mutexPrefixOf(key);
+  if (prefix === undefined || fencingToken === 0) return undefined;
+  const line = await kv.range({ ...firstCreated(prefix), limit: 2, serializable: true });
+  const [first, next] = line.kvs;
+  if (first === undefined || next === undefined) return undefined;
+  if (first.createRevision !== fencingToken || Buffer.compare(first.key, key) !== 0) return undefined;
+  return mutexPrefixOf(next.key) === undefined ? undefined : next;
+}
+
+/**
+ * Deletes a lock key (and revokes its lease if asked); says whether a key was deleted. A
+ * holder's release of a Mutex also hands the lock over: the same Txn stamps the next waiter's
+ * key (guarded by its create revision) as that waiter's own stamp would, so the waiter, woken
+ * by the deletion, finds itself confirmed and answers without a write of its own.
+ */
 export async function releaseFencedLock(
   kv: CoordinationKv,
   leases: CoordinationLeases,
   req: ReleaseRequest,
 ): Promise<{ released: boolean; header: ResponseHeader }> {
+  const next = await nextInLine(kv, req.key, req.fencingToken);
+  const handOver: RequestOp[] =
+    next === undefined
+      ? []
+      : [
+          {
+            requestTxn: {
+              compare: [createRevisionIs(next.key, next.createRevision)],
+              success: [{ requestPut: { key: next.key, value: next.value, ignoreLease: true } }],
+              failure: [],
+            },
+          },
+        ];
   const r = await kv.txn({
     compare: req.fencingToken !== 0 ? [createRevisionIs(req.key, req.fencingToken)] : [],
-    success: [{ requestDeleteRange: { key: req.key } }],
+    success: [{ requestDeleteRange: { key: req.key } }, ...handOver],
   });
   const deleted =
     r.succeeded &&

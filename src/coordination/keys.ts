@@ -53,6 +53,21 @@ export function prefixRangeEnd(prefix: Uint8Array): Uint8Array {
   return new Uint8Array([0]);
 }
 
+/**
+ * The prefix of a Mutex participant's key (`<name>/` of `<name>/<lease hex>`), or undefined
+ * for any other key (a read-write lock's `read-`/`write-` keys, a semaphore's `sem-` keys).
+ */
+export function mutexPrefixOf(key: Uint8Array): Uint8Array | undefined {
+  const slash = key.lastIndexOf(0x2f);
+  if (slash < 0 || slash === key.byteLength - 1) return undefined;
+  for (let i = slash + 1; i < key.byteLength; i++) {
+    const c = key[i]!;
+    const hex = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
+    if (!hex) return undefined;
+  }
+  return key.subarray(0, slash + 1);
+}
+
 /** The oldest key under prefix, by create revision (clientv3's WithFirstCreate). */
 export function firstCreated(prefix: Uint8Array): RangeRequest {
   return {

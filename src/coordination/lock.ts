@@ -21,6 +21,8 @@ export interface HeldLock {
   readonly header: ResponseHeader;
   /** False when the key's existence after the wait is still for the caller to confirm (see acquireLock). */
   readonly confirmed: boolean;
+  /** The revision of the Txn that put (or found) the key in this call: the wait began after it. */
+  readonly joinedAtRevision: number;
 }
 
 /** etcd's error for a waiter whose key vanished (lease expired or revoked) before its turn. */
@@ -61,8 +63,9 @@ export async function acquireLock(
     ? resp.header.revision
     : rangeOf(resp.responses[0]).kvs[0]!.createRevision;
   const owner = rangeOf(resp.responses[1]).kvs[0];
+  const joinedAtRevision = resp.header.revision;
   if (!owner || owner.createRevision === createRevision)
-    return { key, createRevision, header: resp.header, confirmed: true };
+    return { key, createRevision, header: resp.header, confirmed: true, joinedAtRevision };
 
   try {
     const turn = await waitTurn(
@@ -71,10 +74,11 @@ export async function acquireLock(
       signal,
     );
     if (turn.kind === 'ownKeyDeleted') throw sessionExpired();
-    if (callerConfirms) return { key, createRevision, header: turn.header, confirmed: false };
+    if (callerConfirms)
+      return { key, createRevision, header: turn.header, confirmed: false, joinedAtRevision };
     const check = await kv.range({ key });
     if (check.kvs[0]?.createRevision !== createRevision) throw sessionExpired();
-    return { key, createRevision, header: check.header, confirmed: true };
+    return { key, createRevision, header: check.header, confirmed: true, joinedAtRevision };
   } catch (err) {
     // As etcd's Mutex: a waiter that gives up takes its key out of the line.
     await leaveLine(kv, key, createRevision).catch(() => {});

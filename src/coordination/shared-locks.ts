@@ -64,10 +64,15 @@ async function join(
 }
 
 /** The held lock once the key is confirmed to still exist (its lease survived the wait). */
-async function confirm(kv: CoordinationKv, key: Uint8Array, createRevision: number): Promise<HeldLock> {
+async function confirm(
+  kv: CoordinationKv,
+  key: Uint8Array,
+  createRevision: number,
+  joinedAtRevision: number,
+): Promise<HeldLock> {
   const check = await kv.range({ key });
   if (check.kvs[0]?.createRevision !== createRevision) throw sessionExpired();
-  return { key, createRevision, header: check.header, confirmed: true };
+  return { key, createRevision, header: check.header, confirmed: true, joinedAtRevision };
 }
 
 /** Takes a read-write lock in `mode`, waiting in line; aborting signal stops the wait and removes the key. */
@@ -86,7 +91,7 @@ export async function acquireRwLock(
     const ahead = mode === 'read' ? prefixOf(name, 'write') : concatBytes(name, encoder.encode('/'));
     const turn = await waitTurn(kv, { prefix: ahead, key, createRevision, seenAtRevision }, signal);
     if (turn.kind === 'ownKeyDeleted') throw sessionExpired();
-    return await confirm(kv, key, createRevision);
+    return await confirm(kv, key, createRevision, seenAtRevision);
   } catch (err) {
     await leaveLine(kv, key, createRevision).catch(() => {});
     throw err;
@@ -106,7 +111,7 @@ export async function acquireSemaphore(
   const prefix = prefixOf(name, 'sem');
   const range = { key: prefix, rangeEnd: prefixRangeEnd(prefix) };
   const key = concatBytes(prefix, encoder.encode(leaseId.toString(16)));
-  const { createRevision } = await join(kv, key, leaseId, value);
+  const { createRevision, seenAtRevision } = await join(kv, key, leaseId, value);
   const wait = childAbort(signal);
   try {
     for (;;) {
@@ -118,7 +123,8 @@ export async function acquireSemaphore(
       });
       const own = await kv.range({ key });
       if (own.kvs[0]?.createRevision !== createRevision) throw sessionExpired();
-      if (earlier.kvs.length < limit) return { key, createRevision, header: own.header, confirmed: true };
+      if (earlier.kvs.length < limit)
+        return { key, createRevision, header: own.header, confirmed: true, joinedAtRevision: seenAtRevision };
       // Any delete under the prefix may free a place (or be our own key): look again.
       for await (const batch of kv.watch(range, earlier.header.revision + 1, wait.controller.signal)) {
         if (batch.events.some((e) => e.type === EventType.Delete)) break;

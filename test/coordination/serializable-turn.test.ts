@@ -4,15 +4,22 @@
  * read at all; etcd's recipe keeps its one confirming read), a waiter whose key vanishes
  * right after such a read is refused by the stamp instead of being told it holds the lock,
  * and a waiter whose member lags (its serializable reads show an older state with the key
- * ahead still there) still gets the lock, in order, once it catches up. Over a real
- * MvccStore in process; serializable reads of the lagging member are the store read at an
- * older revision.
+ * ahead still there) still gets the lock, in order, once it catches up. And the hand-over:
+ * a holder's Release stamps the next waiter's key in its own Txn, so the waiter answers with
+ * no write of its own, at the release's revision; a stale view of the line (the next waiter
+ * already gone) stamps nobody and the real next waiter stamps itself; read-write lock keys
+ * are never stamped by a release. Over a real MvccStore in process; serializable reads of
+ * the lagging member are the store read at an older revision.
  */
 import { describe, expect, test } from 'vitest';
 import { ErrorCode } from '../../src/common/errors.js';
-import { acquireFencedLock, type LockRequest } from '../../src/coordination/fenced-lock.js';
+import {
+  acquireFencedLock,
+  type LockRequest,
+  releaseFencedLock,
+} from '../../src/coordination/fenced-lock.js';
 import { acquireLock } from '../../src/coordination/lock.js';
-import type { RangeRequest, RangeResponse } from '../../src/mvcc/index.js';
+import type { RangeRequest, RangeResponse, TxnRequest, TxnResponse } from '../../src/mvcc/index.js';
 import { b, InProcessKv, settle, track } from './support.js';
 import { InProcessLeases } from './support-leases.js';
 
@@ -24,11 +31,17 @@ const never = new AbortController().signal;
  * that lags, then catches up: its watches, from this process's hub, already have the news).
  */
 class CountingKv extends InProcessKv {
+  txns = 0;
   linearizable = 0;
   serializable = 0;
   staleReads = 0;
   lagRevisions = 0;
   onSerializable: (() => void) | undefined;
+
+  override txn(req: TxnRequest): Promise<TxnResponse> {
+    this.txns++;
+    return super.txn(req);
+  }
 
   override async range(req: RangeRequest): Promise<RangeResponse> {
     if (req.serializable !== true) {
@@ -136,5 +149,72 @@ describe('a turn decided from serializable reads', () => {
     expect(three.fencingToken).toBeGreaterThan(two.fencingToken);
     // Each was stamped after the deletion of the holder before it.
     expect(three.header.revision).toBeGreaterThan(two.header.revision);
+  });
+});
+
+describe('the hand-over in a release', () => {
+  const release = (kv: CountingKv, leases: InProcessLeases, key: Uint8Array, token: number) =>
+    releaseFencedLock(kv, leases, { key, fencingToken: token, revokeLeaseId: 0 });
+
+  test("the holder's release stamps the next waiter, which answers at that revision without a write of its own", async () => {
+    const { kv, leases } = counting();
+    const a = await leases.grant(60);
+    const w = await leases.grant(60);
+    const held = await acquireFencedLock(kv, leases, request(a.id), never);
+    const waiting = track(acquireFencedLock(kv, leases, request(w.id), never));
+    await settle();
+    expect(waiting.done).toBe(false);
+    kv.txns = 0;
+    const released = await release(kv, leases, held.key, held.fencingToken);
+    expect(released.released).toBe(true);
+    const got = await waiting.promise;
+    expect(kv.txns).toBe(1); // the release; the waiter wrote nothing
+    expect(got.header.revision).toBeGreaterThanOrEqual(released.header.revision);
+    const key = kv.store.range({ key: got.key }).kvs[0]!;
+    expect(key.modRevision).toBe(released.header.revision);
+    expect(key.value).toEqual(b('worker'));
+    expect(key.lease).toBe(w.id);
+    expect(got.fencingToken).toBe(key.createRevision);
+  });
+
+  test('a stale view whose next waiter already left stamps nobody; the real next waiter stamps itself', async () => {
+    const { kv, leases } = counting();
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await leases.grant(60)).id);
+    const held = await acquireFencedLock(kv, leases, request(ids[0]!), never);
+    const gone = track(acquireFencedLock(kv, leases, request(ids[1]!), never));
+    await settle();
+    const third = track(acquireFencedLock(kv, leases, request(ids[2]!), never));
+    await settle();
+    // The second waiter's lease ends; the releasing member has not applied that yet.
+    kv.apply({ type: 'leaseRevoke', id: ids[1]! });
+    await expect(gone.promise).rejects.toMatchObject({ code: ErrorCode.LOCK_SESSION_EXPIRED });
+    kv.lagRevisions = 1;
+    kv.staleReads = 1;
+    kv.txns = 0;
+    const released = await release(kv, leases, held.key, held.fencingToken);
+    expect(released.released).toBe(true);
+    const got = await third.promise;
+    expect(kv.txns).toBe(2); // the release (its hand-over guard failed) and the waiter's own stamp
+    const key = kv.store.range({ key: got.key }).kvs[0]!;
+    expect(key.modRevision).toBeGreaterThan(released.header.revision);
+    expect(got.header.revision).toBe(key.modRevision);
+  });
+
+  test('a release of a read-write lock stamps nobody', async () => {
+    const { kv, leases } = counting();
+    const writer = await leases.grant(60);
+    const reader = await leases.grant(60);
+    const rw = (leaseId: number, mode: 'read' | 'write') =>
+      acquireFencedLock(kv, leases, request(leaseId), never, { kind: 'rw', mode });
+    const held = await rw(writer.id, 'write');
+    const waiting = track(rw(reader.id, 'read'));
+    await settle();
+    expect(waiting.done).toBe(false);
+    const before = kv.store.range({ key: b('pay/read-'), rangeEnd: b('pay/read.') }).kvs[0]!;
+    const released = await release(kv, leases, held.key, held.fencingToken);
+    const after = kv.store.range({ key: before.key }).kvs[0]!;
+    expect(after.modRevision === released.header.revision).toBe(false);
+    await waiting.promise;
   });
 });
