@@ -69,15 +69,21 @@ function request(leaseId: number): LockRequest {
   return { name: b('pay'), leaseId, ttlSeconds: 0, waitTimeoutMs: 0, owner: b('worker') };
 }
 
+/** A holder of the lock and one waiter in line behind it (still waiting), each with its own lease. */
+async function holderAndWaiter() {
+  const { kv, leases } = counting();
+  const a = await leases.grant(60);
+  const w = await leases.grant(60);
+  const held = await acquireFencedLock(kv, leases, request(a.id), never);
+  const waiting = track(acquireFencedLock(kv, leases, request(w.id), never));
+  await settle();
+  expect(waiting.done).toBe(false);
+  return { kv, leases, held, waiting, w };
+}
+
 describe('a turn decided from serializable reads', () => {
   test("LockService's wait reads serializably and confirms with the stamp; etcd's recipe confirms with one linearizable read", async () => {
-    const { kv, leases } = counting();
-    const a = await leases.grant(60);
-    const w = await leases.grant(60);
-    const held = await acquireFencedLock(kv, leases, request(a.id), never);
-    const waiting = track(acquireFencedLock(kv, leases, request(w.id), never));
-    await settle();
-    expect(waiting.done).toBe(false);
+    const { kv, leases, held, waiting } = await holderAndWaiter();
     kv.linearizable = 0;
     kv.serializable = 0;
     kv.apply({ type: 'deleteKeys', keys: [held.key] });
@@ -104,13 +110,7 @@ describe('a turn decided from serializable reads', () => {
   });
 
   test('a waiter whose key is deleted just after its serializable read is refused by the stamp, not told it holds the lock', async () => {
-    const { kv, leases } = counting();
-    const a = await leases.grant(60);
-    const w = await leases.grant(60);
-    const held = await acquireFencedLock(kv, leases, request(a.id), never);
-    const waiting = track(acquireFencedLock(kv, leases, request(w.id), never));
-    await settle();
-    expect(waiting.done).toBe(false);
+    const { kv, held, waiting, w } = await holderAndWaiter();
     // The waiter's lease ends between the read that shows it first and the stamp.
     kv.onSerializable = () => {
       kv.onSerializable = undefined;
@@ -157,13 +157,7 @@ describe('the hand-over in a release', () => {
     releaseFencedLock(kv, leases, { key, fencingToken: token, revokeLeaseId: 0 });
 
   test("the holder's release stamps the next waiter, which answers at that revision without a write of its own", async () => {
-    const { kv, leases } = counting();
-    const a = await leases.grant(60);
-    const w = await leases.grant(60);
-    const held = await acquireFencedLock(kv, leases, request(a.id), never);
-    const waiting = track(acquireFencedLock(kv, leases, request(w.id), never));
-    await settle();
-    expect(waiting.done).toBe(false);
+    const { kv, leases, held, waiting, w } = await holderAndWaiter();
     kv.txns = 0;
     const released = await release(kv, leases, held.key, held.fencingToken);
     expect(released.released).toBe(true);
