@@ -8,5 +8,7 @@ export default defineConfig({
     // Most test files wait on member processes rather than compute, so two files run at once
     // even on a two-core machine (vitest's default there is one, which made the suite serial).
     maxWorkers: 2,
+    // Builds dist/ once, for the member processes and CLI runs the tests start (test/support/entry.ts).
+    globalSetup: ['test/global-setup.ts'],
   },
 });

@@ -1,5 +1,5 @@
 /**
- * Proves the benchmark tool runs end to end: bench/run.ts in --quick mode on two workloads
+ * Proves the benchmark tool runs end to end: bench/run.ts (compiled or source: test/support/entry.ts) in --quick mode on two workloads
  * (against Cairn and, when /usr/bin/etcd is installed, etcd) exits 0, writes a JSON file whose
  * rows carry finite throughput, percentiles and per-node usage (and Cairn/etcd ratios when
  * compared) and an SVG chart with a bar per row, and leaves no member process running.
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../cluster/processes.js';
+import { programArgs } from '../support/entry.js';
 
 const compared = existsSync('/usr/bin/etcd');
 const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
@@ -30,9 +31,7 @@ describe('npm run bench --quick', () => {
     const run = spawnSync(
       process.execPath,
       [
-        '--import',
-        'tsx',
-        join(REPO_ROOT, 'bench', 'run.ts'),
+        ...programArgs('bench/run.ts'),
         '--quick',
         '--seconds=1',
         '--workloads=put-1,watch-fanout',

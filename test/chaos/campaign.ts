@@ -10,6 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ServerEntry } from '../../cluster/processes.js';
 import { type CheckResult, checkLinearizable, formatCheck } from './checker/linearizability.js';
 import { ChaosCluster } from './cluster.js';
 import { LEASE_PROBE_DEFAULTS, LeaseProbe, type LeaseProbeResult } from './lease-probe.js';
@@ -34,6 +35,11 @@ export interface CampaignOptions {
   readonly log?: (line: string) => void;
   /** Run the lock, transaction, membership and watch workloads too (default true). */
   readonly extraWorkloads?: boolean;
+  /**
+   * What the members run (default 'source': `npm run chaos` runs through tsx without a build;
+   * the vitest suite passes its TEST_ENTRY, built by its global setup).
+   */
+  readonly entry?: ServerEntry;
 }
 
 /** One checker's verdict; undecided: the checker ran out of budget (neither PASS nor FAIL). */
@@ -79,7 +85,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   const faults = opts.faults ?? FAULT_KINDS;
   // One spare member when membership changes are on: ports and proxies are made up front.
   const spares = faults.includes('membership') ? 1 : 0;
-  const cluster = await ChaosCluster.start(opts.nodes, MEMBER_FLAGS, spares);
+  const cluster = await ChaosCluster.start(opts.nodes, MEMBER_FLAGS, spares, opts.entry ?? 'source');
   let leases: LeaseProbeResult | undefined;
   let keepData = false;
   let nemesis: Nemesis | undefined;

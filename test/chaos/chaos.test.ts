@@ -11,6 +11,7 @@
  * something. On failure the message carries the seed and the checker's report.
  */
 import { describe, expect, it } from 'vitest';
+import { TEST_ENTRY } from '../support/entry.js';
 import { runCampaign, verdictLine } from './campaign.js';
 import { FAULT_KINDS, parseFaults, planFaults } from './nemesis.js';
 
@@ -37,7 +38,14 @@ describe('chaos campaign', () => {
       'partition-one-way',
       'slow-disk',
     ]);
-    const r = await runCampaign({ seed, timeS: 35, nodes: 3, faults, log: (l) => lines.push(l) });
+    const r = await runCampaign({
+      seed,
+      timeS: 35,
+      nodes: 3,
+      faults,
+      entry: TEST_ENTRY,
+      log: (l) => lines.push(l),
+    });
     const report = [verdictLine(r), ...lines, ...r.checks.filter((c) => !c.pass).map((c) => c.detail)].join(
       '\n',
     );

@@ -14,7 +14,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { spawnMember } from '../../cluster/processes.js';
+import { type ServerEntry, spawnMember } from '../../cluster/processes.js';
 import { type LocalMember, type LocalTopology, localMember, localTopology } from '../../cluster/topology.js';
 import { etcdServices } from '../../src/common/proto-loader.js';
 import { CLOCK_OFFSET_FILE_ENV, SYNC_DELAY_FILE_ENV } from '../../src/node/fault-hooks.js';
@@ -79,13 +79,22 @@ export class ChaosCluster {
     private readonly spares: readonly LocalMember[],
     readonly network: PeerNetwork,
     private readonly flags: readonly string[],
+    private readonly entry: ServerEntry,
   ) {
     this.current = topology.members.map((m) => m.name);
     mkdirSync(join(topology.rootDir, 'faults'), { recursive: true });
   }
 
-  /** Starts `size` members on free ports, every peer path (spares' too) through a proxy. */
-  static async start(size: number, flags: readonly string[], spareCount = 0): Promise<ChaosCluster> {
+  /**
+   * Starts `size` members on free ports, every peer path (spares' too) through a proxy;
+   * members run `entry` (compiled or source) whenever they start or restart.
+   */
+  static async start(
+    size: number,
+    flags: readonly string[],
+    spareCount: number,
+    entry: ServerEntry,
+  ): Promise<ChaosCluster> {
     const ports = await freePorts(2 * (size + spareCount));
     const memberPorts = Array.from({ length: size + spareCount }, (_, i) => ({
       client: ports[2 * i]!,
@@ -101,7 +110,7 @@ export class ChaosCluster {
     const all = [...topology.members, ...spares];
     const network = new PeerNetwork(new Map(all.map((m) => [m.name, m.peerPort])));
     await network.start();
-    const c = new ChaosCluster(topology, spares, network, flags);
+    const c = new ChaosCluster(topology, spares, network, flags, entry);
     for (const m of topology.members) c.startMember(m.name);
     return c;
   }
@@ -235,7 +244,7 @@ export class ChaosCluster {
     const table = this.network.dialTable(name, (n) => this.member(n).peerUrl);
     const existing = this.current.map((n) => this.member(n));
     const child = spawnMember(this.topology, m, {
-      entry: 'source',
+      entry: this.entry,
       detached: false,
       extraFlags: this.flags,
       ...(this.joined.has(name) ? { join: { existing } } : {}),

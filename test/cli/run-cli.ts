@@ -1,6 +1,7 @@
-/** Runs the real cairnctl (node --import tsx src/cli/main.ts) as a child process and collects what it printed. */
+/** Runs the real cairnctl (compiled or source, as test/support/entry.ts says) as a child process and collects what it printed. */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { programArgs } from '../support/entry.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -17,7 +18,7 @@ export function cairnctl(
   options: { stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    const child = spawn(process.execPath, [...programArgs('src/cli/main.ts'), ...args], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: '1', CAIRN_ENDPOINTS: '', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -61,7 +62,7 @@ export function startCairnctl(
   args: readonly string[],
   options: { env?: Record<string, string>; killAfterMs?: number } = {},
 ): BackgroundCli {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, [...programArgs('src/cli/main.ts'), ...args], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1', CAIRN_ENDPOINTS: '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,6 +15,7 @@ import { type ClusterCerts, ensureClusterCerts, hasOpenssl } from '../../cluster
 import { serverCommand } from '../../cluster/processes.js';
 import { loadServerConfig, type ServerConfig } from '../../src/common/config.js';
 import { loadMemberTls } from '../../src/common/tls.js';
+import { TEST_ENTRY } from '../support/entry.js';
 import { freePorts } from '../support/ports.js';
 
 const canTls = hasOpenssl();
@@ -101,7 +102,7 @@ describe.skipIf(!canTls)('TLS files', () => {
     const [client, peer] = await freePorts(2);
     const dataDir = join(dir, 'never-created');
     const missing = join(dir, 'nope', 'server.pem');
-    const { command, args } = serverCommand('source');
+    const { command, args } = serverCommand(TEST_ENTRY);
     const outcome = await promisify(execFile)(command, [
       ...args,
       '--name=n1',

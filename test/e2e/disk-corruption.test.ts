@@ -26,6 +26,7 @@ import type { LocalMember } from '../../cluster/topology.js';
 import { call, type MemberClients, memberClients, retry } from '../fuzz/probe.js';
 import { SimPrng } from '../sim/prng.js';
 import { TestCluster } from '../support/cluster.js';
+import { TEST_ENTRY } from '../support/entry.js';
 
 const FLAGS = ['--heartbeat-interval=50', '--election-timeout=500'];
 /** How long a restarted member gets to either catch up or exit. */
@@ -192,7 +193,7 @@ describe('a member with a damaged data folder', () => {
 
   function startVictim(): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
     const child = spawnMember(cluster.topology, victim, {
-      entry: 'source',
+      entry: TEST_ENTRY,
       detached: false,
       extraFlags: FLAGS,
     });

@@ -12,6 +12,7 @@ import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { netnsUnavailable, startThreeHosts, type ThreeHosts } from '../../cluster/netns.js';
 import { Client } from '../../src/client/client.js';
+import { TEST_ENTRY } from '../support/entry.js';
 import { eventually } from '../support/eventually.js';
 import { freePorts } from '../support/ports.js';
 
@@ -41,6 +42,7 @@ describe.skipIf(unavailable !== undefined)(title, { timeout: 240_000 }, () => {
       try {
         hosts = await startThreeHosts({
           subnet: someSubnet(),
+          entry: TEST_ENTRY,
           clientPort: clientPort!,
           peerPort: peerPort!,
           extraFlags: ['--heartbeat-interval=50', '--election-timeout=500'],

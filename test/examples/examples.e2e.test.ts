@@ -1,14 +1,14 @@
 /**
  * Proves the examples in examples/ run as documented: each is started as its own process
- * (`node --import tsx examples/<name>.ts`, as `npx tsx` would) against a real three-member
+ * (compiled, or `node --import tsx examples/<name>.ts` as `npx tsx` would: test/support/entry.ts) against a real three-member
  * cluster through CAIRN_ENDPOINTS, and what it prints and leaves in the cluster is checked.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/index.js';
 import { TestCluster } from '../support/cluster.js';
+import { programArgs } from '../support/entry.js';
 
 const run = promisify(execFile);
 let cluster: TestCluster;
@@ -29,14 +29,10 @@ afterAll(async () => {
 
 /** Runs an example to completion and answers its stdout. */
 async function example(name: string, args: string[] = []): Promise<string> {
-  const { stdout } = await run(
-    process.execPath,
-    ['--import', 'tsx', join('examples', `${name}.ts`), ...args],
-    {
-      env: { ...process.env, CAIRN_ENDPOINTS: cluster.endpoints().join(',') },
-      timeout: 60_000,
-    },
-  );
+  const { stdout } = await run(process.execPath, [...programArgs(`examples/${name}.ts`), ...args], {
+    env: { ...process.env, CAIRN_ENDPOINTS: cluster.endpoints().join(',') },
+    timeout: 60_000,
+  });
   return stdout;
 }
 
@@ -69,7 +65,7 @@ function startExample(
   args: string[],
   ready: RegExp,
 ): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join('examples', `${name}.ts`), ...args], {
+  const child = spawn(process.execPath, [...programArgs(`examples/${name}.ts`), ...args], {
     env: { ...process.env, CAIRN_ENDPOINTS: cluster.endpoints().join(',') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

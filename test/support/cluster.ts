@@ -22,6 +22,7 @@ import {
   localTopology,
   memberNames,
 } from '../../cluster/topology.js';
+import { TEST_ENTRY } from './entry.js';
 import { freePorts } from './ports.js';
 
 /** A running test cluster. */
@@ -75,7 +76,7 @@ export class TestCluster {
   /** Starts (or restarts) one member. */
   startMember(m: LocalMember): void {
     const child = spawnMember(this.topology, m, {
-      entry: 'source',
+      entry: TEST_ENTRY,
       detached: false,
       extraFlags: this.extraFlags,
     });
@@ -106,7 +107,7 @@ export class TestCluster {
   startJoining(m: LocalMember): ChildProcess {
     const existing = [...this.topology.members, ...this.joined];
     const child = spawnMember(this.topology, m, {
-      entry: 'source',
+      entry: TEST_ENTRY,
       detached: false,
       extraFlags: this.extraFlags,
       join: { existing },
