@@ -10,5 +10,7 @@ export default defineConfig({
     maxWorkers: 2,
     // Builds dist/ once, for the member processes and CLI runs the tests start (test/support/entry.ts).
     globalSetup: ['test/global-setup.ts'],
+    // A failed test prints the recent logs of the test clusters still running.
+    setupFiles: ['test/support/failure-logs.ts'],
   },
 });

@@ -4,7 +4,8 @@
  * sorted and limited ranges and deletes behave as on etcd; SIGKILL of the
  * leader during a stream of writes loses no acknowledged write, a new leader serves, and
  * the killed member rejoins and catches up; a full restart of all three keeps every
- * acknowledged write.
+ * acknowledged write. Also that the test cluster keeps each member's recent log lines,
+ * which a failed test prints (test/support/failure-logs.ts).
  */
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -48,6 +49,17 @@ afterAll(async () => {
 }, 60_000);
 
 describe('a three-member cluster', () => {
+  test("keeps each member's recent log lines for a failed test's report, member by member", async () => {
+    await cluster.leaderName();
+    const log = cluster.recentLog();
+    for (const m of cluster.topology.members) {
+      const section = log.split('=== member ').find((part) => part.startsWith(`${m.name},`));
+      expect(section, m.name).toBeDefined();
+      expect(section).toContain(`"member":"${m.name}"`);
+      expect(section).toContain('"msg":"node started"');
+    }
+  });
+
   test('a write through any member is read linearizably from every member', async () => {
     for (const m of cluster.topology.members)
       await client([m.name]).put(`via/${m.name}`).value(m.name).exec();

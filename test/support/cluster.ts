@@ -1,6 +1,6 @@
 /**
  * A real three-member cluster for end-to-end tests: member processes started through
- * cluster/ (the same code path as cluster/start.sh, from TypeScript source), on free
+ * cluster/ (the same code path as cluster/start.sh, from the build in dist/), on free
  * loopback ports, with data in a temporary folder. More members can join it at run time
  * (newMember, then startJoining once MemberAdd has been made). Every process is killed in stop().
  * With { tls: true } the certificates come from cluster/certs.ts, as for `start --tls`; with
@@ -24,10 +24,16 @@ import {
 } from '../../cluster/topology.js';
 import { TEST_ENTRY } from './entry.js';
 import { freePorts } from './ports.js';
+import { type LoggingCluster, runningClusters } from './running-clusters.js';
+
+/** Lines of each member's output kept for a failed test's report. */
+const LOG_LINES_KEPT = 200;
 
 /** A running test cluster. */
-export class TestCluster {
+export class TestCluster implements LoggingCluster {
   readonly processes = new Map<string, ChildProcess>();
+  /** The last lines each member printed, by member name (bounded: LOG_LINES_KEPT). */
+  private readonly logs = new Map<string, string[]>();
   /** Members made with newMember (not founding members). */
   readonly joined: LocalMember[] = [];
 
@@ -68,6 +74,7 @@ export class TestCluster {
       }
     }
     for (const m of t.members) c.startMember(m);
+    runningClusters.add(c);
     return c;
   }
 
@@ -80,16 +87,7 @@ export class TestCluster {
       detached: false,
       extraFlags: this.extraFlags,
     });
-    child.stdout?.resume();
-    // Keep the end of stderr so that a member that fails on its own (not stopped by the test) says why.
-    let tail = '';
-    child.stderr?.on('data', (b: Buffer) => {
-      tail = (tail + b.toString('utf8')).slice(-4096);
-    });
-    child.once('exit', (code, signal) => {
-      if (signal === null && code !== 0) console.error(`member ${m.name} exited with code ${code}:\n${tail}`);
-    });
-    this.processes.set(m.name, child);
+    this.follow(m, child);
   }
 
   /** A member on free ports that is not started yet (add it with MemberAdd, then startJoining). */
@@ -112,17 +110,46 @@ export class TestCluster {
       extraFlags: this.extraFlags,
       join: { existing },
     });
-    child.stdout?.resume();
-    // Keep the end of stderr so that a member that fails on its own (not stopped by the test) says why.
-    let tail = '';
-    child.stderr?.on('data', (b: Buffer) => {
-      tail = (tail + b.toString('utf8')).slice(-4096);
-    });
+    this.follow(m, child);
+    return child;
+  }
+
+  /**
+   * Keeps the last LOG_LINES_KEPT lines each member printed (its log, at the members' level)
+   * for a failed test's report (recentLog), and says why when a member exits on its own.
+   */
+  private follow(m: LocalMember, child: ChildProcess): void {
+    let lines = this.logs.get(m.name);
+    if (lines === undefined) {
+      lines = [];
+      this.logs.set(m.name, lines);
+    }
+    const kept = lines;
+    kept.push(`--- ${m.name} started (pid ${child.pid})`);
+    const keep = (): ((b: Buffer) => void) => {
+      let partial = '';
+      return (b) => {
+        const parts = (partial + b.toString('utf8')).split('\n');
+        partial = parts.pop() ?? '';
+        for (const line of parts) if (line.length > 0) kept.push(line);
+        if (kept.length > LOG_LINES_KEPT) kept.splice(0, kept.length - LOG_LINES_KEPT);
+      };
+    };
+    child.stdout?.on('data', keep());
+    child.stderr?.on('data', keep());
     child.once('exit', (code, signal) => {
-      if (signal === null && code !== 0) console.error(`member ${m.name} exited with code ${code}:\n${tail}`);
+      if (signal === null && code !== 0)
+        console.error(`member ${m.name} exited with code ${code}:\n${kept.slice(-20).join('\n')}`);
     });
     this.processes.set(m.name, child);
-    return child;
+  }
+
+  /** The last lines each member printed, member by member (what a failed test prints). */
+  recentLog(): string {
+    const parts = [...this.logs].map(
+      ([name, lines]) => `=== member ${name}, last ${lines.length} lines:\n${lines.join('\n')}`,
+    );
+    return `cluster in ${this.topology.rootDir}:\n${parts.join('\n')}`;
   }
 
   /** Kills one member with a signal and waits for it to exit. */
@@ -182,6 +209,7 @@ export class TestCluster {
 
   /** Kills every member and removes the data folder. */
   async stop(): Promise<void> {
+    runningClusters.delete(this);
     for (const name of [...this.processes.keys()]) await this.kill(name);
     rmSync(this.topology.rootDir, { recursive: true, force: true });
   }
