@@ -69,6 +69,19 @@ function request(leaseId: number): LockRequest {
   return { name: b('pay'), leaseId, ttlSeconds: 0, waitTimeoutMs: 0, owner: b('worker') };
 }
 
+/** A holder of the lock and two waiters in line behind it, in that order, each with its own lease (ids in line order). */
+async function holderAndTwoWaiters() {
+  const { kv, leases } = counting();
+  const ids: number[] = [];
+  for (let i = 0; i < 3; i++) ids.push((await leases.grant(60)).id);
+  const first = await acquireFencedLock(kv, leases, request(ids[0]!), never);
+  const second = track(acquireFencedLock(kv, leases, request(ids[1]!), never));
+  await settle();
+  const third = track(acquireFencedLock(kv, leases, request(ids[2]!), never));
+  await settle();
+  return { kv, leases, ids, first, second, third };
+}
+
 /** A holder of the lock and one waiter in line behind it (still waiting), each with its own lease. */
 async function holderAndWaiter() {
   const { kv, leases } = counting();
@@ -123,14 +136,7 @@ describe('a turn decided from serializable reads', () => {
   });
 
   test('a waiter on a lagging member waits for the deletion it has not seen yet, then takes the lock in order', async () => {
-    const { kv, leases } = counting();
-    const ids = [];
-    for (let i = 0; i < 3; i++) ids.push((await leases.grant(60)).id);
-    const first = await acquireFencedLock(kv, leases, request(ids[0]!), never);
-    const second = track(acquireFencedLock(kv, leases, request(ids[1]!), never));
-    await settle();
-    const third = track(acquireFencedLock(kv, leases, request(ids[2]!), never));
-    await settle();
+    const { kv, first, second, third } = await holderAndTwoWaiters();
     expect(second.done || third.done).toBe(false);
     // The next serializable read of each turn shows the state from before the deletion.
     kv.lagRevisions = 1;
@@ -172,14 +178,7 @@ describe('the hand-over in a release', () => {
   });
 
   test('a stale view whose next waiter already left stamps nobody; the real next waiter stamps itself', async () => {
-    const { kv, leases } = counting();
-    const ids: number[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await leases.grant(60)).id);
-    const held = await acquireFencedLock(kv, leases, request(ids[0]!), never);
-    const gone = track(acquireFencedLock(kv, leases, request(ids[1]!), never));
-    await settle();
-    const third = track(acquireFencedLock(kv, leases, request(ids[2]!), never));
-    await settle();
+    const { kv, leases, ids, first: held, second: gone, third } = await holderAndTwoWaiters();
     // The second waiter's lease ends; the releasing member has not applied that yet.
     kv.apply({ type: 'leaseRevoke', id: ids[1]! });
     await expect(gone.promise).rejects.toMatchObject({ code: ErrorCode.LOCK_SESSION_EXPIRED });
