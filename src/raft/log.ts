@@ -57,6 +57,9 @@ export class RaftLog {
 
   /** The term of entry i, or 0 where the log does not know it (compacted or beyond the end). */
   termOrZero(i: number): number {
+    // Checked here first: a follower asks this for every new entry of every append, and a
+    // thrown error (its stack captured) cost more than the rest of the lookup.
+    if (i < this.firstIndex() - 1 || i > this.lastIndex()) return 0;
     try {
       return this.term(i);
     } catch (err) {
