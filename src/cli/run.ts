@@ -1,7 +1,8 @@
 /**
  * cairnctl's dispatcher: finds the command, parses the line, builds the printer and (on
  * first use) the client from the global flags and CAIRN_ENDPOINTS, runs the command, and
- * turns whatever it failed with into an exit code and a helpful message on stderr.
+ * turns whatever it failed with into an exit code and a helpful message on stderr (plain
+ * endpoints that cannot be reached are probed for TLS, to name a TLS mismatch as one).
  */
 import { Client } from '../client/client.js';
 import { DEFAULT_ENDPOINTS, type TlsOptions } from '../client/endpoints.js';
@@ -11,6 +12,7 @@ import { COMMANDS } from './commands/index.js';
 import { type ConnectionFacts, ExitCode, explain, UsageError } from './exit-codes.js';
 import { commandHelp, mainHelp } from './help.js';
 import { Output, type Streams } from './output.js';
+import { tlsOnlyEndpoints } from './tls-probe.js';
 
 /** What a run needs from its process (injectable for tests). */
 export interface RunIo extends Streams {
@@ -109,7 +111,14 @@ export async function run(argv: readonly string[], io: RunIo): Promise<number> {
     };
     return await (command as Command).run(ctx);
   } catch (err) {
-    const { exitCode, message } = explain(err, facts);
+    let { exitCode, message } = explain(err, facts);
+    if (exitCode === ExitCode.UNREACHABLE && !facts.tls) {
+      const tlsOnly = await tlsOnlyEndpoints(facts.endpoints);
+      if (tlsOnly.length > 0) {
+        exitCode = ExitCode.TLS;
+        message = `TLS mismatch: ${tlsOnly.join(',')} speak${tlsOnly.length === 1 ? 's' : ''} TLS, but the endpoints were given without https://\n  hint: use https:// endpoints and --cacert with the cluster's CA (and --cert/--key if it checks client certificates)`;
+      }
+    }
     plain.error(`cairnctl ${command.name}: ${message}`);
     if (err instanceof UsageError)
       plain.error(`usage: cairnctl ${usageLine(command)} (see cairnctl ${command.name} --help)`);

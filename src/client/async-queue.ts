@@ -7,7 +7,9 @@
 
 /** Tells the source to stop or start delivering. */
 export interface FlowControl {
+  /** Stop delivering: the consumer is behind. */
   pause(): void;
+  /** Deliver again: the consumer caught up. */
   resume(): void;
 }
 
@@ -74,6 +76,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     }
   }
 
+  /** The next item, waiting for one when none is queued; done once ended and drained. */
   next(): Promise<IteratorResult<T>> {
     if (this.size > 0) {
       const value = this.items[this.head] as T;
@@ -100,6 +103,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     });
   }
 
+  /** Stops the iteration (break): the source is told it is done. */
   return(): Promise<IteratorResult<T>> {
     this.finished = true;
     this.items.length = 0;
@@ -108,6 +112,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     return Promise.resolve({ value: undefined, done: true });
   }
 
+  /** The queue is its own iterator. */
   [Symbol.asyncIterator](): this {
     return this;
   }

@@ -8,7 +8,9 @@ import * as grpc from '@grpc/grpc-js';
 
 /** A user's credentials. */
 export interface AuthCredentials {
+  /** The user name, as `etcdctl user add` made it. */
   readonly username: string;
+  /** The user's password (sent to Authenticate only; calls carry the token). */
   readonly password: string;
 }
 

@@ -13,11 +13,15 @@ import { ClientError, toClientError } from './errors.js';
 
 /** One member as the cluster lists it. */
 export interface Member {
+  /** The member's id (etcd's uint64 ID; hex in cairnctl). */
   id: number;
   /** Empty until a member added at run time has started. */
   name: string;
+  /** URLs the other members reach it on. */
   peerUrls: string[];
+  /** URLs clients reach it on (empty until it started). */
   clientUrls: string[];
+  /** Whether it is a learner (receives the log, does not vote). */
   isLearner: boolean;
 }
 
@@ -25,20 +29,27 @@ export interface Member {
 export interface MemberStatus {
   /** The endpoint (host:port) that answered. */
   endpoint: string;
+  /** The id of the member that answered. */
   memberId: number;
+  /** The id of the cluster it belongs to. */
   clusterId: number;
   /** The etcd API version the member reports. */
   version: string;
   /** The member the answering member believes leads (0: none). */
   leaderId: number;
+  /** The raft term it is in. */
   raftTerm: number;
   /** The member's commit index. */
   raftIndex: number;
+  /** The last index it applied to its store. */
   raftAppliedIndex: number;
   /** The store's revision on that member. */
   revision: number;
+  /** The size of its store on disk. */
   dbSizeBytes: number;
+  /** The part of that size holding live data (the rest is reclaimable). */
   dbSizeInUseBytes: number;
+  /** Whether it is a learner. */
   isLearner: boolean;
   /** Problems the member reports ("etcdserver: no leader", active alarms). */
   errors: string[];
@@ -46,6 +57,7 @@ export interface MemberStatus {
 
 /** An active alarm. */
 export interface Alarm {
+  /** The member that raised the alarm. */
   memberId: number;
   /** 'NOSPACE', 'CORRUPT' (or the number of an alarm this SDK does not know). */
   alarm: string;
@@ -53,7 +65,9 @@ export interface Alarm {
 
 /** What a saved snapshot is. */
 export interface SavedSnapshot {
+  /** Where the snapshot was written. */
   path: string;
+  /** Its size, the 32-byte SHA-256 trailer included. */
   sizeBytes: number;
   /** The SHA-256 the server sent (hex) — of the file without its last 32 bytes. */
   sha256: string;

@@ -16,7 +16,9 @@ export type TxnVote = 'YES' | 'NO';
 
 /** One transaction's record as the coordinator keeps it. */
 export interface TxnRecord {
+  /** The transaction's id, chosen by the caller of begin(). */
   readonly txnId: string;
+  /** Where it stands: PREPARING until every YES (COMMIT), a NO or the deadline (ABORT). */
   readonly state: TxnState;
   /** Sorted, unique. */
   readonly participants: readonly string[];
@@ -32,11 +34,15 @@ export interface TxnRecord {
   readonly metadata: Readonly<Record<string, string>>;
   /** The revision the decision was written at (0 while PREPARING). */
   readonly decidedAtRevision: number;
+  /** When it began (the serving member's clock). */
   readonly beganUnixMs: number;
+  /** When it was decided (0 while PREPARING). */
   readonly decidedUnixMs: number;
   /** When the last participant acknowledged (0 until then); retention counts from here. */
   readonly finishedUnixMs: number;
+  /** The store revision the record was created at. */
   readonly createRevision: number;
+  /** The store revision of its last change. */
   readonly modRevision: number;
 }
 

@@ -30,11 +30,13 @@ export interface BeginOptions {
   metadata?: Readonly<Record<string, string>>;
   /** Overall deadline of the call, retries included. */
   deadlineMs?: number;
+  /** Aborts the call (it fails with CANCELLED). */
   signal?: AbortSignal;
 }
 
 /** What begin() answers. */
 export interface BeginResult {
+  /** The record as begin() left it (or found it). */
   readonly record: TxnRecord;
   /** False when the record already existed (a retried begin with the same participants). */
   readonly created: boolean;
@@ -44,7 +46,9 @@ export interface BeginResult {
 
 /** Options of the coordinator's unary calls. */
 export interface CoordinatorCallOptions {
+  /** Overall deadline of the call, retries included. */
   deadlineMs?: number;
+  /** Aborts the call (it fails with CANCELLED). */
   signal?: AbortSignal;
 }
 

@@ -81,6 +81,7 @@ export class ElectionObserver implements AsyncIterable<KeyValue> {
     this.queue.end();
   }
 
+  /** Iterates over the leaders as they change (each leader key once). */
   [Symbol.asyncIterator](): AsyncIterator<KeyValue> {
     return this.queue;
   }

@@ -26,10 +26,13 @@ import { waitingCall } from './waiting-call.js';
 
 /** What identifies one leadership (etcd's LeaderKey): the key and its create revision. */
 export interface LeaderKey {
+  /** The election's name. */
   name: Buffer;
+  /** The leader's key under the election's prefix. */
   key: Buffer;
   /** The key's create revision: larger for every later leader (usable as a fencing token). */
   rev: number;
+  /** The lease the leadership is bound to (it ends with the lease). */
   lease: number;
 }
 

@@ -12,6 +12,7 @@ export { ErrorCode } from '../common/errors.js';
 
 /** A failed call as the SDK reports it: a stable code, the gRPC status, and what is known of its outcome. */
 export class ClientError extends CairnError {
+  /** Always "CairnError", so logs and `instanceof`-free checks see one name for every SDK error. */
   override readonly name = 'CairnError';
 
   constructor(

@@ -53,6 +53,7 @@ export interface DeleteOptions extends RangeSelector {
 
 /** The result of a get. */
 export interface GetResult {
+  /** The key-values read, in key order. */
   kvs: KeyValue[];
   /** How many keys the range holds (beyond a limit too). */
   count: number;
@@ -66,14 +67,17 @@ export interface GetResult {
 export interface PutResult {
   /** The revision the put created. */
   revision: number;
+  /** The value before the put, when prevKv was asked for and the key existed. */
   prevKv?: KeyValue;
 }
 
 /** The result of a delete. */
 export interface DeleteResult {
+  /** The revision the delete created (the store's revision when nothing was deleted). */
   revision: number;
   /** How many keys were deleted. */
   deleted: number;
+  /** The deleted key-values, when prevKv was asked for. */
   prevKvs: KeyValue[];
 }
 

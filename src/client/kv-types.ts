@@ -10,7 +10,9 @@ export type Bytes = string | Buffer;
 
 /** One key as stored, at one revision. */
 export interface KeyValue {
+  /** The key. */
   key: Buffer;
+  /** The value. */
   value: Buffer;
   /** Revision of the key's creation (its fencing token when the key is a lock). */
   createRevision: number;

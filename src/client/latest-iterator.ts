@@ -23,6 +23,7 @@ export class LatestIterator<T> implements AsyncIterableIterator<T>, LatestSink<T
     private readonly onDone: () => void,
   ) {}
 
+  /** Hands a value to the consumer, replacing one it has not taken yet. */
   offer(value: T): void {
     if (this.ended) return;
     if (this.waiter) {
@@ -32,6 +33,7 @@ export class LatestIterator<T> implements AsyncIterableIterator<T>, LatestSink<T
     } else this.pending = { value };
   }
 
+  /** Ends the iteration: done, or the error the consumer's next() rejects with. */
   end(error?: unknown): void {
     if (this.ended) return;
     this.ended = { error };
@@ -44,6 +46,7 @@ export class LatestIterator<T> implements AsyncIterableIterator<T>, LatestSink<T
     }
   }
 
+  /** The newest value not yet taken, waiting for one when there is none. */
   next(): Promise<IteratorResult<T>> {
     if (this.pending) {
       const { value } = this.pending;
@@ -62,12 +65,14 @@ export class LatestIterator<T> implements AsyncIterableIterator<T>, LatestSink<T
     });
   }
 
+  /** Stops the iteration (break). */
   return(): Promise<IteratorResult<T>> {
     this.pending = undefined;
     this.end();
     return Promise.resolve({ value: undefined, done: true });
   }
 
+  /** The iterator is its own iterable. */
   [Symbol.asyncIterator](): this {
     return this;
   }

@@ -24,10 +24,13 @@ export interface LeaseEvents {
 
 /** What time-to-live tells about a lease. */
 export interface LeaseTimeToLive {
+  /** The lease's id. */
   id: number;
   /** Seconds left; -1 when the lease does not exist. */
   ttlSeconds: number;
+  /** The TTL it was granted with. */
   grantedTtlSeconds: number;
+  /** The keys bound to it (when asked for). */
   keys: Buffer[];
 }
 

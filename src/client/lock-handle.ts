@@ -24,11 +24,15 @@ export interface LockHandleEvents {
 
 /** What the lock service answered, and how the lock is kept. */
 export interface HeldLockInit {
+  /** The lock's name. */
   readonly name: Buffer;
+  /** This holder's key in the lock's line. */
   readonly key: Buffer;
+  /** The fencing token: the key's create revision, larger for every later holder. */
   readonly fencingToken: number;
   /** The revision at which the cluster confirmed the lock held. */
   readonly heldAtRevision: number;
+  /** The lease that keeps the lock held. */
   readonly lease: Lease;
   /** Whether the lease was granted for this lock alone (revoked on release). */
   readonly ownsLease: boolean;

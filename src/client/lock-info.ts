@@ -6,10 +6,13 @@ import type { Wire } from './connection.js';
 
 /** The participant first in line: the one holding the lock. */
 export interface LockHolder {
+  /** The holder's key in the line. */
   key: Buffer;
   /** The owner description the holder gave. */
   owner: string;
+  /** Its fencing token (its key's create revision). */
   fencingToken: number;
+  /** The lease its key is bound to. */
   lease: number;
   /** The revision at which the holder was confirmed first in line. */
   acquiredAtRevision: number;
@@ -19,8 +22,11 @@ export interface LockHolder {
 
 /** A participant waiting in line. */
 export interface LockWaiter {
+  /** The waiter's key in the line. */
   key: Buffer;
+  /** The owner description the waiter gave. */
   owner: string;
+  /** The lease its key is bound to. */
   lease: number;
   /** Its fencing token once its turn comes. */
   createRevision: number;
@@ -28,8 +34,11 @@ export interface LockWaiter {
 
 /** One lock: holder (absent when free) and waiters in the order they will hold it. */
 export interface LockDescription {
+  /** Whether someone holds the lock. */
   held: boolean;
+  /** The holder, when held. */
   holder?: LockHolder;
+  /** The waiters, in the order they will hold it. */
   waiters: LockWaiter[];
   /** Whether more waiters were left out. */
   moreWaiters: boolean;
@@ -39,7 +48,9 @@ export interface LockDescription {
 
 /** One lock of a List answer. */
 export interface LockSummary {
+  /** The lock's name. */
   name: Buffer;
+  /** Who holds it. */
   holder: LockHolder;
   /** How many participants wait behind the holder. */
   waiters: number;
@@ -47,9 +58,11 @@ export interface LockSummary {
 
 /** Every lock under a prefix. */
 export interface LockList {
+  /** The locks, by name. */
   locks: LockSummary[];
   /** Whether more locks were left out. */
   more: boolean;
+  /** The store revision the answer reflects. */
   revision: number;
 }
 

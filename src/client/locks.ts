@@ -92,8 +92,11 @@ export type TryLockResult = { acquired: true; handle: LockHandle } | { acquired:
 
 /** The four kinds of participant: the RPC that waits for it and its key's infix. */
 export interface LockKind {
+  /** The LockService call that waits for this kind. */
   readonly method: 'Acquire' | 'AcquireRead' | 'AcquireWrite' | 'AcquireSemaphore';
+  /** What a participant's key carries between the lock's name and its lease id (`<name>/<infix><lease hex>`): the kinds told apart. */
   readonly infix: '' | 'read-' | 'write-' | 'sem-';
+  /** How many may hold it at once (semaphores only). */
   readonly limit?: number;
 }
 

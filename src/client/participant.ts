@@ -54,7 +54,9 @@ export interface ParticipantOptions {
 
 /** How one transaction ended for this participant. */
 export interface RunResult {
+  /** The transaction. */
   readonly txnId: string;
+  /** How it was decided: COMMIT or ABORT. */
   readonly decision: TxnDecision;
   /** This participant's recorded vote (undefined when it aborted before this participant voted). */
   readonly vote: TxnVote | undefined;
@@ -76,20 +78,26 @@ export interface RecoveryResult {
 
 /** The coordinator calls a participant makes (the Coordinator class provides them). */
 export interface ParticipantCoordinator {
+  /** Reads a transaction's record. */
   get(txnId: string, options?: { signal?: AbortSignal }): Promise<TxnRecord>;
+  /** Casts this participant's vote. */
   vote(
     txnId: string,
     participant: string,
     vote: TxnVote,
     options?: { signal?: AbortSignal; reason?: string },
   ): Promise<TxnRecord>;
+  /** Acknowledges that this participant applied the decision. */
   ack(txnId: string, participant: string, options?: { signal?: AbortSignal }): Promise<TxnRecord>;
+  /** Lists the records a participant takes part in (unacknowledged ones only, for recovery). */
   list(options: {
     participant: string;
     unackedOnly: boolean;
     signal?: AbortSignal;
   }): Promise<{ records: TxnRecord[]; revision: number }>;
+  /** Follows decisions as they are made. */
   watch(options: DecisionWatchOptions): DecisionWatch;
+  /** Waits until a transaction is decided. */
   awaitDecision(
     txnId: string,
     options?: { signal?: AbortSignal; onWatch?: (w: DecisionWatch) => void },

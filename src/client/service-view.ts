@@ -19,6 +19,7 @@ import { ViewState } from './view-state.js';
 
 /** What a ServiceView needs of a Connection (a fake stands in for it in unit tests). */
 export interface StreamSource extends StreamEndpoints {
+  /** The gRPC client of a service on an endpoint (the current one when none is given). */
   stub(service: ServiceName, address?: string): grpc.Client;
 }
 

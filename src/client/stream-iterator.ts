@@ -81,6 +81,7 @@ export abstract class StreamIterator<T> implements AsyncIterable<T> {
     this.queue.end();
   }
 
+  /** Iterates over the stream's items. */
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return this.queue;
   }

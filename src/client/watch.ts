@@ -40,8 +40,11 @@ export interface WatchOptions extends RangeSelector {
 
 /** One change. */
 export interface WatchEvent {
+  /** Whether the key was written or deleted. */
   type: 'put' | 'delete';
+  /** The key-value after the change (for a delete: the key, and the revision of the delete). */
   kv: KeyValue;
+  /** The key-value before the change, when prevKv was asked for. */
   prevKv?: KeyValue;
 }
 

@@ -6,7 +6,9 @@
  * background `elect NAME VALUE` set and the next one after it resigns; a background
  * `members register` shows up SERVING in members list and members watch, and is gone once
  * stopped; txn-records get/list/watch show a transaction begun and decided through the SDK,
- * and get of an unknown id exits 3. The tests are independent and run concurrently.
+ * and get of an unknown id exits 3; a background `lease keep-alive` keeps a 6 s lease past
+ * its TTL and exits 3 with a message when the lease is revoked elsewhere. The tests are
+ * independent and run concurrently.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -201,5 +203,22 @@ describe.concurrent('cairnctl coordination commands', { timeout: 60_000 }, () =>
       votes: { 'cli2-p1': 'YES', 'cli2-p2': 'YES' },
     });
     expect(committed.stdout).toMatch(new RegExp(`^${id} +COMMIT +cli2-p1=YES,cli2-p2=YES`, 'm'));
+  });
+
+  it('lease keep-alive keeps a short lease alive until it is revoked elsewhere, then exits 3', async () => {
+    const grant = await run(['lease', 'grant', '6', '-o', 'json']);
+    const id = JSON.parse(grant.stdout).id as string;
+    const keeper = background(['lease', 'keep-alive', id]);
+    await keeper.waitFor(new RegExp(`lease ${id} keepalived with TTL\\(6s\\)`));
+    // Longer than the TTL later the lease still lives: only the keep-alive can have renewed it.
+    await new Promise((r) => setTimeout(r, 7000));
+    const ttl = await run(['lease', 'ttl', id, '-o', 'json']);
+    expect(ttl.code).toBe(0);
+    expect(JSON.parse(ttl.stdout).ttl).toBeGreaterThan(0);
+    expect(keeper.stdout().match(/keepalived/g)?.length).toBeGreaterThanOrEqual(3);
+    expect((await run(['lease', 'revoke', id])).code).toBe(0);
+    const done = await keeper.exited;
+    expect(done.code).toBe(3);
+    expect(done.stderr).toContain(`lease ${id} lost`);
   });
 });

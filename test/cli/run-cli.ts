@@ -1,5 +1,5 @@
 /** Runs the real cairnctl (compiled or source, as test/support/entry.ts says) as a child process and collects what it printed. */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { programArgs } from '../support/entry.js';
 
@@ -120,4 +120,48 @@ export function startCairnctl(
       if (running()) child.kill('SIGKILL');
     },
   };
+}
+
+/** Whether util-linux `script` is here to give cairnctl a pseudo-terminal. */
+export function canRunOnTerminal(): boolean {
+  return spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Runs cairnctl on a pseudo-terminal (util-linux `script`), so stdin and stdout are TTYs as in
+ * an operator's shell: colour is on unless NO_COLOR is in `env`. What it printed (stdout and
+ * stderr, as one terminal shows them, lines ending \r\n) comes back as stdout; `stdin` is
+ * typed into the terminal (echoed back, as a terminal does).
+ */
+export function cairnctlOnTerminal(
+  args: readonly string[],
+  options: { stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+  const line = [process.execPath, ...programArgs('src/cli/main.ts'), ...args].map(quote).join(' ');
+  const env: NodeJS.ProcessEnv = { ...process.env, CAIRN_ENDPOINTS: '', ...options.env };
+  if (options.env?.NO_COLOR === undefined) delete env.NO_COLOR;
+  return new Promise((resolve, reject) => {
+    // -e: script exits with the command's code; -f: flush as it goes; -q: no banner.
+    const child = spawn('script', ['-qefc', line, '/dev/null'], {
+      cwd: ROOT,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 45_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.stdin ?? '');
+  });
 }

@@ -2,8 +2,8 @@
  * Proves the SDK and cairnctl over TLS against a real cluster started with client-cert-auth
  * (certificates from cluster/certs.ts, as `npm run start:tls` makes them): with the CA and a
  * client certificate they work; without a certificate the call fails with a connection
- * error and writes nothing; cairnctl without --cacert exits 5 (TLS) with a hint, and with
- * the files it works.
+ * error and writes nothing; cairnctl without --cacert, or with plain (not https://)
+ * endpoints, exits 5 (TLS) with a hint that says which, and with the files it works.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Client, ClientError, ErrorCode } from '../../src/client/index.js';
@@ -48,12 +48,24 @@ it('works with the CA and a client certificate, and refuses a client without one
   }
 }, 60_000);
 
-it('cairnctl exits 5 with a hint without --cacert, and works with the files', async () => {
+it('cairnctl exits 5 with a hint without --cacert or without https://, and works with the files', async () => {
   const tls = cluster.topology.tls!;
   const endpoints = ['--endpoints', https.join(','), '--command-timeout', '5s'];
   const untrusted = await cairnctl([...endpoints, 'get', 'tls/sdk']);
   expect(untrusted.code).toBe(5);
   expect(untrusted.stderr).toMatch(/--cacert/);
+  const plain = await cairnctl([
+    '--endpoints',
+    cluster.endpoints().join(','),
+    '--command-timeout',
+    '5s',
+    'get',
+    'tls/sdk',
+  ]);
+  expect(plain.code).toBe(5);
+  expect(plain.stderr).toMatch(
+    /TLS mismatch: .* speak TLS, but the endpoints were given without https:\/\/\n {2}hint: use https:\/\/ endpoints and --cacert/,
+  );
   const files = ['--cacert', tls.caFile, '--cert', tls.client.certFile, '--key', tls.client.keyFile];
   const put = await cairnctl([...endpoints, ...files, 'put', 'tls/ctl', 'v1']);
   expect(put.code).toBe(0);

@@ -1,7 +1,8 @@
 /**
  * `check perf`: a bounded load test — up to N puts from C concurrent clients for at most D
  * seconds under a scratch prefix (deleted afterwards) — printing throughput and latency
- * percentiles (hdr-histogram-js when installed, else exact percentiles of the samples).
+ * percentiles (hdr-histogram-js when installed, else exact percentiles of the samples). On a
+ * terminal (table output) a progress bar is redrawn in place while it runs.
  */
 import { Client } from '../../client/client.js';
 import { parseCount, parseDurationMs, str } from '../args.js';
@@ -115,15 +116,18 @@ export const checkPerf: Command = {
     let lastError = '';
     const t0 = performance.now();
     const until = t0 + durationMs;
-    const bar = setInterval(() => {
-      if (!progress) return;
+    /** Redraws the progress line in place: a 30-column bar, puts done of the total, and the rate so far. */
+    const drawBar = () => {
       const width = 30;
       const filled = Math.round((done / total) * width);
       const elapsed = (performance.now() - t0) / 1000;
       out.raw(
         `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}  ${(done / Math.max(elapsed, 0.001)).toFixed(0)} puts/s  `,
       );
-    }, 200);
+    };
+    // Drawn at once and at the end too, so even a run shorter than one interval shows it.
+    if (progress) drawBar();
+    const bar = progress ? setInterval(drawBar, 200) : undefined;
     try {
       await Promise.all(
         clients.map(async (c, w) => {
@@ -143,7 +147,11 @@ export const checkPerf: Command = {
       );
     } finally {
       clearInterval(bar);
-      if (progress) out.raw('\r\u001b[K');
+      // The finished bar stays on screen above the summary.
+      if (progress) {
+        drawBar();
+        out.raw('\n');
+      }
       await Promise.all(clients.map((c) => c.close()));
     }
     const seconds = (performance.now() - t0) / 1000;

@@ -31,7 +31,8 @@ export const leaseKeepAlive: Command = {
   name: 'lease keep-alive',
   summary: 'keep a lease alive until Ctrl-C (--once: renew once)',
   usage: `lease keep-alive ID [--once]
-  Exits 0 on Ctrl-C, 3 when the lease does not exist, 1 when it is lost meanwhile.`,
+  Exits 0 on Ctrl-C, 3 when the lease does not exist or is revoked or expires meanwhile,
+  1 when it is lost otherwise (its TTL ran out before a renewal got through).`,
   options: { once: { type: 'boolean' } },
   arity: [1, 1],
   async run(ctx) {

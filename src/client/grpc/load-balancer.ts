@@ -18,10 +18,12 @@ type LeafLoadBalancer = grpc.experimental.LeafLoadBalancer;
 
 /** The (empty) config of the cairn_balancer policy in a service config: `{ "cairn_balancer": {} }`. */
 export class CairnLoadBalancingConfig implements grpc.experimental.TypedLoadBalancingConfig {
+  /** The policy's registered name, `cairn_balancer`. */
   getLoadBalancerName(): string {
     return CAIRN_LB_POLICY;
   }
 
+  /** The config as a service config lists it. */
   toJsonObject(): object {
     return { [CAIRN_LB_POLICY]: {} };
   }
@@ -62,6 +64,7 @@ export class CairnLoadBalancer implements grpc.experimental.LoadBalancer {
     });
   }
 
+  /** Takes a new resolution: keeps the connections of instances that stay, drops those that left, connects to newcomers. */
   updateAddressList(
     endpoints: grpc.experimental.StatusOr<Endpoint[]>,
     config: grpc.experimental.TypedLoadBalancingConfig,
@@ -161,19 +164,23 @@ export class CairnLoadBalancer implements grpc.experimental.LoadBalancer {
     this.helper.updateState(state, picker, errorMessage);
   }
 
+  /** Starts connecting every idle connection. */
   exitIdle(): void {
     for (const c of this.children.values()) c.leaf.exitIdle();
   }
 
+  /** Nothing to reset here: each connection backs off on its own. */
   resetBackoff(): void {
     // The connections' own backoff is reset by the channel.
   }
 
+  /** Closes every connection. */
   destroy(): void {
     for (const c of this.children.values()) c.leaf.destroy();
     this.children.clear();
   }
 
+  /** The policy's name, `cairn_balancer`. */
   getTypeName(): string {
     return CAIRN_LB_POLICY;
   }

@@ -27,6 +27,7 @@ export const BALANCER_KEY_HEADER = 'cairn-balancer-key';
 
 /** What the resolver needs of a Client: a way to subscribe to a service. */
 export interface ViewSource {
+  /** Subscribes to a service's live instances. */
   readonly registry: { subscribe(service: string, options?: ServiceViewOptions): ServiceView };
 }
 
@@ -35,7 +36,9 @@ export type BalancerFactory = () => Balancer;
 
 /** A balancer that counts calls in flight (least connections): the picker brackets each call with begin/end. */
 export interface CallTracking {
+  /** A call to instance `id` started. */
   begin(id: string): void;
+  /** A call to instance `id` ended. */
   end(id: string): void;
 }
 

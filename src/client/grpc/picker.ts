@@ -20,6 +20,7 @@ export class CairnPicker implements Picker {
     private readonly byAddress: ReadonlyMap<string, Picker>,
   ) {}
 
+  /** Chooses the instance for one call with the Balancer, and answers that instance's connection's pick. */
   pick(args: PickArgs): PickResult {
     const key = args.metadata.get(BALANCER_KEY_HEADER)[0];
     const chosen: Instance | undefined = this.balancer.pick(typeof key === 'string' ? key : undefined);

@@ -66,6 +66,7 @@ export class CairnResolver implements grpc.experimental.Resolver {
     return serviceOfTarget(target).replaceAll('/', '.');
   }
 
+  /** Subscribes on first use; later (a re-resolution request) reports the live view again. */
   updateResolution(): void {
     const view = this.view;
     if (view) {
@@ -117,6 +118,7 @@ export class CairnResolver implements grpc.experimental.Resolver {
     );
   }
 
+  /** Closes the subscription. */
   destroy(): void {
     const view = this.view;
     this.view = undefined;

@@ -2,13 +2,17 @@
  * Proves the power-of-two-choices least-connections balancer: with no calls in flight picks
  * spread evenly (within 10% of the mean over 30,000 seeded picks); the instance with strictly
  * the most in-flight calls is never picked; a simulated load that holds calls open stays
- * balanced; begin/end count through a counter that can be shared; exclusions hold.
+ * balanced; begin/end count through a counter that can be shared; exclusions hold. When
+ * membership changes under load, an idle newcomer takes the calls P2C draws it for (2 in 5)
+ * until it carries its share and all are level, and a removed instance is never picked again (its calls
+ * still end cleanly).
  */
 import { describe, expect, test } from 'vitest';
 import {
   InFlightCounter,
   LeastConnectionsBalancer,
 } from '../../../src/client/balancers/least-connections.js';
+import type { Instance } from '../../../src/client/balancers/types.js';
 import { inst, many, seeded, tally } from './fixtures.js';
 
 describe('LeastConnectionsBalancer', () => {
@@ -85,5 +89,39 @@ describe('LeastConnectionsBalancer', () => {
     expect(b.pick()?.id).toBe('a');
     b.update([inst('a', 1, 'DOWN')]);
     expect(b.pick()).toBeUndefined();
+  });
+
+  test('under load, a newcomer fills up to its share, and a removed instance gets nothing more', () => {
+    const b = new LeastConnectionsBalancer({ random: seeded(8) });
+    b.update(many(4));
+    const hold = (n: number) => {
+      const picked: Instance[] = [];
+      for (let k = 0; k < n; k++) {
+        const p = b.pick();
+        if (p === undefined) throw new Error('no pick');
+        b.begin(p.id);
+        picked.push(p);
+      }
+      return picked;
+    };
+    hold(400);
+    const before = many(4).map((i) => b.counter.get(i.id));
+    b.update([...many(4), inst('new')]);
+    // The idle newcomer is the least loaded one: P2C picks it whenever it is one of the two
+    // drawn (2 in 5 picks: 40 of 100, sd 4.9), and never lets it overtake the others...
+    const next = tally(hold(100));
+    expect(next.get('new')).toBeGreaterThanOrEqual(25);
+    expect(next.get('new')).toBeLessThanOrEqual(55);
+    expect(b.counter.get('new')).toBeLessThanOrEqual(Math.max(...before));
+    // ...until it carries its share: then all five are level.
+    hold(1000);
+    const level = [...many(4), inst('new')].map((i) => b.counter.get(i.id));
+    expect(Math.max(...level) - Math.min(...level)).toBeLessThanOrEqual(10);
+    // i1 leaves: never picked again, though its calls in flight still end.
+    b.update([...many(4).filter((i) => i.id !== 'i1'), inst('new')]);
+    expect(tally(hold(400)).get('i1')).toBeUndefined();
+    const i1 = b.counter.get('i1');
+    for (let k = 0; k < i1; k++) b.end('i1');
+    expect(b.counter.get('i1')).toBe(0);
   });
 });

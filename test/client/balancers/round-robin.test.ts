@@ -1,6 +1,8 @@
 /**
  * Proves round robin visits every eligible instance exactly once per cycle, never picks a
- * DRAINING, DOWN or zero-weight instance, and gives undefined when nothing is eligible.
+ * DRAINING, DOWN or zero-weight instance, and gives undefined when nothing is eligible; when
+ * membership changes, the very next cycle covers exactly the new set (a removed instance gets
+ * nothing more, a newcomer its one share per cycle, the others keep theirs).
  */
 import { describe, expect, test } from 'vitest';
 import { RoundRobinBalancer } from '../../../src/client/balancers/round-robin.js';
@@ -41,5 +43,23 @@ describe('RoundRobinBalancer', () => {
     };
     expect(first(0)).toBe('i0');
     expect(first(0.99)).toBe('i3');
+  });
+
+  test('after a membership change the very next cycle covers exactly the new set', () => {
+    const b = new RoundRobinBalancer({ random: seeded(3) });
+    b.update(many(5));
+    for (let k = 0; k < 7; k++) b.pick();
+    // i2 leaves: every following cycle of 4 visits the other four once.
+    b.update(many(5).filter((i) => i.id !== 'i2'));
+    const without = Array.from({ length: 40 }, () => b.pick()?.id);
+    for (let c = 0; c < 10; c++) {
+      expect(new Set(without.slice(c * 4, c * 4 + 4))).toEqual(new Set(['i0', 'i1', 'i3', 'i4']));
+    }
+    // A newcomer joins and i1 goes DOWN: each cycle of 4 is the new set, once each.
+    b.update([...many(5).filter((i) => i.id !== 'i2' && i.id !== 'i1'), inst('new'), inst('i1', 1, 'DOWN')]);
+    const after = Array.from({ length: 40 }, () => b.pick()?.id);
+    for (let c = 0; c < 10; c++) {
+      expect(new Set(after.slice(c * 4, c * 4 + 4))).toEqual(new Set(['i0', 'i3', 'i4', 'new']));
+    }
   });
 });

@@ -1,7 +1,9 @@
 /**
  * Proves the smooth weighted round robin follows nginx's algorithm: weights 5:1:1 give the
  * known sequence a a b a c a a, exactly 5:1:1 in every window of 7 picks and never three heavy
- * picks in a row within a cycle; other weights are met exactly per cycle; excluded instances are never picked.
+ * picks in a row within a cycle; other weights are met exactly per cycle; excluded instances are never picked;
+ * an update keeps the proportions of those that stay, and after one joins or leaves every following cycle
+ * meets the new weights exactly.
  */
 import { describe, expect, test } from 'vitest';
 import { SmoothWeightedBalancer } from '../../../src/client/balancers/smooth-weighted.js';
@@ -56,5 +58,24 @@ describe('SmoothWeightedBalancer', () => {
     const counts = tally(Array.from({ length: 300 }, () => b.pick()));
     expect(counts.get('a')).toBe(200);
     expect(counts.get('b')).toBe(100);
+  });
+
+  test('after an instance joins or leaves, every following cycle meets the new weights exactly', () => {
+    const b = new SmoothWeightedBalancer();
+    b.update([inst('a', 3), inst('b', 2)]);
+    for (let k = 0; k < 4; k++) b.pick();
+    b.update([inst('a', 3), inst('b', 2), inst('c', 1)]);
+    // The first cycle after a change may carry the old cycle's remainder; from the second on, exact.
+    Array.from({ length: 6 }, () => b.pick());
+    for (let cycle = 0; cycle < 5; cycle++) {
+      const counts = tally(Array.from({ length: 6 }, () => b.pick()));
+      expect(Object.fromEntries(counts)).toEqual({ a: 3, b: 2, c: 1 });
+    }
+    b.update([inst('a', 3), inst('c', 1)]);
+    Array.from({ length: 4 }, () => b.pick());
+    for (let cycle = 0; cycle < 5; cycle++) {
+      const counts = tally(Array.from({ length: 4 }, () => b.pick()));
+      expect(Object.fromEntries(counts)).toEqual({ a: 3, c: 1 });
+    }
   });
 });
