@@ -8,6 +8,7 @@
  */
 import { assert } from '../common/assert.js';
 import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
+import { coalesceMessages } from './coalesce.js';
 import { encodeConfChange } from './confchange-codec.js';
 import type { RaftConfig } from './config.js';
 import type { ProgressState } from './progress.js';
@@ -197,7 +198,7 @@ export class RawNode {
       entries,
       snapshot: r.log.unstable.snapshot,
       committedEntries,
-      messages: r.msgs,
+      messages: coalesceMessages(r.msgs, r.cfg.messageSizeBytesMax),
       mustSync:
         entries.length > 0 || hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote,
     };
