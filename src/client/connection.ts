@@ -3,7 +3,9 @@
  * service, unary calls with an overall deadline, retries with backoff and jitter on errors
  * that are safe to retry, failover to the next endpoint, and leader-aware routing (writes go
  * to the member that leads, learned from Maintenance.Status, so they skip the follower's
- * forwarding hop; any member could serve them).
+ * forwarding hop; any member could serve them). A follower serves a write it is sent, so a
+ * leadership move shows no error: the client notices it in the raft term every response
+ * header carries, and asks again who leads when the term is newer than the one it learnt in.
  */
 import * as grpc from '@grpc/grpc-js';
 import { ErrorCode } from '../common/errors.js';
@@ -133,6 +135,8 @@ export class Connection {
   /** Index into endpoints of the member reads and streams go to; moves on on failure. */
   private preferred: number;
   private leaderAddress: string | undefined;
+  /** The raft term the leader was learnt in; a response from a later term means it may have changed. */
+  private leaderTerm = 0;
   private leaderRefreshedAtMs = Number.NEGATIVE_INFINITY;
   private leaderRefresh: Promise<void> | undefined;
   private closed = false;
@@ -222,7 +226,9 @@ export class Connection {
       if (options.signal?.aborted) throw this.cancelled();
       const address = (options.leader ? this.leaderAddress : undefined) ?? this.currentAddress;
       try {
-        return await this.once(service, method, request, address, deadlineAtMs, options.signal);
+        const response = await this.once(service, method, request, address, deadlineAtMs, options.signal);
+        if (options.leader) this.noteTerm(response);
+        return response;
       } catch (raw) {
         const err = toClientError(raw, address);
         attempt++;
@@ -282,6 +288,12 @@ export class Connection {
     });
   }
 
+  /** Asks again who leads when a response comes from a later raft term than the known leader's. */
+  private noteTerm(response: Wire): void {
+    const term = Number(response?.header?.raft_term ?? 0);
+    if (term > this.leaderTerm) this.maybeRefreshLeader();
+  }
+
   /** Asks (in the background, throttled) which member leads and remembers its address when it is an endpoint. */
   maybeRefreshLeader(): void {
     if (
@@ -306,6 +318,7 @@ export class Connection {
     const deadlineAtMs = Date.now() + 1_000;
     const status = await this.once('Maintenance', 'Status', {}, address, deadlineAtMs, undefined);
     const leaderId = Number(status.leader ?? 0);
+    this.leaderTerm = Math.max(this.leaderTerm, Number(status.raftTerm ?? status.header?.raft_term ?? 0));
     if (leaderId === 0) {
       this.leaderAddress = undefined;
       return undefined;
