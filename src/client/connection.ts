@@ -140,6 +140,8 @@ export class Connection {
   private leaderRefreshedAtMs = Number.NEGATIVE_INFINITY;
   private leaderRefresh: Promise<void> | undefined;
   private closed = false;
+  /** Unary calls sent and not answered yet; close() cancels them (closing a channel does not). */
+  private readonly inFlight = new Set<grpc.ClientUnaryCall>();
   /** The user's token, when auth credentials were given. */
   private readonly tokens: TokenSource | undefined;
 
@@ -269,6 +271,7 @@ export class Connection {
     if (typeof fn !== 'function') {
       throw new ClientError(ErrorCode.INVALID_ARGUMENT, `${service} has no method ${method}`, 12, false);
     }
+    const inFlight = this.inFlight;
     return new Promise((resolve, reject) => {
       const call = fn.call(
         stub,
@@ -276,11 +279,13 @@ export class Connection {
         new grpc.Metadata(),
         { deadline: new Date(deadlineAtMs) },
         (err: Error | null, response: Wire) => {
+          inFlight.delete(call);
           signal?.removeEventListener('abort', onAbort);
           if (err) reject(err);
           else resolve(response);
         },
       );
+      inFlight.add(call);
       function onAbort(): void {
         call.cancel();
       }
@@ -364,6 +369,10 @@ export class Connection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // A closed channel lets its calls run on: a lock or campaign waiting on the server would
+    // keep the process alive until its lease ran out. Cancel them.
+    for (const call of this.inFlight) call.cancel();
+    this.inFlight.clear();
     for (const stub of this.stubs.values()) stub.close();
     for (const channel of this.channels.values()) channel.close();
     this.stubs.clear();

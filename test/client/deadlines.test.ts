@@ -6,7 +6,9 @@
  * failures are retried until the deadline, never past it; the wait between attempts is the
  * jittered backoff (an injected random of 0 retries at once, one near 1 makes a 60 s base wait
  * overshoot the deadline, so the call gives up after one attempt instead of sleeping); and a
- * failure that is not retriable is sent once, even for a read or an idempotent write.
+ * failure that is not retriable is sent once, even for a read or an idempotent write; and
+ * Client.close() ends a call the server never answers with CANCELLED (closing a grpc-js
+ * channel alone lets it run on).
  * Nothing is asserted on elapsed time: a deadline that did not apply shows as a hang (the
  * test's timeout) or as the minute-long deadline the server saw.
  */
@@ -139,4 +141,16 @@ describe('a failure that is not retriable', () => {
     }
     expect(Object.fromEntries(arrived)).toEqual({ Range: 1, Put: 1 });
   });
+});
+
+describe('close()', () => {
+  it('fails a call in flight with CANCELLED instead of letting it run to its deadline', async () => {
+    const c = clientWith({ deadlineMs: 60_000 });
+    behaviour = 'hang';
+    const pending = failure(c.kv.get('k'));
+    while ((arrived.get('Range') ?? 0) === 0) await new Promise((r) => setTimeout(r, 10));
+    await c.close();
+    const err = await pending;
+    expect(err.code).toBe(ErrorCode.CANCELLED);
+  }, 20_000);
 });
