@@ -97,8 +97,11 @@ export class Client {
     return session;
   }
 
-  /** Stops watches and keep-alives and closes the channels. Held locks are released and sessions revoked first unless `revokeSessions` is false. */
-  /** Stops watches, views and keep-alives and closes the channels. Sessions are revoked and registrations deregistered first unless `revokeSessions` is false. */
+  /**
+   * Stops watches, views and keep-alives, ends waits for locks (they leave the line) and
+   * closes the channels, failing calls in flight with CANCELLED. Held locks are released,
+   * sessions revoked and registrations deregistered first unless `revokeSessions` is false.
+   */
   async close(options: { revokeSessions?: boolean } = {}): Promise<void> {
     if (this.connection.isClosed) return;
     for (const w of this.watchers) w.close();

@@ -3,7 +3,9 @@
  * service, unary calls with an overall deadline, retries with backoff and jitter on errors
  * that are safe to retry, failover to the next endpoint, and leader-aware routing (writes go
  * to the member that leads, learned from Maintenance.Status, so they skip the follower's
- * forwarding hop; any member could serve them).
+ * forwarding hop; any member could serve them). A follower serves a write it is sent, so a
+ * leadership move shows no error: the client notices it in the raft term every response
+ * header carries, and asks again who leads when the term is newer than the one it learnt in.
  */
 import * as grpc from '@grpc/grpc-js';
 import { ErrorCode } from '../common/errors.js';
@@ -133,9 +135,13 @@ export class Connection {
   /** Index into endpoints of the member reads and streams go to; moves on on failure. */
   private preferred: number;
   private leaderAddress: string | undefined;
+  /** The raft term the leader was learnt in; a response from a later term means it may have changed. */
+  private leaderTerm = 0;
   private leaderRefreshedAtMs = Number.NEGATIVE_INFINITY;
   private leaderRefresh: Promise<void> | undefined;
   private closed = false;
+  /** Unary calls sent and not answered yet; close() cancels them (closing a channel does not). */
+  private readonly inFlight = new Set<grpc.ClientUnaryCall>();
   /** The user's token, when auth credentials were given. */
   private readonly tokens: TokenSource | undefined;
 
@@ -222,7 +228,9 @@ export class Connection {
       if (options.signal?.aborted) throw this.cancelled();
       const address = (options.leader ? this.leaderAddress : undefined) ?? this.currentAddress;
       try {
-        return await this.once(service, method, request, address, deadlineAtMs, options.signal);
+        const response = await this.once(service, method, request, address, deadlineAtMs, options.signal);
+        if (options.leader) this.noteTerm(response);
+        return response;
       } catch (raw) {
         const err = toClientError(raw, address);
         attempt++;
@@ -263,6 +271,7 @@ export class Connection {
     if (typeof fn !== 'function') {
       throw new ClientError(ErrorCode.INVALID_ARGUMENT, `${service} has no method ${method}`, 12, false);
     }
+    const inFlight = this.inFlight;
     return new Promise((resolve, reject) => {
       const call = fn.call(
         stub,
@@ -270,16 +279,24 @@ export class Connection {
         new grpc.Metadata(),
         { deadline: new Date(deadlineAtMs) },
         (err: Error | null, response: Wire) => {
+          inFlight.delete(call);
           signal?.removeEventListener('abort', onAbort);
           if (err) reject(err);
           else resolve(response);
         },
       );
+      inFlight.add(call);
       function onAbort(): void {
         call.cancel();
       }
       signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /** Asks again who leads when a response comes from a later raft term than the known leader's. */
+  private noteTerm(response: Wire): void {
+    const term = Number(response?.header?.raft_term ?? 0);
+    if (term > this.leaderTerm) this.maybeRefreshLeader();
   }
 
   /** Asks (in the background, throttled) which member leads and remembers its address when it is an endpoint. */
@@ -306,6 +323,7 @@ export class Connection {
     const deadlineAtMs = Date.now() + 1_000;
     const status = await this.once('Maintenance', 'Status', {}, address, deadlineAtMs, undefined);
     const leaderId = Number(status.leader ?? 0);
+    this.leaderTerm = Math.max(this.leaderTerm, Number(status.raftTerm ?? status.header?.raft_term ?? 0));
     if (leaderId === 0) {
       this.leaderAddress = undefined;
       return undefined;
@@ -351,6 +369,10 @@ export class Connection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // A closed channel lets its calls run on: a lock or campaign waiting on the server would
+    // keep the process alive until its lease ran out. Cancel them.
+    for (const call of this.inFlight) call.cancel();
+    this.inFlight.clear();
     for (const stub of this.stubs.values()) stub.close();
     for (const channel of this.channels.values()) channel.close();
     this.stubs.clear();

@@ -56,6 +56,9 @@ const KEY_LOST_RETRIES_MAX = 3;
 /** The lease TTL of a lock that is not held in a session: how long a crashed holder blocks the others. */
 export const DEFAULT_LOCK_TTL_SECONDS = 30;
 
+/** How long Client.close waits for the waits in line to end and for each release. */
+const RELEASE_ALL_WAIT_MS = 2000;
+
 /** How to hold and wait for a lock; every field is optional. */
 export interface LockOptions {
   /** Hold the lock in this session's lease (release() then leaves the lease alone). */
@@ -116,6 +119,10 @@ function defaultOwner(): string {
 export class Locks {
   /** Locks held or awaited in a caller's lease by this client: `<infix>\0<lease>\0<name hex>`. */
   private readonly inSession = new Set<string>();
+  /** Aborted when the client closes: every wait in line ends then, and leaves the line. */
+  private readonly closing = new AbortController();
+  /** Acquires under way, and revocations of the leases of acquires that gave up (awaited by releaseAll). */
+  private readonly pending = new Set<Promise<unknown>>();
   /** Locks this client holds now (released by releaseAll when the client closes). */
   private readonly held = new Set<LockHandle>();
 
@@ -203,7 +210,23 @@ export class Locks {
 
   /** Takes a lock of any kind (the Mutex, ReadWriteLock and Semaphore objects call this). */
   async acquire(kind: LockKind, name: Buffer, options: LockOptions): Promise<LockHandle> {
+    const acquiring = this.waitInLine(kind, name, options);
+    this.track(acquiring);
+    return acquiring;
+  }
+
+  /** Keeps `p` in pending until it settles. */
+  private track(p: Promise<unknown>): void {
+    const forget = (): void => {
+      this.pending.delete(settled);
+    };
+    const settled: Promise<void> = p.then(forget, forget);
+    this.pending.add(settled);
+  }
+
+  private async waitInLine(kind: LockKind, name: Buffer, options: LockOptions): Promise<LockHandle> {
     if (name.length === 0) throw invalid('lock name is empty');
+    if (this.closing.signal.aborted) throw this.connection.cancelled('cairn client: closed');
     const waitTimeoutMs = options.waitTimeoutMs ?? 0;
     if (!Number.isInteger(waitTimeoutMs) || waitTimeoutMs < 0)
       throw invalid('waitTimeoutMs must be an integer >= 0');
@@ -224,7 +247,11 @@ export class Locks {
     const leaseLost = new AbortController();
     const onLost = (): void => leaseLost.abort();
     lease.once('lost', onLost);
-    const signal = options.signal ? AbortSignal.any([options.signal, leaseLost.signal]) : leaseLost.signal;
+    const signal = AbortSignal.any([
+      ...(options.signal ? [options.signal] : []),
+      leaseLost.signal,
+      this.closing.signal,
+    ]);
     let keyLostRetries = 0;
     try {
       const r = await waitingCall(
@@ -321,7 +348,13 @@ export class Locks {
 
   /** Releases every lock this client holds (Client.close does, before it stops the leases). */
   async releaseAll(): Promise<void> {
-    await Promise.allSettled([...this.held].map((h) => h.release({ deadlineMs: 2000 })));
+    // Waits in line end first (each leaves the line), so none turns into a lock held by a closed client.
+    this.closing.abort();
+    await Promise.race([
+      Promise.allSettled([...this.pending]),
+      new Promise((resolve) => setTimeout(resolve, RELEASE_ALL_WAIT_MS).unref()),
+    ]);
+    await Promise.allSettled([...this.held].map((h) => h.release({ deadlineMs: RELEASE_ALL_WAIT_MS })));
   }
 
   private handleOf(
@@ -356,7 +389,7 @@ export class Locks {
       if (owned) {
         // Not awaited, so giving up stays within the wait timeout: revoke() stops the
         // keep-alive at once, and the lease runs out by itself if the call fails.
-        void lease.revoke().catch(() => undefined);
+        this.track(lease.revoke().catch(() => undefined));
         return;
       }
       const key = Buffer.concat([name, Buffer.from(`/${kind.infix}${lease.id.toString(16)}`)]);

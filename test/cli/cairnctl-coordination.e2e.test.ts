@@ -4,7 +4,7 @@
  * real three-member TestCluster. lock hands CMD a fencing token that grows from one run to
  * the next and shows its holder in lock describe while held; elect --listen sees the leader a
  * background `elect NAME VALUE` set and the next one after it resigns; a background
- * `members register` shows up SERVING in members list and members watch, and is gone once
+ * `members register` shows up SERVING in members list and members watch (table and JSON), and is gone once
  * stopped; txn-records get/list/watch show a transaction begun and decided through the SDK,
  * and get of an unknown id exits 3; a background `lease keep-alive` keeps a 6 s lease past
  * its TTL and exits 3 with a message when the lease is revoked elsewhere. The tests are
@@ -86,6 +86,11 @@ describe.concurrent('cairnctl coordination commands', { timeout: 60_000 }, () =>
     expect(JSON.parse(list.stdout).locks).toEqual([
       { name: 'cli2/lock-b', owner: 'cli2-test', fencing_token: d.holder.fencing_token, waiters: 0 },
     ]);
+    const listTable = (await run(['lock', 'list', 'cli2/lock-b'])).stdout.trim().split('\n');
+    expect(listTable[0]).toMatch(/^NAME +OWNER +TOKEN +WAITERS$/);
+    expect(listTable.slice(1).map((l) => l.split(/ +/))).toEqual([
+      ['cli2/lock-b', 'cli2-test', String(d.holder.fencing_token), '0'],
+    ]);
     // Ctrl-C reaches sleep (exit by SIGINT: 130) and the lock is released.
     const stopped = await holder.stop();
     expect(stopped.code).toBe(130);
@@ -118,7 +123,9 @@ describe.concurrent('cairnctl coordination commands', { timeout: 60_000 }, () =>
   it('members register shows up SERVING in members list and members watch, and leaves on Ctrl-C', async () => {
     const service = `cli2-svc-${randomUUID().slice(0, 8)}`;
     const watcher = background(['members', 'watch', service, '-o', 'json', '--count', '2']);
+    const tableWatcher = background(['members', 'watch', service, '--count', '2']);
     await watcher.waitFor(/"instances":\[\]/);
+    await tableWatcher.waitFor(/^-- revision \d+: 0 instances\n.*REGISTERED_REV$/m);
     const reg = background([
       'members',
       'register',
@@ -150,6 +157,17 @@ describe.concurrent('cairnctl coordination commands', { timeout: 60_000 }, () =>
       .map((l) => JSON.parse(l));
     expect(views).toHaveLength(2);
     expect(views[1].instances).toMatchObject([{ id: 'i-1', state: 'SERVING' }]);
+    // The table form: a revision line and a table per view, the empty one included.
+    const tableViews = await tableWatcher.exited;
+    expect(tableViews.code).toBe(0);
+    const watchedLines = tableViews.stdout.trim().split('\n');
+    const header = /^ID +ADDRESS +STATE +WEIGHT +ZONE +LOAD +LEASE +REGISTERED_REV$/;
+    expect(watchedLines).toHaveLength(5);
+    expect(watchedLines[0]).toMatch(/^-- revision \d+: 0 instances$/);
+    expect(watchedLines[1]).toMatch(header);
+    expect(watchedLines[2]).toMatch(/^-- revision \d+: 1 instance$/);
+    expect(watchedLines[3]).toMatch(header);
+    expect(watchedLines[4]?.split(/ +/).slice(0, 5)).toEqual(['i-1', '10.0.0.1:7000', 'SERVING', '3', 'z-a']);
     expect((await reg.stop()).code).toBe(0);
     const after = await run(['members', 'list', service, '-o', 'json']);
     expect(JSON.parse(after.stdout).instances).toEqual([]);

@@ -244,8 +244,21 @@ describe('cairnctl against a cluster', { timeout: 120_000 }, () => {
     expect(added.code).toBe(0);
     const learner = JSON.parse(added.stdout).member as { id: string; is_learner: boolean };
     expect(learner.is_learner).toBe(true);
-    const four = JSON.parse((await run(['cluster', 'members', '-o', 'json'])).stdout);
+    const four = JSON.parse((await run(['cluster', 'members', '-o', 'json'])).stdout) as {
+      members: { id: string; name: string; peer_urls: string[]; client_urls: string[] }[];
+    };
     expect(JSON.stringify(four)).toContain(learner.id);
+    // The table: aligned columns, one row per member, the unstarted learner marked as such.
+    const table = await run(['cluster', 'members']);
+    expect(table.code).toBe(0);
+    const rows = table.stdout.trim().split('\n');
+    expect(rows[0]).toMatch(/^ID +NAME +PEER URLS +CLIENT URLS +LEARNER$/);
+    expect(rows).toHaveLength(5);
+    const cells = (id: string) => rows.find((r) => r.startsWith(`${id} `))?.split(/ {2,}/);
+    expect(cells(learner.id)).toEqual([learner.id, '(unstarted)', peer, 'yes']);
+    for (const m of four.members.filter((x) => x.id !== learner.id)) {
+      expect(cells(m.id)).toEqual([m.id, m.name, m.peer_urls.join(','), m.client_urls.join(',')]);
+    }
     expect((await run(['cluster', 'remove', learner.id])).code).toBe(0);
     expect((await run(['cluster', 'members', '-o', 'json'])).stdout).not.toContain(learner.id);
 

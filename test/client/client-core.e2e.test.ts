@@ -4,7 +4,9 @@
  * endpoint in the list is failed over; a watch resumes across the SIGKILL of the member it
  * streams from with no event lost or repeated; a compacted resume point fails clearly; a
  * kept lease outlives its TTL and a leader kill, and reports `lost` once when revoked
- * elsewhere; a session's close revokes its lease.
+ * elsewhere; a session's close revokes its lease; Client.close() ends its watches, revokes its
+ * sessions, deregisters its instances and fails a call in flight and any later call with
+ * CANCELLED.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/client.js';
@@ -207,4 +209,53 @@ describe('leases and sessions', () => {
     expect(await client.kv.getText('session/k')).toBeUndefined();
     expect((await client.leases.timeToLive(session.leaseId)).ttlSeconds).toBe(-1);
   });
+});
+
+describe('clean shutdown', () => {
+  it('close() ends watches, revokes sessions, deregisters instances, and fails calls in flight and after', async () => {
+    const c = new Client({ endpoints: cluster.endpoints() });
+    const holder = await client.lock('shutdown/lock');
+    try {
+      const session = await c.session({ ttlSeconds: 60 });
+      await c.kv.put('shutdown/session-key', 'v', { lease: session.leaseId });
+      const reg = await c.registry.register({ service: 'shutdown-svc', id: 'a', address: '10.0.0.1:7000' });
+      const watcher = c.watch('shutdown/', { prefix: true });
+      await watcher.ready();
+      const watchEnd = (async () => {
+        for await (const _ of watcher) {
+          // events until the client closes
+        }
+        return 'ended';
+      })().catch((e: unknown) => e);
+      // A call in flight: waiting for a lock another client holds.
+      const waiting = c.lock('shutdown/lock').catch((e: unknown) => e);
+      const [waiter] = await eventually(async () => {
+        const line = (await client.locks.describe('shutdown/lock')).waiters;
+        expect(line).toHaveLength(1);
+        return line;
+      });
+
+      await c.close();
+
+      expect(await watchEnd).toBe('ended');
+      const inFlight = await waiting;
+      expect(inFlight).toBeInstanceOf(ClientError);
+      expect((inFlight as ClientError).code).toBe(ErrorCode.CANCELLED);
+      const after = await c.kv.get('shutdown/session-key').catch((e: unknown) => e);
+      expect((after as ClientError).code).toBe(ErrorCode.CANCELLED);
+      // What it held in the cluster is gone: the session's lease and key, the instance.
+      expect(await client.kv.getText('shutdown/session-key')).toBeUndefined();
+      expect((await client.leases.timeToLive(session.leaseId)).ttlSeconds).toBe(-1);
+      const gone = await client.registry.get('shutdown-svc', 'a').catch((e: unknown) => e);
+      expect((gone as ClientError).code).toBe(ErrorCode.INSTANCE_NOT_FOUND);
+      expect((await client.leases.timeToLive(reg.lease.id)).ttlSeconds).toBe(-1);
+      // The waiter left the line, and the lease it waited on is gone with it.
+      await eventually(async () =>
+        expect((await client.locks.describe('shutdown/lock')).waiters).toEqual([]),
+      );
+      expect((await client.leases.timeToLive(waiter?.lease as number)).ttlSeconds).toBe(-1);
+    } finally {
+      await holder.release();
+    }
+  }, 60_000);
 });

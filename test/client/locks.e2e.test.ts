@@ -285,6 +285,9 @@ describe('read-write lock and semaphore', () => {
     expect(await codeOf(sem.acquire({ waitTimeoutMs: 500 }))).toBe(ErrorCode.LOCK_WAIT_TIMEOUT);
     await held[0]!.release();
     const h4 = await fourth;
+    // Every permit carries a fencing token; one granted later carries a larger one.
+    for (const h of held) expect(h.fencingToken).toBeGreaterThan(0);
+    expect(h4.fencingToken).toBeGreaterThan(Math.max(...held.map((h) => h.fencingToken)));
     await Promise.all([h4, ...held.slice(1)].map((h) => h.release()));
   });
 });

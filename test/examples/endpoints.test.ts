@@ -1,7 +1,8 @@
 /**
  * Proves the examples connect to `npm start`'s cluster when CAIRN_ENDPOINTS is not set: the
  * SDK's DEFAULT_ENDPOINTS are exactly the client URLs of cluster/'s default topology (the one
- * `npm start` runs), exampleEndpoints() falls back to them, and every runnable example makes its
+ * `npm start` runs), a Client given no endpoints uses them, exampleEndpoints() falls back to
+ * them, and every runnable example makes its
  * Client from exampleEndpoints(). (The e2e test runs the examples against a TestCluster on free
  * ports through CAIRN_ENDPOINTS: tests must never use the default ports.)
  */
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localTopology } from '../../cluster/topology.js';
 import { exampleEndpoints } from '../../examples/endpoints.js';
-import { DEFAULT_ENDPOINTS } from '../../src/client/index.js';
+import { Client, DEFAULT_ENDPOINTS } from '../../src/client/index.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 const saved = process.env.CAIRN_ENDPOINTS;
@@ -24,6 +25,15 @@ describe('where the examples connect', () => {
   it("DEFAULT_ENDPOINTS are the client addresses of npm start's cluster", () => {
     const started = localTopology('/unused').members.map((m) => new URL(m.clientUrl).host);
     expect([...DEFAULT_ENDPOINTS]).toEqual(started);
+  });
+
+  it('a Client given no endpoints uses DEFAULT_ENDPOINTS (it connects lazily: nothing is dialled here)', async () => {
+    const c = new Client();
+    try {
+      expect(c.connection.endpoints.map((e) => e.address)).toEqual([...DEFAULT_ENDPOINTS]);
+    } finally {
+      await c.close();
+    }
   });
 
   it('exampleEndpoints() is CAIRN_ENDPOINTS when set, else DEFAULT_ENDPOINTS', () => {

@@ -1,0 +1,143 @@
+/**
+ * Proves the SDK never sends a write again when the connection is lost while the call is in
+ * flight, unless the caller says it is idempotent: a real Client reaches an in-process fake of
+ * etcd's KV service through a TCP relay, and when a scripted call arrives the fake cuts every
+ * relayed connection instead of answering (the server got the request; the client never
+ * learns what became of it). A put, delete or writing txn cut this way arrives once and
+ * fails CONNECTION_LOST with outcomeUnknown; a put marked idempotent, a read and a read-only
+ * txn are sent again on a new connection and succeed. (retry-writes.test.ts covers the same
+ * rule for etcd's "request timed out" answer.)
+ */
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { serviceDefinitions } from '../../src/api/definitions.js';
+import { Client } from '../../src/client/client.js';
+import { ClientError, ErrorCode } from '../../src/client/errors.js';
+import { op } from '../../src/client/kv-ops.js';
+
+const OK_BY_METHOD: Record<string, object> = {
+  Range: { kvs: [], count: 0, more: false },
+  Put: {},
+  DeleteRange: { deleted: 1, prev_kvs: [] },
+  Txn: { succeeded: true, responses: [] },
+};
+
+let server: grpc.Server;
+let relay: Server;
+let client: Client;
+/** Every socket the relay holds open (both sides of each relayed connection). */
+const sockets = new Set<Socket>();
+/** How many arrivals of each method to answer by cutting the connection. */
+const cuts = new Map<string, number>();
+/** How many calls arrived, by method. */
+const arrived = new Map<string, number>();
+
+function track(s: Socket): Socket {
+  sockets.add(s);
+  s.once('close', () => sockets.delete(s));
+  s.on('error', () => undefined);
+  return s;
+}
+
+/** Drops every relayed connection at once, as a crashed member or a broken network would. */
+function cutAll(): void {
+  for (const s of sockets) s.destroy();
+}
+
+beforeAll(async () => {
+  server = new grpc.Server();
+  const handlers: grpc.UntypedServiceImplementation = {};
+  for (const method of Object.keys(OK_BY_METHOD)) {
+    handlers[method] = (
+      _call: grpc.ServerUnaryCall<unknown, unknown>,
+      callback: grpc.sendUnaryData<unknown>,
+    ) => {
+      arrived.set(method, (arrived.get(method) ?? 0) + 1);
+      const left = cuts.get(method) ?? 0;
+      if (left > 0) {
+        cuts.set(method, left - 1);
+        cutAll();
+        return; // never answered
+      }
+      callback(null, { header: { revision: 7, raft_term: 2 }, ...OK_BY_METHOD[method] });
+    };
+  }
+  server.addService(serviceDefinitions().kv, handlers);
+  const serverPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  relay = createServer((inbound) => {
+    const outbound = track(tcpConnect(serverPort, '127.0.0.1'));
+    track(inbound);
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+    inbound.once('close', () => outbound.destroy());
+    outbound.once('close', () => inbound.destroy());
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const address = relay.address();
+  if (address === null || typeof address === 'string') throw new Error('relay has no port');
+  client = new Client({
+    endpoints: [`127.0.0.1:${address.port}`],
+    deadlineMs: 5000,
+    retry: { attemptsMax: 6, backoffBaseMs: 20, backoffMaxMs: 200 },
+  });
+});
+
+afterAll(async () => {
+  await client?.close();
+  cutAll();
+  await new Promise<void>((resolve) => (relay ? relay.close(() => resolve()) : resolve()));
+  server?.forceShutdown();
+});
+
+beforeEach(() => {
+  cuts.clear();
+  arrived.clear();
+});
+
+/** The ClientError a call failed with (fails the test when it succeeded). */
+async function failure(p: Promise<unknown>): Promise<ClientError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ClientError);
+  return err as ClientError;
+}
+
+describe('a write cut off by a lost connection', () => {
+  it('is sent once: put, delete and a writing txn fail CONNECTION_LOST with outcomeUnknown', async () => {
+    cuts.set('Put', 2);
+    cuts.set('DeleteRange', 2);
+    cuts.set('Txn', 2);
+    const put = await failure(client.kv.put('k', 'v'));
+    const del = await failure(client.kv.delete('k'));
+    const txn = await failure(client.kv.txn().success(op.put('k', 'v')).commit());
+    for (const err of [put, del, txn]) {
+      expect(err.code).toBe(ErrorCode.CONNECTION_LOST);
+      expect(err.outcomeUnknown).toBe(true);
+    }
+    expect(Object.fromEntries(arrived)).toEqual({ Put: 1, DeleteRange: 1, Txn: 1 });
+  });
+
+  it('is sent again on a new connection when the caller marks it idempotent', async () => {
+    cuts.set('Put', 1);
+    const r = await client.kv.put('k', 'v', { idempotent: true });
+    expect(r.revision).toBe(7);
+    expect(arrived.get('Put')).toBe(2);
+  });
+});
+
+describe('reads cut off by a lost connection', () => {
+  it('are sent again: a range and a read-only txn', async () => {
+    cuts.set('Range', 1);
+    cuts.set('Txn', 1);
+    expect((await client.kv.get('k')).count).toBe(0);
+    expect((await client.kv.txn().success(op.get('k')).commit()).succeeded).toBe(true);
+    expect(Object.fromEntries(arrived)).toEqual({ Range: 2, Txn: 2 });
+  });
+});
