@@ -1,5 +1,5 @@
 /** Runs the real cairnctl (compiled or source, as test/support/entry.ts says) as a child process and collects what it printed. */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { programArgs } from '../support/entry.js';
 
@@ -17,12 +17,20 @@ export function cairnctl(
   args: readonly string[],
   options: { stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<CliResult> {
+  const child = spawn(process.execPath, [...programArgs('src/cli/main.ts'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1', CAIRN_ENDPOINTS: '', ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  return collect(child, options);
+}
+
+/** Feeds a child its stdin and resolves, once it closes, with its exit code and output; SIGKILL after the timeout. */
+function collect(
+  child: ChildProcessWithoutNullStreams,
+  options: { stdin?: string; timeoutMs?: number },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...programArgs('src/cli/main.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, NO_COLOR: '1', CAIRN_ENDPOINTS: '', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -141,27 +149,11 @@ export function cairnctlOnTerminal(
   const line = [process.execPath, ...programArgs('src/cli/main.ts'), ...args].map(quote).join(' ');
   const env: NodeJS.ProcessEnv = { ...process.env, CAIRN_ENDPOINTS: '', ...options.env };
   if (options.env?.NO_COLOR === undefined) delete env.NO_COLOR;
-  return new Promise((resolve, reject) => {
-    // -e: script exits with the command's code; -f: flush as it goes; -q: no banner.
-    const child = spawn('script', ['-qefc', line, '/dev/null'], {
-      cwd: ROOT,
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 45_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(options.stdin ?? '');
+  // -e: script exits with the command's code; -f: flush as it goes; -q: no banner.
+  const child = spawn('script', ['-qefc', line, '/dev/null'], {
+    cwd: ROOT,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  return collect(child, options);
 }

@@ -14,9 +14,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { serviceDefinitions } from '../../src/api/definitions.js';
 import { Client, type ClientOptions } from '../../src/client/client.js';
-import { ClientError, ErrorCode } from '../../src/client/errors.js';
+import { ErrorCode } from '../../src/client/errors.js';
+import { failure, okAnswer, startFakeKv } from './fake-kv.js';
 
 type Behaviour = 'hang' | 'no leader' | 'bad request' | 'ok';
 
@@ -30,10 +30,9 @@ const deadlineAheadMs: number[] = [];
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  server = new grpc.Server();
-  const handler =
-    (method: string) =>
-    (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+  let port: number;
+  ({ server, port } = await startFakeKv(
+    (method) => (call, callback) => {
       const arrivedAtMs = Date.now();
       arrived.set(method, (arrived.get(method) ?? 0) + 1);
       const deadline = call.getDeadline();
@@ -43,14 +42,10 @@ beforeAll(async () => {
         callback({ code: grpc.status.UNAVAILABLE, details: 'etcdserver: no leader' });
       else if (behaviour === 'bad request') {
         callback({ code: grpc.status.INVALID_ARGUMENT, details: 'etcdserver: key is not provided' });
-      } else callback(null, { header: { revision: 7, raft_term: 2 }, kvs: [], count: 0, more: false });
-    };
-  server.addService(serviceDefinitions().kv, { Range: handler('Range'), Put: handler('Put') });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
-  );
+      } else callback(null, okAnswer('Range'));
+    },
+    ['Range', 'Put'],
+  ));
   endpoint = `127.0.0.1:${port}`;
 });
 
@@ -69,16 +64,6 @@ function clientWith(options: Omit<ClientOptions, 'endpoints'>): Client {
   const c = new Client({ endpoints: [endpoint], ...options });
   clients.push(c);
   return c;
-}
-
-/** The ClientError a call failed with (fails the test when it succeeded). */
-async function failure(p: Promise<unknown>): Promise<ClientError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ClientError);
-  return err as ClientError;
 }
 
 describe('deadlines', () => {

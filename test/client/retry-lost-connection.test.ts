@@ -9,19 +9,12 @@
  * rule for etcd's "request timed out" answer.)
  */
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { serviceDefinitions } from '../../src/api/definitions.js';
 import { Client } from '../../src/client/client.js';
-import { ClientError, ErrorCode } from '../../src/client/errors.js';
+import { ErrorCode } from '../../src/client/errors.js';
 import { op } from '../../src/client/kv-ops.js';
-
-const OK_BY_METHOD: Record<string, object> = {
-  Range: { kvs: [], count: 0, more: false },
-  Put: {},
-  DeleteRange: { deleted: 1, prev_kvs: [] },
-  Txn: { succeeded: true, responses: [] },
-};
+import { failure, okAnswer, startFakeKv } from './fake-kv.js';
 
 let server: grpc.Server;
 let relay: Server;
@@ -46,29 +39,17 @@ function cutAll(): void {
 }
 
 beforeAll(async () => {
-  server = new grpc.Server();
-  const handlers: grpc.UntypedServiceImplementation = {};
-  for (const method of Object.keys(OK_BY_METHOD)) {
-    handlers[method] = (
-      _call: grpc.ServerUnaryCall<unknown, unknown>,
-      callback: grpc.sendUnaryData<unknown>,
-    ) => {
-      arrived.set(method, (arrived.get(method) ?? 0) + 1);
-      const left = cuts.get(method) ?? 0;
-      if (left > 0) {
-        cuts.set(method, left - 1);
-        cutAll();
-        return; // never answered
-      }
-      callback(null, { header: { revision: 7, raft_term: 2 }, ...OK_BY_METHOD[method] });
-    };
-  }
-  server.addService(serviceDefinitions().kv, handlers);
-  const serverPort = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
-  );
+  let serverPort: number;
+  ({ server, port: serverPort } = await startFakeKv((method) => (_call, callback) => {
+    arrived.set(method, (arrived.get(method) ?? 0) + 1);
+    const left = cuts.get(method) ?? 0;
+    if (left > 0) {
+      cuts.set(method, left - 1);
+      cutAll();
+      return; // never answered
+    }
+    callback(null, okAnswer(method));
+  }));
   relay = createServer((inbound) => {
     const outbound = track(tcpConnect(serverPort, '127.0.0.1'));
     track(inbound);
@@ -98,16 +79,6 @@ beforeEach(() => {
   cuts.clear();
   arrived.clear();
 });
-
-/** The ClientError a call failed with (fails the test when it succeeded). */
-async function failure(p: Promise<unknown>): Promise<ClientError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ClientError);
-  return err as ClientError;
-}
 
 describe('a write cut off by a lost connection', () => {
   it('is sent once: put, delete and a writing txn fail CONNECTION_LOST with outcomeUnknown', async () => {

@@ -9,10 +9,10 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { serviceDefinitions } from '../../src/api/definitions.js';
 import { Client } from '../../src/client/client.js';
-import { ClientError, ErrorCode } from '../../src/client/errors.js';
+import { ErrorCode } from '../../src/client/errors.js';
 import { op } from '../../src/client/kv-ops.js';
+import { failure, okAnswer, startFakeKv } from './fake-kv.js';
 
 /** What the fake answers to one call: an etcd error string, or success. */
 type Answer = 'timed out' | 'no leader' | 'ok';
@@ -20,13 +20,6 @@ type Answer = 'timed out' | 'no leader' | 'ok';
 const ETCD_MESSAGES: Record<'timed out' | 'no leader', string> = {
   'timed out': 'etcdserver: request timed out',
   'no leader': 'etcdserver: no leader',
-};
-
-const OK_BY_METHOD: Record<string, object> = {
-  Range: { kvs: [], count: 0, more: false },
-  Put: {},
-  DeleteRange: { deleted: 1, prev_kvs: [] },
-  Txn: { succeeded: true, responses: [] },
 };
 
 let server: grpc.Server;
@@ -37,28 +30,16 @@ const script = new Map<string, Answer[]>();
 const arrived = new Map<string, number>();
 
 beforeAll(async () => {
-  server = new grpc.Server();
-  const handlers: grpc.UntypedServiceImplementation = {};
-  for (const method of Object.keys(OK_BY_METHOD)) {
-    handlers[method] = (
-      _call: grpc.ServerUnaryCall<unknown, unknown>,
-      callback: grpc.sendUnaryData<unknown>,
-    ) => {
-      arrived.set(method, (arrived.get(method) ?? 0) + 1);
-      const answer = script.get(method)?.shift() ?? 'ok';
-      if (answer === 'ok') {
-        callback(null, { header: { revision: 7, raft_term: 2 }, ...OK_BY_METHOD[method] });
-        return;
-      }
-      callback({ code: grpc.status.UNAVAILABLE, details: ETCD_MESSAGES[answer] });
-    };
-  }
-  server.addService(serviceDefinitions().kv, handlers);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
-  );
+  let port: number;
+  ({ server, port } = await startFakeKv((method) => (_call, callback) => {
+    arrived.set(method, (arrived.get(method) ?? 0) + 1);
+    const answer = script.get(method)?.shift() ?? 'ok';
+    if (answer === 'ok') {
+      callback(null, okAnswer(method));
+      return;
+    }
+    callback({ code: grpc.status.UNAVAILABLE, details: ETCD_MESSAGES[answer] });
+  }));
   client = new Client({
     endpoints: [`127.0.0.1:${port}`],
     deadlineMs: 3000,
@@ -75,16 +56,6 @@ beforeEach(() => {
   script.clear();
   arrived.clear();
 });
-
-/** The ClientError a call failed with (fails the test when it succeeded). */
-async function failure(p: Promise<unknown>): Promise<ClientError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ClientError);
-  return err as ClientError;
-}
 
 describe('a write whose outcome is unknown', () => {
   it('is sent once: put, delete and a writing txn answered "request timed out"', async () => {

@@ -1,0 +1,54 @@
+/**
+ * For SDK tests against an in-process fake of etcd's KV service: starting it with handlers the
+ * test writes, the success answer of each method, and the ClientError a call failed with.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { expect } from 'vitest';
+import { serviceDefinitions } from '../../src/api/definitions.js';
+import { ClientError } from '../../src/client/errors.js';
+
+/** The body of a successful answer, by KV method. */
+export const OK_BY_METHOD: Readonly<Record<string, object>> = {
+  Range: { kvs: [], count: 0, more: false },
+  Put: {},
+  DeleteRange: { deleted: 1, prev_kvs: [] },
+  Txn: { succeeded: true, responses: [] },
+};
+
+/** A successful answer of `method`, at revision 7 in term 2. */
+export function okAnswer(method: string): object {
+  return { header: { revision: 7, raft_term: 2 }, ...OK_BY_METHOD[method] };
+}
+
+/** A KV handler as the fake takes it. */
+export type FakeHandler = (
+  call: grpc.ServerUnaryCall<unknown, unknown>,
+  callback: grpc.sendUnaryData<unknown>,
+) => void;
+
+/** Starts a gRPC server on a free loopback port serving `methods` of KV through handlerFor(method). */
+export async function startFakeKv(
+  handlerFor: (method: string) => FakeHandler,
+  methods: readonly string[] = Object.keys(OK_BY_METHOD),
+): Promise<{ server: grpc.Server; port: number }> {
+  const server = new grpc.Server();
+  const handlers: grpc.UntypedServiceImplementation = {};
+  for (const method of methods) handlers[method] = handlerFor(method);
+  server.addService(serviceDefinitions().kv, handlers);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  return { server, port };
+}
+
+/** The ClientError a call failed with (fails the test when it succeeded). */
+export async function failure(p: Promise<unknown>): Promise<ClientError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ClientError);
+  return err as ClientError;
+}
