@@ -59,6 +59,39 @@ export async function waitForLeader(
   throw new Error(`no leader within ${timeoutMs} ms (${lastError})`);
 }
 
+/**
+ * Polls every endpoint until all of them name the same leader and that member reports itself
+ * leader: a client spread over the members then meets no "no leader" from one that has not
+ * heard of the election yet. Fails after timeoutMs.
+ */
+export async function waitForAgreedLeader(
+  endpoints: readonly string[],
+  timeoutMs: number,
+  names?: readonly string[],
+  tls: ClientTlsFiles = {},
+): Promise<LeaderFound> {
+  const credentials = channelCredentialsFromFiles(tls);
+  const until = Date.now() + timeoutMs;
+  let lastState = 'no answer yet';
+  while (Date.now() < until) {
+    const seen = await Promise.all(
+      endpoints.map((url) =>
+        status(url, 1000, credentials).then(
+          (s) => ({ leader: s.leader, self: s.header.member_id }),
+          (err: Error) => ({ leader: 0, self: 0, error: err.message }),
+        ),
+      ),
+    );
+    const leader = seen[0]?.leader ?? 0;
+    const at = seen.findIndex((s) => s.self === leader);
+    if (leader !== 0 && at >= 0 && seen.every((s) => s.leader === leader))
+      return { name: names?.[at] ?? endpoints[at]!, url: endpoints[at]! };
+    lastState = seen.map((s, i) => `${names?.[i] ?? endpoints[i]}: leader ${s.leader}`).join(', ');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the members did not agree on a leader within ${timeoutMs} ms (${lastState})`);
+}
+
 /** Polls one endpoint until it answers Maintenance.Status (a joining member is serving); fails after timeoutMs. */
 export async function waitForServing(
   endpoint: string,

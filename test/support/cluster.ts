@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { ensureClusterCerts } from '../../cluster/certs.js';
 import { spawnMember } from '../../cluster/processes.js';
-import { waitForLeader } from '../../cluster/readiness.js';
+import { waitForAgreedLeader, waitForLeader } from '../../cluster/readiness.js';
 import {
   type LocalMember,
   type LocalTopology,
@@ -22,6 +22,7 @@ import {
   localTopology,
   memberNames,
 } from '../../cluster/topology.js';
+import type { ClientTlsFiles } from '../../src/common/tls.js';
 import { TEST_ENTRY } from './entry.js';
 import { freePorts } from './ports.js';
 import { type LoggingCluster, runningClusters } from './running-clusters.js';
@@ -190,15 +191,29 @@ export class TestCluster implements LoggingCluster {
 
   /** The name of the member that reports itself leader, among the running ones (waits for one: a minute, for machines busy with several suites). */
   async leaderName(timeoutMs = 60_000): Promise<string> {
+    const { urls, names, tls } = this.running();
+    return (await waitForLeader(urls, timeoutMs, names, tls)).name;
+  }
+
+  /** The running members' client URLs and names, and the client certificate files of a TLS cluster. */
+  private running(): { urls: string[]; names: string[]; tls: ClientTlsFiles } {
     const live = this.topology.members.filter((m) => this.processes.has(m.name));
     const tls = this.topology.tls;
-    const found = await waitForLeader(
-      live.map((m) => m.clientUrl),
-      timeoutMs,
-      live.map((m) => m.name),
-      tls ? { caFile: tls.caFile, certFile: tls.client.certFile, keyFile: tls.client.keyFile } : {},
-    );
-    return found.name;
+    return {
+      urls: live.map((m) => m.clientUrl),
+      names: live.map((m) => m.name),
+      tls: tls ? { caFile: tls.caFile, certFile: tls.client.certFile, keyFile: tls.client.keyFile } : {},
+    };
+  }
+
+  /**
+   * The leader's name once every running member names it (waits a minute at most): for tests
+   * whose clients spread over all members and do not retry a "no leader" answer, as etcdctl
+   * does not for writes.
+   */
+  async agreedLeaderName(timeoutMs = 60_000): Promise<string> {
+    const { urls, names, tls } = this.running();
+    return (await waitForAgreedLeader(urls, timeoutMs, names, tls)).name;
   }
 
   /** Client endpoints (host:port) of some members (default: all). */
