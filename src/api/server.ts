@@ -293,8 +293,6 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     // request gets etcd's own error ("request is too large") rather than a transport error.
     'grpc.max_receive_message_length': config.maxRequestBytes + 512 * 1024,
     'grpc.max_send_message_length': 2 ** 31 - 1,
-    // Channelz (grpc-js's introspection service, not served here) tracks every call.
-    'grpc.enable_channelz': 0,
     // Every client call passes one interceptor that counts it (grpc_server_handled_total).
     ...(observability ? { interceptors: [observability.interceptor] } : {}),
   };

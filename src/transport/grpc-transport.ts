@@ -41,8 +41,6 @@ export function raftPeerServerOptions(
   return {
     'grpc.max_receive_message_length': frameBytesMax,
     'grpc.max_send_message_length': FRAME_OVERHEAD_BYTES,
-    // Channelz (grpc-js's introspection service, unused here) tracks every call and stream.
-    'grpc.enable_channelz': 0,
   };
 }
 

@@ -80,10 +80,6 @@ export class PeerLink {
       'grpc.keepalive_timeout_ms': 5_000,
       // A pool of its own per channel: control and append get separate connections.
       'grpc.use_local_subchannel_pool': 1,
-      // Unused introspection that tracks every call; and the streams are never retried by grpc-js
-      // (a stream that fails is opened again by PeerStream), so its retry buffering is skipped.
-      'grpc.enable_channelz': 0,
-      'grpc.enable_retries': 0,
     };
     this.controlClient = new Client(target, opts.credentials, channelOptions);
     this.appendClient = new Client(target, opts.credentials, channelOptions);
