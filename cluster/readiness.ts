@@ -34,29 +34,60 @@ function status(
   });
 }
 
+/** What one member answered to Maintenance.Status in one round: the leader it names and its own id, or why it did not answer. */
+type Seen = { readonly leader: number; readonly self: number } | { readonly error: string };
+
+/**
+ * Asks every endpoint for its status (in parallel) every 200 ms until `decide` makes something
+ * of one round's answers; after timeoutMs fails with `what` and the last round's answers.
+ */
+async function pollStatus<T>(
+  endpoints: readonly string[],
+  timeoutMs: number,
+  tls: ClientTlsFiles,
+  decide: (seen: readonly Seen[]) => T | undefined,
+  what: string,
+  names?: readonly string[],
+): Promise<T> {
+  const credentials = channelCredentialsFromFiles(tls);
+  const until = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  while (Date.now() < until) {
+    const seen = await Promise.all(
+      endpoints.map((url) =>
+        status(url, 1000, credentials).then(
+          (s): Seen => ({ leader: s.leader, self: s.header.member_id }),
+          (err: Error): Seen => ({ error: err.message }),
+        ),
+      ),
+    );
+    const decided = decide(seen);
+    if (decided !== undefined) return decided;
+    last = seen
+      .map((s, i) => `${names?.[i] ?? endpoints[i]}: ${'error' in s ? s.error : `leader ${s.leader}`}`)
+      .join(', ');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} within ${timeoutMs} ms (${last})`);
+}
+
+/** The member at position i as found. */
+function found(endpoints: readonly string[], names: readonly string[] | undefined, i: number): LeaderFound {
+  return { name: names?.[i] ?? endpoints[i]!, url: endpoints[i]! };
+}
+
 /** Polls the endpoints until one of them reports itself as leader; fails after timeoutMs. https endpoints are dialled with tls. */
-export async function waitForLeader(
+export function waitForLeader(
   endpoints: readonly string[],
   timeoutMs: number,
   names?: readonly string[],
   tls: ClientTlsFiles = {},
 ): Promise<LeaderFound> {
-  const credentials = channelCredentialsFromFiles(tls);
-  const until = Date.now() + timeoutMs;
-  let lastError = 'no answer yet';
-  while (Date.now() < until) {
-    for (let i = 0; i < endpoints.length; i++) {
-      const url = endpoints[i]!;
-      try {
-        const s = await status(url, 1000, credentials);
-        if (s.leader !== 0 && s.leader === s.header.member_id) return { name: names?.[i] ?? url, url };
-      } catch (err) {
-        lastError = (err as Error).message;
-      }
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no leader within ${timeoutMs} ms (${lastError})`);
+  const decide = (seen: readonly Seen[]): LeaderFound | undefined => {
+    const at = seen.findIndex((s) => 'self' in s && s.leader !== 0 && s.leader === s.self);
+    return at >= 0 ? found(endpoints, names, at) : undefined;
+  };
+  return pollStatus(endpoints, timeoutMs, tls, decide, 'no leader', names);
 }
 
 /**
@@ -64,32 +95,20 @@ export async function waitForLeader(
  * leader: a client spread over the members then meets no "no leader" from one that has not
  * heard of the election yet. Fails after timeoutMs.
  */
-export async function waitForAgreedLeader(
+export function waitForAgreedLeader(
   endpoints: readonly string[],
   timeoutMs: number,
   names?: readonly string[],
   tls: ClientTlsFiles = {},
 ): Promise<LeaderFound> {
-  const credentials = channelCredentialsFromFiles(tls);
-  const until = Date.now() + timeoutMs;
-  let lastState = 'no answer yet';
-  while (Date.now() < until) {
-    const seen = await Promise.all(
-      endpoints.map((url) =>
-        status(url, 1000, credentials).then(
-          (s) => ({ leader: s.leader, self: s.header.member_id }),
-          (err: Error) => ({ leader: 0, self: 0, error: err.message }),
-        ),
-      ),
-    );
-    const leader = seen[0]?.leader ?? 0;
-    const at = seen.findIndex((s) => s.self === leader);
-    if (leader !== 0 && at >= 0 && seen.every((s) => s.leader === leader))
-      return { name: names?.[at] ?? endpoints[at]!, url: endpoints[at]! };
-    lastState = seen.map((s, i) => `${names?.[i] ?? endpoints[i]}: leader ${s.leader}`).join(', ');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the members did not agree on a leader within ${timeoutMs} ms (${lastState})`);
+  const decide = (seen: readonly Seen[]): LeaderFound | undefined => {
+    const first = seen[0];
+    const leader = first !== undefined && 'self' in first ? first.leader : 0;
+    if (leader === 0 || !seen.every((s) => 'self' in s && s.leader === leader)) return undefined;
+    const at = seen.findIndex((s) => 'self' in s && s.self === leader);
+    return at >= 0 ? found(endpoints, names, at) : undefined;
+  };
+  return pollStatus(endpoints, timeoutMs, tls, decide, 'the members did not agree on a leader', names);
 }
 
 /** Polls one endpoint until it answers Maintenance.Status (a joining member is serving); fails after timeoutMs. */
@@ -98,17 +117,6 @@ export async function waitForServing(
   timeoutMs: number,
   tls: ClientTlsFiles = {},
 ): Promise<void> {
-  const credentials = channelCredentialsFromFiles(tls);
-  const until = Date.now() + timeoutMs;
-  let lastError = 'no answer yet';
-  while (Date.now() < until) {
-    try {
-      await status(endpoint, 1000, credentials);
-      return;
-    } catch (err) {
-      lastError = (err as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${endpoint} not serving within ${timeoutMs} ms (${lastError})`);
+  const decide = (seen: readonly Seen[]): true | undefined => ('self' in seen[0]! ? true : undefined);
+  await pollStatus([endpoint], timeoutMs, tls, decide, `${endpoint} not serving`);
 }
