@@ -13,8 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/client.js';
-import { TestCluster } from '../support/cluster.js';
-import { type BackgroundCli, cairnctl, startCairnctl } from './run-cli.js';
+import type { TestCluster } from '../support/cluster.js';
+import { type BackgroundCli, cairnctl, clusterForCli, startCairnctl } from './run-cli.js';
 
 let cluster: TestCluster;
 let env: Record<string, string>;
@@ -22,9 +22,7 @@ let client: Client;
 const children = new Set<BackgroundCli>();
 
 beforeAll(async () => {
-  cluster = await TestCluster.start();
-  await cluster.leaderName(45_000);
-  env = { CAIRN_ENDPOINTS: cluster.endpoints().join(',') };
+  ({ cluster, env } = await clusterForCli());
   client = new Client({ endpoints: cluster.endpoints() });
 }, 120_000);
 

@@ -6,8 +6,8 @@
  * file prompts for the compares and both branches and runs what was typed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestCluster } from '../support/cluster.js';
-import { cairnctl, cairnctlOnTerminal, canRunOnTerminal } from './run-cli.js';
+import type { TestCluster } from '../support/cluster.js';
+import { cairnctl, cairnctlOnTerminal, canRunOnTerminal, clusterForCli } from './run-cli.js';
 
 const ESC = '\u001b';
 const BOLD = `${ESC}[1m`;
@@ -18,9 +18,7 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   if (!canRunOnTerminal()) return;
-  cluster = await TestCluster.start();
-  await cluster.leaderName(45_000);
-  env = { CAIRN_ENDPOINTS: cluster.endpoints().join(',') };
+  ({ cluster, env } = await clusterForCli());
 }, 120_000);
 
 afterAll(async () => {

@@ -11,9 +11,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestCluster } from '../support/cluster.js';
+import type { TestCluster } from '../support/cluster.js';
 import { freePort } from '../support/ports.js';
-import { cairnctl } from './run-cli.js';
+import { cairnctl, clusterForCli } from './run-cli.js';
 
 let cluster: TestCluster;
 let dir: string;
@@ -21,9 +21,7 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cairnctl-'));
-  cluster = await TestCluster.start();
-  await cluster.leaderName(45_000);
-  env = { CAIRN_ENDPOINTS: cluster.endpoints().join(',') };
+  ({ cluster, env } = await clusterForCli());
 }, 120_000);
 
 afterAll(async () => {

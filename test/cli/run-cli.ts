@@ -1,6 +1,7 @@
 /** Runs the real cairnctl (compiled or source, as test/support/entry.ts says) as a child process and collects what it printed. */
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { TestCluster } from '../support/cluster.js';
 import { programArgs } from '../support/entry.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -156,4 +157,11 @@ export function cairnctlOnTerminal(
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   return collect(child, options);
+}
+
+/** Starts a three-member TestCluster for cairnctl tests, waits for its leader, and gives the environment that points cairnctl at it. */
+export async function clusterForCli(): Promise<{ cluster: TestCluster; env: Record<string, string> }> {
+  const cluster = await TestCluster.start();
+  await cluster.leaderName(45_000);
+  return { cluster, env: { CAIRN_ENDPOINTS: cluster.endpoints().join(',') } };
 }
