@@ -82,6 +82,8 @@ export interface ConnectionFacts {
   tls: boolean;
   /** Whether --cacert was given. */
   caGiven: boolean;
+  /** Plain (not https://) endpoints found to answer a TLS handshake after they could not be reached (tls-probe.ts). */
+  tlsOnly?: readonly string[];
   timeoutMs: number;
 }
 
@@ -105,6 +107,13 @@ export function explain(err: unknown, facts: ConnectionFacts): { exitCode: numbe
     return {
       exitCode: ExitCode.TLS,
       message: `TLS error talking to ${list}: ${err.message}\n  hint: ${hint}`,
+    };
+  }
+  const tlsOnly = facts.tlsOnly ?? [];
+  if (connectionTrouble && tlsOnly.length > 0) {
+    return {
+      exitCode: ExitCode.TLS,
+      message: `TLS mismatch: ${tlsOnly.join(',')} speak${tlsOnly.length === 1 ? 's' : ''} TLS, but the endpoints were given without https://\n  hint: use https:// endpoints and --cacert with the cluster\u2019s CA (and --cert/--key if it checks client certificates)`,
     };
   }
   if (connectionTrouble) {

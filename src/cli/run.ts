@@ -112,13 +112,8 @@ export async function run(argv: readonly string[], io: RunIo): Promise<number> {
     return await (command as Command).run(ctx);
   } catch (err) {
     let { exitCode, message } = explain(err, facts);
-    if (exitCode === ExitCode.UNREACHABLE && !facts.tls) {
-      const tlsOnly = await tlsOnlyEndpoints(facts.endpoints);
-      if (tlsOnly.length > 0) {
-        exitCode = ExitCode.TLS;
-        message = `TLS mismatch: ${tlsOnly.join(',')} speak${tlsOnly.length === 1 ? 's' : ''} TLS, but the endpoints were given without https://\n  hint: use https:// endpoints and --cacert with the cluster's CA (and --cert/--key if it checks client certificates)`;
-      }
-    }
+    if (exitCode === ExitCode.UNREACHABLE && !facts.tls)
+      ({ exitCode, message } = explain(err, { ...facts, tlsOnly: await tlsOnlyEndpoints(facts.endpoints) }));
     plain.error(`cairnctl ${command.name}: ${message}`);
     if (err instanceof UsageError)
       plain.error(`usage: cairnctl ${usageLine(command)} (see cairnctl ${command.name} --help)`);
