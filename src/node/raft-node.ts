@@ -542,8 +542,17 @@ export class RaftNode<R> {
     }
     const isLeader = this.raw.status().role === Role.Leader;
     let deferred: readonly Message[] = [];
-    if (isLeader) this.send(rd.messages.map((m) => this.withDurableCommit(m)));
-    else {
+    if (isLeader) {
+      // An append that only tells a follower a commit index beyond this member's synced log
+      // waits for the write rather than going now with the commit held back: the follower
+      // would otherwise learn it only from the next append or heartbeat (a heartbeat after
+      // the write may carry no more than the follower had acknowledged by then).
+      const now: Message[] = [];
+      const afterWrite: Message[] = [];
+      for (const m of rd.messages) (commitOnlyBeyond(m, this.stableIndex) ? afterWrite : now).push(m);
+      this.send(now.map((m) => this.withDurableCommit(m)));
+      deferred = afterWrite;
+    } else {
       this.send(rd.messages.filter(independentOfLog));
       deferred = rd.messages.filter((m) => !independentOfLog(m));
     }
@@ -564,7 +573,7 @@ export class RaftNode<R> {
       .then(() => {
         if (this.stopped || this.fatal) return;
         if (lastEntry) this.stableIndex = lastEntry.index;
-        this.send(deferred);
+        this.send(isLeader ? deferred.map((m) => this.withDurableCommit(m)) : deferred);
         this.applyDurable();
         this.refreshFollowerCommits();
         // Entries applied just now leave state-machine changes: the loop's end writes them.
@@ -797,6 +806,11 @@ function memberChangeEnvelope(context: Uint8Array): Envelope | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** An append without entries whose commit index is beyond `stableIndex` (a leader's commit notice that its own write has not caught up with). */
+function commitOnlyBeyond(m: Message, stableIndex: number): boolean {
+  return m.type === MessageType.App && m.entries.length === 0 && m.commit > stableIndex;
 }
 
 /** Messages that say nothing about this member's log or vote, so need not wait for its write (proposals and reads forwarded to the leader). */
