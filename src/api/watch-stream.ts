@@ -10,6 +10,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { isCairnError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { WatchBatch, WatchEnd, WatchHandle, WatchHub } from '../mvcc/index.js';
+import { type MessageSender, senderFor } from './direct-send.js';
 import { toGrpcError } from './errors.js';
 import type { WireHeader } from './header.js';
 import {
@@ -78,6 +79,8 @@ export class WatchStream {
   private progressDeferred = false;
   private progressCheckQueued = false;
   private closed = false;
+  /** Every response goes out through it, so they stay in order (see direct-send.ts). */
+  private readonly send: MessageSender;
 
   constructor(
     private readonly call: Call,
@@ -85,6 +88,7 @@ export class WatchStream {
     private readonly limits: WatchStreamLimits,
     private readonly onClosed: (s: WatchStream) => void,
   ) {
+    this.send = senderFor(call);
     call.on('data', (req: unknown) => this.handleRequest(req));
     call.on('end', () => this.close('client ended the stream'));
     call.on('cancelled', () => this.close('client cancelled'));
@@ -252,7 +256,7 @@ export class WatchStream {
     if (this.closed) return;
     const bytes = wireResponseBytes(response);
     this.bufferedBytes += bytes;
-    const below = this.call.write(response, () => {
+    const below = this.send(response, () => {
       this.bufferedBytes -= bytes;
       this.maybeUnsaturate();
     });
