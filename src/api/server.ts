@@ -178,6 +178,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     logger: rootLogger.child({ component: 'transport' }),
     onMessage: (m) => node?.step(m),
     onUnreachable: (id) => node?.reportUnreachable(id),
+    onDropped: (m) => node?.reportDropped(m),
     onPeerActive: (id) => node?.peerActive(id),
     onPeerDown: (id) => node?.peerDown(id),
     onSnapshotStatus: (id, ok) => node?.reportSnapshot(id, ok),

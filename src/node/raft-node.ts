@@ -297,6 +297,24 @@ export class RaftNode<R> {
     this.guarded(() => this.raw.reportUnreachable(id));
   }
 
+  /**
+   * The transport dropped a message before it left this member. A forwarded proposal in it was
+   * appended nowhere, so its callers are told at once, with a retriable error, instead of
+   * waiting out the request timeout (a follower whose stream to the leader is reconnecting).
+   */
+  reportDropped(m: Message): void {
+    if (m.type !== MessageType.Prop || this.stopped || this.fatal) return;
+    const err = new CairnError(
+      ErrorCode.PROPOSAL_DROPPED,
+      `the proposal could not be forwarded to the leader (member ${m.to}); it was not applied`,
+      this.leaderId === NONE ? undefined : this.leaderId,
+    );
+    for (const e of m.entries) {
+      const env = proposalEnvelope(e);
+      if (env !== undefined && env.proposer === this.opts.id) this.proposals.fail(env.seq, err);
+    }
+  }
+
   /** The transport finished sending a snapshot. */
   reportSnapshot(id: NodeId, ok: boolean): void {
     if (this.stopped || this.fatal) return;
@@ -794,6 +812,23 @@ export class RaftNode<R> {
     this.rejectSnapshotWaiters(new CairnError(ErrorCode.STOPPED, 'node is stopping'));
     await this.idle;
     await this.writesDone();
+  }
+}
+
+/** The envelope of a proposed entry (a membership change's is in its context), if it has one. */
+function proposalEnvelope(e: Entry): Envelope | undefined {
+  if (e.type === EntryType.ConfChange) {
+    try {
+      return memberChangeEnvelope(decodeConfChange(e.data).context);
+    } catch {
+      return undefined;
+    }
+  }
+  if (e.data.byteLength === 0) return undefined;
+  try {
+    return decodeEnvelope(e.data);
+  } catch {
+    return undefined;
   }
 }
 

@@ -139,11 +139,15 @@ export class GrpcTransport implements Transport {
     if (this.stopped) return;
     const unreachable = new Set<NodeId>();
     for (const m of messages) {
+      let sent = false;
       try {
-        if (!this.sendOne(m)) unreachable.add(m.to);
+        sent = this.sendOne(m);
       } catch (err) {
         this.log.error({ err, to: m.to, type: m.type }, 'send failed');
+      }
+      if (!sent) {
         unreachable.add(m.to);
+        this.reportDropped(m);
       }
     }
     for (const id of unreachable) this.reportUnreachable(id);
@@ -264,6 +268,11 @@ export class GrpcTransport implements Transport {
 
   private reportDown(id: NodeId): void {
     this.defer(() => this.opts.onPeerDown?.(id));
+  }
+
+  private reportDropped(m: Message): void {
+    const onDropped = this.opts.onDropped;
+    if (onDropped !== undefined) this.defer(() => onDropped(m));
   }
 
   private reportUnreachable(id: NodeId): void {

@@ -22,6 +22,11 @@ export class MemoryTransportHub {
   readonly down = new Set<NodeId>();
   /** Directed links that drop everything, as "from>to". */
   readonly cut = new Set<string>();
+  /**
+   * Directed links, as "from>to", whose sender refuses to queue (as a real transport does while
+   * its stream is down): messages never leave and are handed back through onDropped.
+   */
+  readonly refused = new Set<string>();
   private dropFilter: DropFilter | undefined;
 
   /** Registers where a member's messages go (replacing an earlier registration). */
@@ -68,6 +73,7 @@ export class MemoryTransportHub {
   /** Restores every link and member and removes the drop filter. */
   heal(): void {
     this.cut.clear();
+    this.refused.clear();
     this.down.clear();
     this.dropFilter = undefined;
   }
@@ -113,8 +119,11 @@ export class MemoryTransport implements Transport {
   send(messages: readonly Message[]): void {
     if (this.stopped) return;
     for (const m of messages) {
-      if (this.handler !== undefined && !this.peers.has(m.to)) {
-        this.report(m, false);
+      if (
+        (this.handler !== undefined && !this.peers.has(m.to)) ||
+        this.hub.refused.has(`${m.from}>${m.to}`)
+      ) {
+        this.report(m, false, true);
         continue;
       }
       setImmediate(() => {
@@ -147,14 +156,15 @@ export class MemoryTransport implements Transport {
     if (this.handler !== undefined && this.started) this.hub.unregister(this.selfId, this.handler);
   }
 
-  /** Tells the sender's endpoint what became of a message, as the real transport would. */
-  private report(m: Message, delivered: boolean): void {
+  /** Tells the sender's endpoint what became of a message (`neverLeft`: refused before sending), as the real transport would. */
+  private report(m: Message, delivered: boolean, neverLeft = false): void {
     const isSnap = m.type === MessageType.Snap;
     const to = this.handler ?? this.hub.endpoint(this.selfId);
     if (to === undefined || (delivered && !isSnap)) return;
     queueMicrotask(() => {
       if (this.stopped) return;
       if (!delivered) to.onUnreachable?.(m.to);
+      if (neverLeft) to.onDropped?.(m);
       if (isSnap) to.onSnapshotStatus?.(m.to, delivered);
     });
   }

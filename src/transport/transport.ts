@@ -28,6 +28,11 @@ export interface TransportHandler {
   onMessage(m: Message): void;
   /** A message to this peer was dropped (peer down, queue full): raft should probe it. */
   onUnreachable(id: NodeId): void;
+  /**
+   * The message itself, when it never left this member (its stream down or full, or it was too
+   * large): a forwarded proposal in it was not appended anywhere. Optional.
+   */
+  onDropped?(m: Message): void;
   /** A snapshot sent to this peer arrived whole (true) or did not (false). */
   onSnapshotStatus(id: NodeId, ok: boolean): void;
   /** A connection to this peer was established (the peer is up); optional. */

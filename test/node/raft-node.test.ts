@@ -3,8 +3,9 @@
  * proposed on any member resolves with its applied index once applied there, linearizable
  * barriers see every acknowledged write, a write is never applied before it is synced
  * locally (single member), killing the leader loses no acknowledged write, and a member
- * that missed compacted entries catches up by snapshot, and a proposal lost on its way to a
- * leader that then fails is answered (outcome unknown) when the leader changes.
+ * that missed compacted entries catches up by snapshot, a proposal lost on its way to a
+ * leader that then fails is answered (outcome unknown) when the leader changes, and one the
+ * transport could not forward fails at once with a retriable error.
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { ErrorCode, isCairnError } from '../../src/common/errors.js';
@@ -99,6 +100,30 @@ describe('RaftNode', () => {
     await eventually(() => leaderOf(rest), 'a new leader');
     await retryRetriable(() => follower.node.propose(EntryKind.Mvcc, enc('after=1')));
     expect(follower.sm.data.get('after')).toBe('1');
+  });
+
+  test('a proposal the transport could not forward fails at once with a retriable PROPOSAL_DROPPED, and goes through once the link is back', async () => {
+    const hub = new Hub();
+    running = startMemCluster([1, 2, 3], hub);
+    const lead = await eventually(() => leaderOf(running), 'a leader');
+    const follower = running.find((m) => m !== lead)!;
+    await eventually(
+      () => (follower.node.status().leader === lead.id ? true : undefined),
+      'the follower knowing the leader',
+    );
+    hub.refused.add(`${follower.id}>${lead.id}`);
+    // Without the transport handing the message back, this would end with TIMEOUT after the
+    // request timeout (3 s here): the leader never sees the proposal.
+    const err = await follower.node.propose(EntryKind.Mvcc, enc('d=1')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isCairnError(err, ErrorCode.PROPOSAL_DROPPED)).toBe(true);
+    expect((err as { retriable: boolean }).retriable).toBe(true);
+    expect(lead.sm.data.has('d')).toBe(false);
+    hub.refused.clear();
+    await retryRetriable(() => follower.node.propose(EntryKind.Mvcc, enc('d=2')));
+    expect(follower.sm.data.get('d')).toBe('2');
   });
 
   test('a member that missed compacted entries catches up from a snapshot', async () => {

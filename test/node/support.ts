@@ -85,7 +85,7 @@ export class Hub extends MemoryTransportHub {
   // biome-ignore lint/suspicious/noExplicitAny: nodes of any result type share one hub
   attach(id: NodeId, node: RaftNode<any>): void {
     this.nodes.set(id, node);
-    this.register(id, { onMessage: (m) => node.step(m) });
+    this.register(id, { onMessage: (m) => node.step(m), onDropped: (m) => node.reportDropped(m) });
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MessageType } from '../../src/raft/types.js';
+import { EntryType, MessageType } from '../../src/raft/types.js';
 import { loadRaftProto, type WireEnvelope, type WireSnapshotChunk } from '../../src/transport/raft-proto.js';
 import { snapshotChunks } from '../../src/transport/snapshot-chunks.js';
 import { freePort } from '../support/ports.js';
@@ -18,6 +18,23 @@ const members = new Members();
 afterEach(() => members.close());
 
 describe('GrpcTransport under faults', () => {
+  it('hands back a message it could not send to a down peer (a forwarded proposal among them)', async () => {
+    const port = await freePort();
+    const dropped: number[] = [];
+    const a = members.create(1, { onDropped: (m) => dropped.push(m.type) });
+    await a.transport.start();
+    a.transport.addPeer(2, `http://127.0.0.1:${port}`);
+    await until('the proposal handed back', () => {
+      a.transport.send([
+        msg(MessageType.Prop, 1, 2, {
+          entries: [{ index: 0, term: 0, type: EntryType.Normal, data: bytesOf(16, 1) }],
+        }),
+      ]);
+      return dropped.includes(MessageType.Prop);
+    });
+    expect(a.unreachable).toContain(2);
+  });
+
   it('reports a down peer unreachable, and delivers again once it is up', async () => {
     const port = await freePort();
     const a = members.create(1);
