@@ -3,23 +3,22 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, test } from 'vitest';
 import { serviceDefinitions } from '../../src/api/definitions.js';
 import { directSender } from '../../src/api/direct-send.js';
-import { WatchService } from '../../src/api/watch-service.js';
 import type { WireWatchResponse } from '../../src/api/watch-wire.js';
-import { silentLogger } from '../../src/common/logger.js';
 import { etcdServices } from '../../src/common/proto-loader.js';
 import { MvccStore, WatchHub, type WatchHubLimits } from '../../src/mvcc/index.js';
+import { startWatchServer, type WatchServer } from './watch-server.js';
 
 const enc = (s: string) => Buffer.from(s);
 
 let server: grpc.Server | undefined;
 let client: grpc.Client | undefined;
-let service: WatchService | undefined;
+let served: WatchServer | undefined;
 
 afterEach(async () => {
   client?.close();
-  service?.close();
   if (server) await new Promise<void>((r) => server!.tryShutdown(() => r()));
-  server = client = service = undefined;
+  await served?.close();
+  server = client = served = undefined;
 });
 
 /** A store and its hub, and a Watch service over real gRPC on a free loopback port. */
@@ -32,25 +31,13 @@ async function serve(limits: Partial<WatchHubLimits> = {}, bufferedBytesMax?: nu
     hub.notify(store.currentRevision, r.events);
   };
   const header = () => ({ cluster_id: 1, member_id: 2, revision: store.currentRevision, raft_term: 1 });
-  service = new WatchService(
-    hub,
-    header,
-    { maxRequestBytes: 4 * 1024 * 1024, ...(bufferedBytesMax ? { bufferedBytesMax } : {}) },
-    silentLogger(),
-  );
-  server = new grpc.Server();
-  server.addService(serviceDefinitions().watch, service.handlers());
-  const port = await new Promise<number>((resolve, reject) =>
-    server!.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
-      e ? reject(e) : resolve(p),
-    ),
-  );
-  const Watch = etcdServices().Watch;
-  client = new Watch(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  served = await startWatchServer(hub, header, {
+    maxRequestBytes: 4 * 1024 * 1024,
+    ...(bufferedBytesMax ? { bufferedBytesMax } : {}),
+  });
+  const { open: openRaw } = served;
   const open = () => {
-    const call = (
-      client as unknown as { Watch(): grpc.ClientDuplexStream<unknown, WireWatchResponse> }
-    ).Watch();
+    const call = openRaw();
     call.on('error', () => {}); // the tests end their streams by cancelling them
     return call;
   };

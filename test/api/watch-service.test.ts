@@ -2,13 +2,12 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, test } from 'vitest';
-import { serviceDefinitions } from '../../src/api/definitions.js';
-import { WatchService, type WatchServiceOptions } from '../../src/api/watch-service.js';
+import type { WatchServiceOptions } from '../../src/api/watch-service.js';
 import { WatchStream } from '../../src/api/watch-stream.js';
 import { type WireWatchResponse, wireResponseBytes } from '../../src/api/watch-wire.js';
 import { silentLogger } from '../../src/common/logger.js';
-import { etcdServices } from '../../src/common/proto-loader.js';
 import { type Command, MvccStore, WatchHub, type WatchHubLimits } from '../../src/mvcc/index.js';
+import { startWatchServer, type WatchServer } from './watch-server.js';
 
 const enc = (s: string) => Buffer.from(s);
 const dec = (b: Uint8Array) => Buffer.from(b).toString();
@@ -67,40 +66,17 @@ class Conversation {
   }
 }
 
-let server: grpc.Server | undefined;
-let client: grpc.Client | undefined;
-let service: WatchService | undefined;
+let served: WatchServer | undefined;
 
 afterEach(async () => {
-  client?.close();
-  service?.close();
-  if (server) await new Promise<void>((r) => server!.tryShutdown(() => r()));
-  server = undefined;
-  client = undefined;
-  service = undefined;
+  await served?.close();
+  served = undefined;
 });
 
 async function serve(member: Member, options: Partial<WatchServiceOptions> = {}) {
-  service = new WatchService(
-    member.hub,
-    () => member.header(),
-    { maxRequestBytes: 1024 * 1024, ...options },
-    silentLogger(),
-  );
-  server = new grpc.Server();
-  server.addService(serviceDefinitions().watch, service.handlers());
-  const port = await new Promise<number>((resolve, reject) =>
-    server!.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
-      e ? reject(e) : resolve(p),
-    ),
-  );
-  const Watch = etcdServices().Watch;
-  client = new Watch(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  const open = () =>
-    new Conversation(
-      (client as unknown as { Watch(): grpc.ClientDuplexStream<unknown, WireWatchResponse> }).Watch(),
-    );
-  return { service, open };
+  served = await startWatchServer(member.hub, () => member.header(), options);
+  const { service, open } = served;
+  return { service, open: () => new Conversation(open()) };
 }
 
 const create = (fields: Record<string, unknown>) => ({ create_request: { key: enc('k'), ...fields } });
