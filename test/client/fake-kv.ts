@@ -5,7 +5,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'vitest';
 import { serviceDefinitions } from '../../src/api/definitions.js';
-import { ClientError } from '../../src/client/errors.js';
+import type { Client } from '../../src/client/client.js';
+import { ClientError, type ErrorCode } from '../../src/client/errors.js';
+import { op } from '../../src/client/kv-ops.js';
 
 /** The body of a successful answer, by KV method. */
 export const OK_BY_METHOD: Readonly<Record<string, object>> = {
@@ -51,4 +53,23 @@ export async function failure(p: Promise<unknown>): Promise<ClientError> {
   );
   expect(err).toBeInstanceOf(ClientError);
   return err as ClientError;
+}
+
+/**
+ * Sends a put, a delete and a writing txn, and checks that each failed with `code` and an
+ * unknown outcome, and that the fake saw each exactly once (`arrived`: calls by method).
+ */
+export async function expectWritesSentOnce(
+  client: Client,
+  code: ErrorCode,
+  arrived: ReadonlyMap<string, number>,
+): Promise<void> {
+  const put = await failure(client.kv.put('k', 'v'));
+  const del = await failure(client.kv.delete('k'));
+  const txn = await failure(client.kv.txn().success(op.put('k', 'v')).commit());
+  for (const err of [put, del, txn]) {
+    expect(err.code).toBe(code);
+    expect(err.outcomeUnknown).toBe(true);
+  }
+  expect(Object.fromEntries(arrived)).toEqual({ Put: 1, DeleteRange: 1, Txn: 1 });
 }

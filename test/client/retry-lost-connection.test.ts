@@ -14,7 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/client.js';
 import { ErrorCode } from '../../src/client/errors.js';
 import { op } from '../../src/client/kv-ops.js';
-import { failure, okAnswer, startFakeKv } from './fake-kv.js';
+import { expectWritesSentOnce, okAnswer, startFakeKv } from './fake-kv.js';
 
 let server: grpc.Server;
 let relay: Server;
@@ -85,14 +85,7 @@ describe('a write cut off by a lost connection', () => {
     cuts.set('Put', 2);
     cuts.set('DeleteRange', 2);
     cuts.set('Txn', 2);
-    const put = await failure(client.kv.put('k', 'v'));
-    const del = await failure(client.kv.delete('k'));
-    const txn = await failure(client.kv.txn().success(op.put('k', 'v')).commit());
-    for (const err of [put, del, txn]) {
-      expect(err.code).toBe(ErrorCode.CONNECTION_LOST);
-      expect(err.outcomeUnknown).toBe(true);
-    }
-    expect(Object.fromEntries(arrived)).toEqual({ Put: 1, DeleteRange: 1, Txn: 1 });
+    await expectWritesSentOnce(client, ErrorCode.CONNECTION_LOST, arrived);
   });
 
   it('is sent again on a new connection when the caller marks it idempotent', async () => {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/client.js';
 import { ErrorCode } from '../../src/client/errors.js';
 import { op } from '../../src/client/kv-ops.js';
-import { failure, okAnswer, startFakeKv } from './fake-kv.js';
+import { expectWritesSentOnce, failure, okAnswer, startFakeKv } from './fake-kv.js';
 
 /** What the fake answers to one call: an etcd error string, or success. */
 type Answer = 'timed out' | 'no leader' | 'ok';
@@ -62,14 +62,7 @@ describe('a write whose outcome is unknown', () => {
     script.set('Put', ['timed out', 'timed out']);
     script.set('DeleteRange', ['timed out', 'timed out']);
     script.set('Txn', ['timed out', 'timed out']);
-    const put = await failure(client.kv.put('k', 'v'));
-    const del = await failure(client.kv.delete('k'));
-    const txn = await failure(client.kv.txn().success(op.put('k', 'v')).commit());
-    for (const err of [put, del, txn]) {
-      expect(err.code).toBe(ErrorCode.TIMEOUT);
-      expect(err.outcomeUnknown).toBe(true);
-    }
-    expect(Object.fromEntries(arrived)).toEqual({ Put: 1, DeleteRange: 1, Txn: 1 });
+    await expectWritesSentOnce(client, ErrorCode.TIMEOUT, arrived);
   });
 
   it('is sent again when the caller marks it idempotent', async () => {
