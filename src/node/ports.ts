@@ -23,8 +23,11 @@ export type StateMachineWrites = unknown;
 export interface PersistBatch {
   readonly hardState?: HardState | undefined;
   readonly entries: readonly Entry[];
-  /** A snapshot received from the leader: replaces the log and the state machine's data. */
-  readonly snapshot?: Snapshot | undefined;
+  /**
+   * A snapshot received from the leader: replaces the log. Only its metadata is kept: the
+   * state machine's data arrives as `stateMachineWrites` (replacing what it had).
+   */
+  readonly snapshot?: Pick<Snapshot, 'metadata'> | undefined;
   /** State-machine changes to write atomically with `appliedIndex`. */
   readonly stateMachineWrites?: StateMachineWrites;
   readonly appliedIndex: number;
@@ -45,8 +48,11 @@ export interface NodeStorage {
    * once its batch and every earlier one are on disk.
    */
   persist(batch: PersistBatch): Promise<void>;
-  /** Records a snapshot taken locally at index and compacts the log up to compactIndex. */
-  saveSnapshot(index: number, confState: ConfState, data: Uint8Array, compactIndex: number): Promise<void>;
+  /**
+   * Records that the log may start after index (a snapshot taken locally: the state machine's
+   * data at index is already on disk as its own keys) and compacts the log up to compactIndex.
+   */
+  saveSnapshot(index: number, confState: ConfState, compactIndex: number): Promise<void>;
   /** Flushes and closes. */
   close(): Promise<void>;
 }

@@ -731,7 +731,12 @@ export class RaftNode<R> {
 
   private send(messages: readonly Message[]): void {
     if (messages.length === 0) return;
-    this.opts.transport.send(messages.map((m) => (m.type === MessageType.Snap ? this.freshSnapshot(m) : m)));
+    const out: Message[] = [];
+    for (const m of messages) {
+      const sent = m.type === MessageType.Snap ? this.freshSnapshot(m) : m;
+      if (sent !== undefined) out.push(sent);
+    }
+    if (out.length > 0) this.opts.transport.send(out);
   }
 
   /**
@@ -739,10 +744,16 @@ export class RaftNode<R> {
    * sends it: raft's last stored snapshot may predate the recipient joining the
    * configuration, and the recipient would refuse it forever.
    */
-  private freshSnapshot(m: Message): Message {
+  private freshSnapshot(m: Message): Message | undefined {
     const index = this.opts.stateMachine.appliedIndex;
     const term = this.raw.termAt(index);
-    if (term === 0) return m;
+    if (term === 0) {
+      // The stored snapshot has no data (storage keeps metadata only): sending it would empty
+      // the follower. Raft sends another once told this one failed.
+      this.log.warn({ to: m.to, index }, 'no snapshot can be made at the applied index; retried later');
+      this.guarded(() => this.raw.reportSnapshot(m.to, false));
+      return undefined;
+    }
     return {
       ...m,
       snapshot: {
@@ -795,11 +806,14 @@ export class RaftNode<R> {
       ? applied > this.snapshotIndex
       : applied - this.snapshotIndex >= this.opts.snapshotCount;
     if (!due || applied > this.stableIndex) return;
-    const data = this.opts.stateMachine.snapshot();
+    // The state machine's changes up to `applied` went into writes queued before this one, and
+    // storage writes land in order: once the snapshot is on disk, so is the data it stands
+    // for, as the state machine's own keys. The snapshot only marks where the log may start;
+    // nothing is serialized.
     const compactIndex = Math.max(applied - this.opts.snapshotCatchUpEntries, this.snapshotIndex);
-    await this.opts.storage.saveSnapshot(applied, this.confState, data, compactIndex);
+    await this.opts.storage.saveSnapshot(applied, this.confState, compactIndex);
     this.snapshotIndex = applied;
-    this.log.info({ index: applied, compactIndex, bytes: data.byteLength }, 'snapshot saved; log compacted');
+    this.log.info({ index: applied, compactIndex }, 'snapshot saved; log compacted');
   }
 
   /** Stops ticking, fails waiters and waits for the Ready loop to finish its current batch. */

@@ -156,7 +156,7 @@ export async function restoreMember(opts: RestoreMemberOptions): Promise<Restore
     await storage.persist({
       hardState: { term: RESTORED_TERM, vote: 0, commit: index },
       entries: [],
-      snapshot: { metadata: { index, term: RESTORED_TERM, confState }, data: sm.snapshot() },
+      snapshot: { metadata: { index, term: RESTORED_TERM, confState } },
       stateMachineWrites: sm.takeWrites(),
       appliedIndex: index,
       sync: true,

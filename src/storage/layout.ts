@@ -4,7 +4,8 @@
  *   'L' + index (u64 big-endian) -> a raft log entry (checksummed, entry-codec.ts)
  *   'H'                          -> the hard state (term, vote, commit)
  *   'S'                          -> the snapshot's metadata (index, term, configuration)
- *   'D'                          -> the snapshot's data
+ *   'D'                          -> the snapshot's data: only in folders written before snapshots
+ *                                   became metadata-only (level-storage.ts); deleted by the next one
  *   'A'                          -> the state machine's applied index, written with its data
  *   'K' + key                    -> the state machine's data (keys chosen by the state machine)
  *   'V'                          -> the data format's version, written when the folder is created

@@ -5,6 +5,12 @@
  * Ready's entries, hard state and the state-machine changes applied with it become durable
  * together. The log since the last snapshot is also kept in a MemoryStorage, which the raft
  * core reads synchronously.
+ *
+ * A snapshot is kept as its metadata only (index, term, configuration): where the log may
+ * start. The state machine's data is on disk already, as its own keys written with the
+ * applied index, so a copy of it as snapshot data would only cost memory, disk and the time
+ * to serialize the whole store. A snapshot sent to a follower is made from the state machine
+ * when it is sent (node/raft-node.ts).
  */
 
 import { readdir, stat } from 'node:fs/promises';
@@ -20,6 +26,7 @@ import {
   type HardState,
   MemoryStorage,
   type Snapshot,
+  type SnapshotMetadata,
 } from '../raft/index.js';
 import {
   decodeEntry,
@@ -52,7 +59,8 @@ export interface StateMachineOps {
 export interface DurableBatch {
   readonly hardState?: HardState | undefined;
   readonly entries: readonly Entry[];
-  readonly snapshot?: Snapshot | undefined;
+  /** A snapshot installed from the leader: its metadata is kept, its data is the state machine's writes. */
+  readonly snapshot?: Pick<Snapshot, 'metadata'> | undefined;
   /** State-machine changes in whatever form the state machine produces; `toOps` turns them into StateMachineOps. */
   readonly stateMachineWrites?: unknown;
   readonly appliedIndex: number;
@@ -78,6 +86,17 @@ export interface RecoveredState {
   readonly appliedIndex: number;
   /** The state machine's keys and values (prefix removed), in key order. */
   readonly stateMachine: readonly (readonly [Uint8Array, Uint8Array])[];
+}
+
+/** The data of every snapshot a member keeps: none (see the module comment). */
+const NO_DATA = new Uint8Array(0);
+
+/** The writes that record a snapshot's metadata, and delete the data older versions kept beside it. */
+function snapshotOps(meta: SnapshotMetadata): BatchOp[] {
+  return [
+    { type: 'put', key: singleKey(Prefix.snapshotMeta), value: encodeSnapshotMeta(meta, crc32(NO_DATA)) },
+    { type: 'del', key: singleKey(Prefix.snapshotData) },
+  ];
 }
 
 /** compactRange calls per compactAll (see there why one is not enough). */
@@ -195,10 +214,12 @@ export class LevelStorage {
       let snapshot: Snapshot | undefined;
       if (metaBytes) {
         const { meta, dataCrc } = decodeSnapshotMeta(metaBytes);
-        const data = (await db.get(singleKey(Prefix.snapshotData))) ?? new Uint8Array(0);
+        // Folders written before snapshots became metadata-only hold the data too: it is
+        // still checked, then left out of memory (the next snapshot deletes it).
+        const data = (await db.get(singleKey(Prefix.snapshotData))) ?? NO_DATA;
         if (crc32(data) !== dataCrc)
           throw new CairnError(ErrorCode.CORRUPT, `the snapshot at index ${meta.index} fails its checksum`);
-        snapshot = { metadata: meta, data };
+        snapshot = { metadata: meta, data: NO_DATA };
       }
       const entries: Entry[] = [];
       let expected = (snapshot?.metadata.index ?? 0) + 1;
@@ -259,14 +280,7 @@ export class LevelStorage {
         // A snapshot from the leader replaces the whole log.
         for (let i = this.raftStorage.firstIndex(); i <= this.raftStorage.lastIndex(); i++)
           ops.push({ type: 'del', key: logKey(i) });
-        ops.push(
-          ...this.snapshotOps(
-            b.snapshot.metadata.index,
-            b.snapshot.metadata.term,
-            b.snapshot.metadata.confState,
-            b.snapshot.data,
-          ),
-        );
+        ops.push(...snapshotOps(b.snapshot.metadata));
       }
       if (b.entries.length > 0) {
         const last = b.entries[b.entries.length - 1]!.index;
@@ -288,7 +302,7 @@ export class LevelStorage {
         const appliedKey = singleKey(Prefix.applied);
         ops.push({ type: 'put', key: appliedKey, value: sealRecord(appliedKey, u53(b.appliedIndex)) });
       }
-      if (b.snapshot) this.raftStorage.applySnapshot(b.snapshot);
+      if (b.snapshot) this.raftStorage.applySnapshot({ metadata: b.snapshot.metadata, data: NO_DATA });
       this.raftStorage.append(b.entries);
       if (b.hardState) this.raftStorage.setHardState(b.hardState);
     } catch (err) {
@@ -305,31 +319,18 @@ export class LevelStorage {
     return dels;
   }
 
-  /** Records a locally taken snapshot and compacts the log up to compactIndex, durably. */
-  async saveSnapshot(
-    index: number,
-    confState: ConfState,
-    data: Uint8Array,
-    compactIndex: number,
-  ): Promise<void> {
+  /**
+   * Records a locally taken snapshot at index (metadata only: the state machine's data up to
+   * there is on disk as its keys) and compacts the log up to compactIndex, durably.
+   */
+  async saveSnapshot(index: number, confState: ConfState, compactIndex: number): Promise<void> {
     const term = this.raftStorage.term(index);
-    const ops: BatchOp[] = this.snapshotOps(index, term, confState, data);
+    const ops: BatchOp[] = snapshotOps({ index, term, confState });
     for (let i = this.raftStorage.firstIndex(); i <= compactIndex; i++)
       ops.push({ type: 'del', key: logKey(i) });
     await this.write(ops, true);
-    this.raftStorage.createSnapshot(index, confState, data);
+    this.raftStorage.createSnapshot(index, confState, NO_DATA);
     this.raftStorage.compact(compactIndex);
-  }
-
-  private snapshotOps(index: number, term: number, confState: ConfState, data: Uint8Array): BatchOp[] {
-    return [
-      {
-        type: 'put',
-        key: singleKey(Prefix.snapshotMeta),
-        value: encodeSnapshotMeta({ index, term, confState }, crc32(data)),
-      },
-      { type: 'put', key: singleKey(Prefix.snapshotData), value: data },
-    ];
   }
 
   /** Queues a batch; resolves once it (and every batch queued before it) is on disk. */

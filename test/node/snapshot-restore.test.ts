@@ -156,12 +156,14 @@ describe('restoreMember', () => {
       expect(sm.registry.get(OLD_MEMBER)).toBeUndefined();
       expect([...sm.kv.members.keys()]).toEqual([]);
       expect(sm.kv.alarms.list()).toEqual([]);
-      // The stored raft snapshot is the one a peer would install: same content as the folder.
+      // The stored raft snapshot is metadata only; a peer is sent one made from the state
+      // machine the folder holds, and installs the same content.
+      expect(rs.snapshot().data.byteLength).toBe(0);
       const fromSnapshot = new MembershipStateMachine(
         new KvStateMachine(new MvccStore(), 0),
         new MemberRegistry(),
       );
-      fromSnapshot.restore(old.sm.appliedIndex, rs.snapshot().data);
+      fromSnapshot.restore(old.sm.appliedIndex, sm.snapshot());
       expect(fromSnapshot.kv.store.hashKV()).toEqual(oldStore.hashKV());
       expect(fromSnapshot.registry.state()).toEqual(sm.registry.state());
     } finally {

@@ -24,7 +24,7 @@ export class MemNodeStorage implements NodeStorage {
   }
 
   async persist(b: PersistBatch): Promise<void> {
-    if (b.snapshot) this.raftStorage.applySnapshot(b.snapshot);
+    if (b.snapshot) this.raftStorage.applySnapshot({ metadata: b.snapshot.metadata, data: new Uint8Array(0) });
     this.raftStorage.append(b.entries);
     if (b.hardState) this.raftStorage.setHardState(b.hardState);
     await new Promise((r) => setImmediate(r));
@@ -33,8 +33,8 @@ export class MemNodeStorage implements NodeStorage {
     this.smApplied = b.appliedIndex;
   }
 
-  async saveSnapshot(index: number, cs: ConfState, data: Uint8Array, compactIndex: number): Promise<void> {
-    this.raftStorage.createSnapshot(index, cs, data);
+  async saveSnapshot(index: number, cs: ConfState, compactIndex: number): Promise<void> {
+    this.raftStorage.createSnapshot(index, cs, new Uint8Array(0));
     this.raftStorage.compact(compactIndex);
   }
 

@@ -1,8 +1,8 @@
 /**
  * Proves the LevelDB storage: what one synced batch wrote is all there after reopening
  * (entries, hard state, state-machine data with its applied index); a conflicting suffix
- * is truncated on disk as in memory; a snapshot and the compaction behind it survive a
- * restart; an installed snapshot replaces the log and the state machine's data; and a
+ * is truncated on disk as in memory; a snapshot (metadata only) and the compaction behind
+ * it survive a restart, and the data older folders kept with it is checked, then dropped; an installed snapshot replaces the log and the state machine's data; and a
  * corrupt or missing entry makes start-up refuse with CORRUPT naming the entry.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +12,9 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { ErrorCode, isCairnError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { type ConfState, type Entry, EntryType } from '../../src/raft/index.js';
-import { logKey } from '../../src/storage/layout.js';
+import { crc32 } from '../../src/common/crc32.js';
+import { encodeSnapshotMeta } from '../../src/storage/entry-codec.js';
+import { logKey, Prefix, singleKey } from '../../src/storage/layout.js';
 import { LevelStorage, type StateMachineOps } from '../../src/storage/level-storage.js';
 
 const CS: ConfState = {
@@ -116,13 +118,52 @@ describe('LevelStorage', () => {
       hardState: { term: 1, vote: 1, commit: 5 },
       appliedIndex: 0,
     });
-    await storage.saveSnapshot(4, CS, enc('image@4'), 3);
+    await storage.saveSnapshot(4, CS, 3);
     const again = await reopen(storage, dir);
     const rs = again.storage.raftStorage;
-    expect(rs.snapshot().metadata.index).toBe(4);
-    expect(dec(rs.snapshot().data)).toBe('image@4');
+    expect(rs.snapshot().metadata).toEqual({ index: 4, term: 1, confState: CS });
     expect(rs.firstIndex()).toBe(5);
     expect(rs.lastIndex()).toBe(5);
+  });
+
+  test('a snapshot keeps no data, in memory or on disk: the state machine has its own keys', async () => {
+    const dir = tempDir();
+    const { storage } = await openAt(dir);
+    await storage.persist({
+      entries: [1, 2, 3].map((i) => entry(i, 1)),
+      stateMachineWrites: ops({ puts: [[enc('k'), enc('v')]] }),
+      appliedIndex: 3,
+    });
+    await storage.saveSnapshot(3, CS, 2);
+    expect(storage.raftStorage.snapshot().data.byteLength).toBe(0);
+    expect(await storage.database.get(singleKey(Prefix.snapshotData))).toBeUndefined();
+    const again = await reopen(storage, dir);
+    expect(again.storage.raftStorage.snapshot().data.byteLength).toBe(0);
+    expect(again.recovered.stateMachine.map(([k, v]) => `${dec(k)}=${dec(v)}`)).toEqual(['k=v']);
+  });
+
+  test('a folder whose snapshot still holds data opens; a bad checksum refuses; the next snapshot deletes it', async () => {
+    const dir = tempDir();
+    const { storage } = await openAt(dir);
+    await storage.persist({ entries: [1, 2, 3].map((i) => entry(i, 1)), appliedIndex: 0 });
+    // As an older version wrote it: the data under 'D', its checksum in the metadata.
+    const image = enc('image@2');
+    const meta = { index: 2, term: 1, confState: CS };
+    await storage.database.put(singleKey(Prefix.snapshotMeta), encodeSnapshotMeta(meta, crc32(image)));
+    await storage.database.put(singleKey(Prefix.snapshotData), image);
+    const again = await reopen(storage, dir);
+    expect(again.storage.raftStorage.snapshot().metadata.index).toBe(2);
+    expect(again.storage.raftStorage.snapshot().data.byteLength).toBe(0);
+    await again.storage.saveSnapshot(3, CS, 2);
+    expect(await again.storage.database.get(singleKey(Prefix.snapshotData))).toBeUndefined();
+
+    await again.storage.database.put(singleKey(Prefix.snapshotMeta), encodeSnapshotMeta(meta, crc32(image)));
+    await again.storage.database.put(singleKey(Prefix.snapshotData), enc('image@X'));
+    await again.storage.close();
+    open.splice(open.indexOf(again.storage), 1);
+    const failure = await openAt(dir).catch((e: unknown) => e);
+    expect(isCairnError(failure, ErrorCode.CORRUPT)).toBe(true);
+    expect((failure as Error).message).toMatch(/snapshot at index 2 fails its checksum/);
   });
 
   test('an installed snapshot replaces the log and the state-machine data', async () => {
@@ -135,7 +176,7 @@ describe('LevelStorage', () => {
     });
     await storage.persist({
       entries: [],
-      snapshot: { metadata: { index: 10, term: 3, confState: CS }, data: enc('image@10') },
+      snapshot: { metadata: { index: 10, term: 3, confState: CS } },
       hardState: { term: 3, vote: 0, commit: 10 },
       stateMachineWrites: ops({ clearFirst: true, puts: [[enc('new'), enc('2')]] }),
       appliedIndex: 10,
