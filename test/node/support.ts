@@ -24,7 +24,8 @@ export class MemNodeStorage implements NodeStorage {
   }
 
   async persist(b: PersistBatch): Promise<void> {
-    if (b.snapshot) this.raftStorage.applySnapshot({ metadata: b.snapshot.metadata, data: new Uint8Array(0) });
+    if (b.snapshot)
+      this.raftStorage.applySnapshot({ metadata: b.snapshot.metadata, data: new Uint8Array(0) });
     this.raftStorage.append(b.entries);
     if (b.hardState) this.raftStorage.setHardState(b.hardState);
     await new Promise((r) => setImmediate(r));
