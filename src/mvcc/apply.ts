@@ -6,9 +6,9 @@
  * answers; an exception out of here is an invariant violation (a bug).
  */
 import { CairnError, ErrorCode } from '../common/errors.js';
+import { type BinaryString, binaryOf, compareBinary } from './binary-string.js';
 import type { Command, CommandResponse, ResponseOf } from './commands.js';
 import { mvccError } from './errors.js';
-import { compareKeys } from './key-range.js';
 import { LEASE_TTL_SECONDS_MAX } from './lease-table.js';
 import type { MvccChanges } from './persistence.js';
 import type {
@@ -177,7 +177,7 @@ function metaOf(state: KvState): MvccChanges['meta'] {
   return { currentRevision: state.currentRevision, compactedRevision: state.compactedRevision };
 }
 
-function sortedUnique(keys: readonly Uint8Array[]): Uint8Array[] {
-  const sorted = [...keys].sort(compareKeys);
-  return sorted.filter((key, i) => i === 0 || compareKeys(sorted[i - 1]!, key) !== 0);
+function sortedUnique(keys: readonly Uint8Array[]): BinaryString[] {
+  const sorted = keys.map((k) => binaryOf(k)).sort(compareBinary);
+  return sorted.filter((key, i) => i === 0 || sorted[i - 1] !== key);
 }

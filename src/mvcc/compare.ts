@@ -4,17 +4,21 @@
  * revisions 0, lease 0), except a VALUE compare, which then always fails.
  */
 import { unreachable } from '../common/assert.js';
-import { compareKeys, keyRangeOf } from './key-range.js';
+import { binaryOf, compareBinary } from './binary-string.js';
+import { keyRangeOf } from './key-range.js';
 import type { ReadView } from './range.js';
 import { type Compare, CompareResult, CompareTarget } from './requests.js';
-import { EMPTY_BYTES, type KeyValue } from './types.js';
+import { EventType, type RevisionRecord } from './types.js';
 
-const ZERO_KV: KeyValue = {
-  key: EMPTY_BYTES,
+/** What a compare over no key at all is checked against. */
+const ZERO_RECORD: RevisionRecord = {
+  main: 0,
+  sub: 0,
+  type: EventType.Put,
+  key: '',
+  value: '',
   createRevision: 0,
-  modRevision: 0,
   version: 0,
-  value: EMPTY_BYTES,
   lease: 0,
 };
 
@@ -25,13 +29,13 @@ export function comparesHold(view: ReadView, compares: readonly Compare[]): bool
 
 /** Whether one compare holds at the view's revision. */
 export function compareHolds(view: ReadView, c: Compare): boolean {
-  const { kvs } = view.state.rangeAt(keyRangeOf(c.key, c.rangeEnd), view.revision, 0, false);
-  if (kvs.length === 0) return c.target !== CompareTarget.Value && compareKv(c, ZERO_KV);
-  return kvs.every((kv) => compareKv(c, kv));
+  const { records } = view.state.rangeAt(keyRangeOf(c.key, c.rangeEnd), view.revision, 0, false);
+  if (records.length === 0) return c.target !== CompareTarget.Value && compareRecord(c, ZERO_RECORD);
+  return records.every((r) => compareRecord(c, r));
 }
 
-function compareKv(c: Compare, kv: KeyValue): boolean {
-  const order = fieldOrder(c, kv);
+function compareRecord(c: Compare, r: RevisionRecord): boolean {
+  const order = fieldOrder(c, r);
   switch (c.result) {
     case CompareResult.Equal:
       return order === 0;
@@ -47,18 +51,18 @@ function compareKv(c: Compare, kv: KeyValue): boolean {
 }
 
 /** The stored field against the compare's operand: negative, zero or positive. */
-function fieldOrder(c: Compare, kv: KeyValue): number {
+function fieldOrder(c: Compare, r: RevisionRecord): number {
   switch (c.target) {
     case CompareTarget.Version:
-      return compareNumbers(kv.version, c.version ?? 0);
+      return compareNumbers(r.version, c.version ?? 0);
     case CompareTarget.Create:
-      return compareNumbers(kv.createRevision, c.createRevision ?? 0);
+      return compareNumbers(r.createRevision, c.createRevision ?? 0);
     case CompareTarget.Mod:
-      return compareNumbers(kv.modRevision, c.modRevision ?? 0);
+      return compareNumbers(r.main, c.modRevision ?? 0);
     case CompareTarget.Lease:
-      return compareNumbers(kv.lease, c.lease ?? 0);
+      return compareNumbers(r.lease, c.lease ?? 0);
     case CompareTarget.Value:
-      return compareKeys(kv.value, c.value ?? EMPTY_BYTES);
+      return compareBinary(r.value, c.value === undefined ? '' : binaryOf(c.value));
     default:
       return unreachable(c.target, 'compare target');
   }

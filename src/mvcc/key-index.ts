@@ -1,10 +1,11 @@
 /**
  * The history of one key, as etcd's keyIndex: a list of generations, each the life of the key
  * from a put that created it to the delete (tombstone) that ended it. The records themselves
- * are held here, so a read at any revision finds its KeyValue without a second lookup.
+ * are held here, so a read at any revision finds its record without a second lookup.
  */
 import { assert } from '../common/assert.js';
-import { EventType, type KeyValue, type RevisionRecord } from './types.js';
+import type { BinaryString } from './binary-string.js';
+import { EventType, type RevisionRecord } from './types.js';
 
 /** One life of a key. */
 interface Generation {
@@ -21,16 +22,16 @@ export class KeyIndex {
    * tombstone; no generation is empty (it has a put or, after compaction, only its tombstone).
    */
   private readonly generations: Generation[] = [];
-  /** Invariant: the key's latest version, undefined when the latest change is a delete. */
-  private currentKv: KeyValue | undefined;
+  /** Invariant: the key's latest version (its PUT record), undefined when the latest change is a delete. */
+  private currentRecord: RevisionRecord | undefined;
   /** Invariant: the main revision of the latest change to the key (0 before any). */
   private lastMain = 0;
 
-  constructor(readonly key: Uint8Array) {}
+  constructor(readonly key: BinaryString) {}
 
-  /** The key's latest version, or undefined if it is deleted. */
-  get current(): KeyValue | undefined {
-    return this.currentKv;
+  /** The key's latest version (its PUT record), or undefined if it is deleted. */
+  get current(): RevisionRecord | undefined {
+    return this.currentRecord;
   }
 
   /** The main revision of the latest change to the key. */
@@ -43,15 +44,15 @@ export class KeyIndex {
     return this.generations.length === 0;
   }
 
-  /** The version of the key the store held at revision (after all of that revision's changes). */
-  at(revision: number): KeyValue | undefined {
-    if (revision >= this.lastMain) return this.currentKv;
+  /** The version (PUT record) of the key the store held at revision (after all of that revision's changes). */
+  at(revision: number): RevisionRecord | undefined {
+    if (revision >= this.lastMain) return this.currentRecord;
     for (let i = this.generations.length - 1; i >= 0; i--) {
       const g = this.generations[i]!;
       const first = g.puts[0] ?? g.tombstone!;
       if (first.main > revision) continue;
       if (g.tombstone !== undefined && g.tombstone.main <= revision) return undefined;
-      return latestPutAtOrBefore(g.puts, revision)?.kv;
+      return latestPutAtOrBefore(g.puts, revision);
     }
     return undefined;
   }
@@ -66,7 +67,7 @@ export class KeyIndex {
     } else {
       last.puts.push(record);
     }
-    this.currentKv = record.kv;
+    this.currentRecord = record;
     this.lastMain = record.main;
   }
 
@@ -77,7 +78,7 @@ export class KeyIndex {
     assert(last !== undefined && last.tombstone === undefined, 'tombstone of a key that does not exist');
     assert(record.main >= this.lastMain, () => `delete at ${record.main} after a change at ${this.lastMain}`);
     last.tombstone = record;
-    this.currentKv = undefined;
+    this.currentRecord = undefined;
     this.lastMain = record.main;
   }
 
@@ -89,7 +90,7 @@ export class KeyIndex {
     assert(record.type === EventType.Delete, 'restoreCompactedTombstone takes a DELETE record');
     assert(this.generations.length === 0, 'a compacted tombstone is the first record of its key');
     this.generations.push({ puts: [], tombstone: record });
-    this.currentKv = undefined;
+    this.currentRecord = undefined;
     this.lastMain = record.main;
   }
 

@@ -97,13 +97,10 @@ export function loadState(persisted: PersistedMvcc): KvState {
       record.main <= currentRevision,
       () => `record at ${record.main} beyond revision ${currentRevision}`,
     );
-    assert(record.kv.modRevision === record.main, 'record mod revision differs from its revision');
-    const existing = state.keyIndex(record.kv.key);
-    // Share one key buffer per key, as records written by apply do.
+    const existing = state.keyIndex(record.key);
+    // Share one key string per key, as records written by apply do.
     const shared =
-      existing === undefined || existing.key === record.kv.key
-        ? record
-        : { ...record, kv: { ...record.kv, key: existing.key } };
+      existing === undefined || existing.key === record.key ? record : { ...record, key: existing.key };
     state.appendRecord(shared);
   }
   state.currentRevision = currentRevision;

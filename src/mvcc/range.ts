@@ -7,11 +7,12 @@
 
 import { unreachable } from '../common/assert.js';
 import { ErrorCode } from '../common/errors.js';
+import { compareBinary } from './binary-string.js';
 import type { MvccErrorCode } from './errors.js';
-import { compareKeys, keyRangeOf } from './key-range.js';
+import { keyRangeOf } from './key-range.js';
 import { type RangeRequest, type RangeResponse, SortOrder, SortTarget } from './requests.js';
 import type { KvState } from './state.js';
-import { EMPTY_BYTES, type KeyValue } from './types.js';
+import { kvOf, type RevisionRecord } from './types.js';
 
 /** The store as a read sees it: the state, and the revision that counts as "now". */
 export interface ReadView {
@@ -50,15 +51,16 @@ export function executeRange(view: ReadView, req: RangeRequest): RangeResponse {
     fetchLimit,
     req.countOnly === true,
   );
-  let kvs = found.kvs;
-  if (filtered) kvs = kvs.filter((kv) => passesFilters(kv, req));
-  if (sortOrder !== SortOrder.None) sortKvs(kvs, req.sortTarget ?? SortTarget.Key, sortOrder);
+  let records = found.records;
+  if (filtered) records = records.filter((r) => passesFilters(r, req));
+  if (sortOrder !== SortOrder.None) sortRecords(records, req.sortTarget ?? SortTarget.Key, sortOrder);
   let more = false;
-  if (limit > 0 && kvs.length > limit) {
-    kvs = kvs.slice(0, limit);
+  if (limit > 0 && records.length > limit) {
+    records = records.slice(0, limit);
     more = true;
   }
-  if (req.keysOnly === true) kvs = kvs.map((kv) => ({ ...kv, value: EMPTY_BYTES }));
+  const withValues = req.keysOnly !== true;
+  const kvs = records.map((r) => kvOf(r, withValues));
   return { header: { revision: view.revision }, kvs, more, count: found.count };
 }
 
@@ -72,15 +74,15 @@ function effectiveSortOrder(order: SortOrder, target: SortTarget): SortOrder {
   return order;
 }
 
-function passesFilters(kv: KeyValue, req: RangeRequest): boolean {
+function passesFilters(r: RevisionRecord, req: RangeRequest): boolean {
   const minMod = req.minModRevision ?? 0;
   const maxMod = req.maxModRevision ?? 0;
   const minCreate = req.minCreateRevision ?? 0;
   const maxCreate = req.maxCreateRevision ?? 0;
-  if (maxMod !== 0 && kv.modRevision > maxMod) return false;
-  if (minMod !== 0 && kv.modRevision < minMod) return false;
-  if (maxCreate !== 0 && kv.createRevision > maxCreate) return false;
-  if (minCreate !== 0 && kv.createRevision < minCreate) return false;
+  if (maxMod !== 0 && r.main > maxMod) return false;
+  if (minMod !== 0 && r.main < minMod) return false;
+  if (maxCreate !== 0 && r.createRevision > maxCreate) return false;
+  if (minCreate !== 0 && r.createRevision < minCreate) return false;
   return true;
 }
 
@@ -89,24 +91,24 @@ function passesFilters(kv: KeyValue, req: RangeRequest): boolean {
  * versions, revisions or values) stay in ascending key order in both directions: a
  * deterministic choice where etcd's unstable sort leaves the order of ties unspecified.
  */
-function sortKvs(kvs: KeyValue[], target: SortTarget, order: SortOrder): void {
+function sortRecords(records: RevisionRecord[], target: SortTarget, order: SortOrder): void {
   const sign = order === SortOrder.Descend ? -1 : 1;
   const by = fieldComparator(target);
-  kvs.sort((a, b) => sign * by(a, b));
+  records.sort((a, b) => sign * by(a, b));
 }
 
-function fieldComparator(target: SortTarget): (a: KeyValue, b: KeyValue) => number {
+function fieldComparator(target: SortTarget): (a: RevisionRecord, b: RevisionRecord) => number {
   switch (target) {
     case SortTarget.Key:
-      return (a, b) => compareKeys(a.key, b.key);
+      return (a, b) => compareBinary(a.key, b.key);
     case SortTarget.Version:
       return (a, b) => a.version - b.version;
     case SortTarget.Create:
       return (a, b) => a.createRevision - b.createRevision;
     case SortTarget.Mod:
-      return (a, b) => a.modRevision - b.modRevision;
+      return (a, b) => a.main - b.main;
     case SortTarget.Value:
-      return (a, b) => compareKeys(a.value, b.value);
+      return (a, b) => compareBinary(a.value, b.value);
     default:
       return unreachable(target, 'sort target');
   }

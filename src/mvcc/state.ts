@@ -5,15 +5,16 @@
  * order, whether it comes from a write, from loading disk records or from a snapshot.
  */
 import { assert } from '../common/assert.js';
+import { type BinaryString, binaryOf, compareBinary } from './binary-string.js';
 import { KeyIndex } from './key-index.js';
-import { compareKeys, type KeyRange } from './key-range.js';
+import type { KeyRange } from './key-range.js';
 import { LeaseTable } from './lease-table.js';
 import { createSortedMap, type SortedMap } from './sorted-map.js';
-import { EventType, type KeyValue, type RevisionRecord } from './types.js';
+import { EventType, type RevisionRecord } from './types.js';
 
-/** The kvs a key-range walk found and how many live keys the range holds. */
+/** The versions (PUT records) a key-range walk found and how many live keys the range holds. */
 export interface KeysAt {
-  readonly kvs: KeyValue[];
+  readonly records: RevisionRecord[];
   readonly count: number;
 }
 
@@ -27,7 +28,7 @@ interface RevisionSlots {
 /** The in-memory state behind MvccStore; mutated only by appendRecord and compact. */
 export class KvState {
   /** Invariant: ordered bytewise; no KeyIndex in it is empty. */
-  private readonly keys: SortedMap<Uint8Array, KeyIndex> = createSortedMap(compareKeys);
+  private readonly keys: SortedMap<BinaryString, KeyIndex> = createSortedMap(compareBinary);
   /**
    * Invariant: history.get(r).slots[s] is the record of revision (r, s); compaction leaves
    * holes (undefined) and removes a revision once all its records are gone.
@@ -58,7 +59,7 @@ export class KvState {
   }
 
   /** The index entry of a key, if the key has any history left. */
-  keyIndex(key: Uint8Array): KeyIndex | undefined {
+  keyIndex(key: BinaryString): KeyIndex | undefined {
     return this.keys.get(key);
   }
 
@@ -67,7 +68,7 @@ export class KvState {
    * before the change. A DELETE of a key with no live version is accepted only as the first
    * record of a key in a compacted history (see KeyIndex.restoreCompactedTombstone).
    */
-  appendRecord(record: RevisionRecord): KeyValue | undefined {
+  appendRecord(record: RevisionRecord): RevisionRecord | undefined {
     let revision = this.history.get(record.main);
     if (revision === undefined) {
       const last = this.history.maxKey();
@@ -80,9 +81,9 @@ export class KvState {
     revision.live++;
     this.records++;
 
-    let ki = this.keys.get(record.kv.key);
+    let ki = this.keys.get(record.key);
     if (ki === undefined) {
-      ki = new KeyIndex(record.kv.key);
+      ki = new KeyIndex(record.key);
       this.keys.set(ki.key, ki);
     }
     const prev = ki.current;
@@ -99,35 +100,37 @@ export class KvState {
   }
 
   /** The live keys attached to a lease, in key order. */
-  keysOfLease(leaseId: number): Uint8Array[] {
+  keysOfLease(leaseId: number): BinaryString[] {
     const set = this.leases.get(leaseId);
     if (set === undefined) return [];
-    return [...set].map((ki) => ki.key).sort(compareKeys);
+    return [...set].map((ki) => ki.key).sort(compareBinary);
   }
 
   /**
-   * Walks a key range at a revision: count is every live key, kvs the first `limit` of them
-   * (all when limit <= 0; none when countOnly).
+   * Walks a key range at a revision: count is every live key, records the versions of the
+   * first `limit` of them (all when limit <= 0; none when countOnly).
    */
   rangeAt(range: KeyRange, revision: number, limit: number, countOnly: boolean): KeysAt {
-    const kvs: KeyValue[] = [];
+    const records: RevisionRecord[] = [];
     let count = 0;
     const visit = (ki: KeyIndex): void => {
-      const kv = ki.at(revision);
-      if (kv === undefined) return;
+      const record = ki.at(revision);
+      if (record === undefined) return;
       count++;
-      if (!countOnly && (limit <= 0 || kvs.length < limit)) kvs.push(kv);
+      if (!countOnly && (limit <= 0 || records.length < limit)) records.push(record);
     };
+    const from = binaryOf(range.key);
     if (range.kind === 'single') {
-      const ki = this.keys.get(range.key);
+      const ki = this.keys.get(from);
       if (ki !== undefined) visit(ki);
-      return { kvs, count };
+      return { records, count };
     }
-    for (const [key, ki] of this.keys.entries(range.key)) {
-      if (range.kind === 'interval' && compareKeys(key, range.end) >= 0) break;
+    const end = range.kind === 'interval' ? binaryOf(range.end) : undefined;
+    for (const [key, ki] of this.keys.entries(from)) {
+      if (end !== undefined && key >= end) break;
       visit(ki);
     }
-    return { kvs, count };
+    return { records, count };
   }
 
   /** Records with fromRevision <= main <= toRevision, in revision order. */
@@ -148,7 +151,7 @@ export class KvState {
     assert(atRevision <= this.currentRevision, 'compaction beyond the current revision');
     const touched = new Set<KeyIndex>();
     for (const record of this.recordsBetween(this.compactedRevision, atRevision)) {
-      const ki = this.keys.get(record.kv.key);
+      const ki = this.keys.get(record.key);
       assert(ki !== undefined, 'a record whose key is not indexed');
       touched.add(ki);
     }

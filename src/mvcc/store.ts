@@ -5,6 +5,7 @@
  */
 import { CairnError, ErrorCode } from '../common/errors.js';
 import { type ApplyContext, type ApplyResult, applyCommand } from './apply.js';
+import { type BinaryString, bytesOf } from './binary-string.js';
 import { decodeSnapshot, encodeSnapshot } from './codec/snapshot-codec.js';
 import type { Command, ResponseOf } from './commands.js';
 import { mvccError } from './errors.js';
@@ -15,7 +16,7 @@ import { executeRange, type ReadView, rangeRevisionError } from './range.js';
 import type { RangeRequest, RangeResponse, TxnRequest, TxnResponse } from './requests.js';
 import { KvState } from './state.js';
 import { checkPath, choosePath, executeTxn, type LeaseLookup } from './txn.js';
-import type { KeyValue, RevisionRecord } from './types.js';
+import { type KeyValue, kvOf, type RevisionRecord } from './types.js';
 import { DEFAULT_MAX_TXN_OPS, validateRange, validateTxn } from './validate.js';
 import { WriteTxn } from './write-txn.js';
 
@@ -78,11 +79,7 @@ export class MvccStore {
     return this.state.indexedKeyCount;
   }
 
-  /**
-   * Applies one command in log order (see apply.ts). The store keeps the command's byte
-   * arrays as they are: pass arrays nobody will mutate or that pin no larger buffer (those
-   * decodeCommand returns are fresh copies).
-   */
+  /** Applies one command in log order (see apply.ts); keys and values are copied into binary strings. */
   apply<C extends Command>(command: C): ApplyResult<ResponseOf<C>> {
     return applyCommand(this.state, command, this.ctx);
   }
@@ -127,7 +124,7 @@ export class MvccStore {
 
   /** The live keys attached to a lease, in key order (for lease revocation). */
   keysOfLease(leaseId: number): Uint8Array[] {
-    return this.state.keysOfLease(leaseId);
+    return this.state.keysOfLease(leaseId).map(bytesOf);
   }
 
   /** Stored records with fromRevision <= main <= toRevision, in revision order (history replay). */
@@ -139,8 +136,9 @@ export class MvccStore {
    * The version of one key the store held at revision (undefined if it did not exist or that
    * version was compacted away): the watch hub's prevKv for replayed events.
    */
-  versionAt(key: Uint8Array, revision: number): KeyValue | undefined {
-    return this.state.keyIndex(key)?.at(revision);
+  versionAt(key: BinaryString, revision: number): KeyValue | undefined {
+    const record = this.state.keyIndex(key)?.at(revision);
+    return record === undefined ? undefined : kvOf(record);
   }
 
   /** The current revisions, as persisted beside the records. */

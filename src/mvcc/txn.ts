@@ -10,6 +10,7 @@
  */
 import { assert } from '../common/assert.js';
 import { type CairnError, ErrorCode } from '../common/errors.js';
+import { binaryOf } from './binary-string.js';
 import { comparesHold } from './compare.js';
 import { mvccError } from './errors.js';
 import { keyRangeOf } from './key-range.js';
@@ -24,7 +25,7 @@ import type {
   TxnRequest,
   TxnResponse,
 } from './requests.js';
-import { EMPTY_BYTES } from './types.js';
+import { EMPTY_BYTES, kvOf } from './types.js';
 import type { WriteTxn } from './write-txn.js';
 
 /** Tells whether a lease exists; supplied by the lease machinery (replicated state). */
@@ -84,7 +85,7 @@ export function checkPut(view: ReadView, req: PutRequest, leaseExists: LeaseLook
 /** ignore_value and ignore_lease need the key to exist. */
 export function checkPutKey(view: ReadView, req: PutRequest): CairnError | undefined {
   if (req.ignoreValue !== true && req.ignoreLease !== true) return undefined;
-  const live = view.state.keyIndex(req.key)?.at(view.revision);
+  const live = view.state.keyIndex(binaryOf(req.key))?.at(view.revision);
   return live === undefined ? mvccError(ErrorCode.KEY_NOT_FOUND) : undefined;
 }
 
@@ -115,14 +116,15 @@ export function executeTxn(txn: WriteTxn, req: TxnRequest, path: TxnPath, nested
 
 /** Writes one key whose checks passed; reads the previous version first when the request needs it. */
 export function executePut(txn: WriteTxn, req: PutRequest): PutResponse {
-  const prev = txn.state.keyIndex(req.key)?.current;
+  const key = binaryOf(req.key);
+  const prev = txn.state.keyIndex(key)?.current;
   const keepCurrent = req.ignoreValue === true || req.ignoreLease === true;
   assert(!keepCurrent || prev !== undefined, 'ignore_value/ignore_lease on a missing key passed the checks');
-  const value = req.ignoreValue === true ? prev!.value : (req.value ?? EMPTY_BYTES);
+  const value = req.ignoreValue === true ? prev!.value : binaryOf(req.value ?? EMPTY_BYTES);
   const lease = req.ignoreLease === true ? prev!.lease : (req.lease ?? 0);
-  txn.put(req.key, value, lease);
+  txn.put(key, value, lease);
   const header = { revision: txn.writeRevision };
-  return req.prevKv === true && prev !== undefined ? { header, prevKv: prev } : { header };
+  return req.prevKv === true && prev !== undefined ? { header, prevKv: kvOf(prev) } : { header };
 }
 
 /** Deletes a range; the revision answered is the write's if anything changed so far, else the current one. */
@@ -131,6 +133,6 @@ export function executeDeleteRange(txn: WriteTxn, req: DeleteRangeRequest): Dele
   return {
     header: { revision: txn.revision },
     deleted: deleted.length,
-    prevKvs: req.prevKv === true ? deleted : [],
+    prevKvs: req.prevKv === true ? deleted.map((r) => kvOf(r)) : [],
   };
 }

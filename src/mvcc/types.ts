@@ -1,8 +1,10 @@
 /**
  * The stored data model, as etcd's mvccpb: a KeyValue at a revision, the events a write
  * produces, and the (main, sub) revision that orders every change. Everything here is
- * immutable once built: the store hands the same objects to every reader.
+ * immutable once built.
  */
+
+import { type BinaryString, bytesOf } from './binary-string.js';
 
 /** An empty byte string, shared so that absent values never allocate. */
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
@@ -43,11 +45,29 @@ export interface Revision {
 
 /**
  * One stored change: the unit of history, of persistence and of snapshots (etcd keeps the
- * same unit in its "key" bucket). Invariant: kv.modRevision === main.
+ * same unit in its "key" bucket). Key and value are binary strings (binary-string.ts: a
+ * fraction of the memory of byte arrays); kvOf gives the KeyValue readers see, whose
+ * modRevision is main. A DELETE has an empty value and 0 for createRevision, version and lease.
  */
 export interface RevisionRecord extends Revision {
   readonly type: EventType;
-  readonly kv: KeyValue;
+  readonly key: BinaryString;
+  readonly value: BinaryString;
+  readonly createRevision: number;
+  readonly version: number;
+  readonly lease: number;
+}
+
+/** The KeyValue a record stands for, with fresh byte arrays. */
+export function kvOf(record: RevisionRecord, withValue = true): KeyValue {
+  return {
+    key: bytesOf(record.key),
+    createRevision: record.createRevision,
+    modRevision: record.main,
+    version: record.version,
+    value: withValue && record.value !== '' ? bytesOf(record.value) : EMPTY_BYTES,
+    lease: record.lease,
+  };
 }
 
 /** Orders revisions: by main, then by sub. */

@@ -16,7 +16,7 @@
 import { assert } from '../common/assert.js';
 import { bytesEqual, compareKeys, type KeyRange, keyRangeOf } from './key-range.js';
 import type { MvccStore } from './store.js';
-import { EventType, type MvccEvent, type RevisionRecord } from './types.js';
+import { EventType, kvOf, type MvccEvent, type RevisionRecord } from './types.js';
 import {
   DEFAULT_WATCH_HUB_LIMITS,
   eventSizeBytes,
@@ -278,11 +278,10 @@ export class WatchHub {
 
   /** The event a stored record stands for; prevKv is the key's version just before (as etcd). */
   private eventOf(record: RevisionRecord, withPrevKv: boolean): MvccEvent {
-    if (!withPrevKv) return { type: record.type, kv: record.kv };
-    const prevKv = this.store.versionAt(record.kv.key, record.main - 1);
-    return prevKv === undefined
-      ? { type: record.type, kv: record.kv }
-      : { type: record.type, kv: record.kv, prevKv };
+    const kv = kvOf(record);
+    if (!withPrevKv) return { type: record.type, kv };
+    const prevKv = this.store.versionAt(record.key, record.main - 1);
+    return prevKv === undefined ? { type: record.type, kv } : { type: record.type, kv, prevKv };
   }
 
   /** Delivers a live batch now, or queues it behind earlier ones (bounded). */

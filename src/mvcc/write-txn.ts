@@ -5,10 +5,11 @@
  * raises the store revision by one if anything changed, and by nothing otherwise.
  */
 import { assert } from '../common/assert.js';
+import type { BinaryString } from './binary-string.js';
 import type { KeyRange } from './key-range.js';
 import type { ReadView } from './range.js';
 import type { KvState } from './state.js';
-import { EMPTY_BYTES, EventType, type KeyValue, type MvccEvent, type RevisionRecord } from './types.js';
+import { EventType, kvOf, type MvccEvent, type RevisionRecord } from './types.js';
 
 /** What a finished write changed: the records it appended and the events watchers get. */
 export interface WriteOutcome {
@@ -44,46 +45,49 @@ export class WriteTxn implements ReadView {
   }
 
   /** Writes a key: create revision and version continue its generation or start a new one. */
-  put(key: Uint8Array, value: Uint8Array, lease: number): KeyValue {
+  put(key: BinaryString, value: BinaryString, lease: number): RevisionRecord {
     assert(!this.finished, 'put after finish');
     const existing = this.state.keyIndex(key);
     const prev = existing?.current;
     const main = this.writeRevision;
-    const kv: KeyValue = {
+    const record: RevisionRecord = {
+      main,
+      sub: this.records.length,
+      type: EventType.Put,
+      // One string per key, shared by all its records.
       key: existing?.key ?? key,
-      createRevision: prev?.createRevision ?? main,
-      modRevision: main,
-      version: (prev?.version ?? 0) + 1,
       value,
+      createRevision: prev?.createRevision ?? main,
+      version: (prev?.version ?? 0) + 1,
       lease,
     };
-    this.append({ main, sub: this.records.length, type: EventType.Put, kv });
-    return kv;
+    this.append(record);
+    return record;
   }
 
   /** Deletes every live key in the range and returns their last versions, in key order. */
-  deleteRange(range: KeyRange): KeyValue[] {
+  deleteRange(range: KeyRange): RevisionRecord[] {
     assert(!this.finished, 'delete after finish');
-    const { kvs } = this.state.rangeAt(range, this.revision, 0, false);
-    for (const kv of kvs) this.deleteKey(kv.key);
-    return kvs;
+    const { records } = this.state.rangeAt(range, this.revision, 0, false);
+    for (const r of records) this.deleteKey(r.key);
+    return records;
   }
 
   /** Deletes one key if it is live; returns its last version. */
-  deleteKey(key: Uint8Array): KeyValue | undefined {
+  deleteKey(key: BinaryString): RevisionRecord | undefined {
     const ki = this.state.keyIndex(key);
     if (ki?.current === undefined) return undefined;
     const prev = ki.current;
-    const main = this.writeRevision;
-    const tombstone: KeyValue = {
+    this.append({
+      main: this.writeRevision,
+      sub: this.records.length,
+      type: EventType.Delete,
       key: ki.key,
+      value: '',
       createRevision: 0,
-      modRevision: main,
       version: 0,
-      value: EMPTY_BYTES,
       lease: 0,
-    };
-    this.append({ main, sub: this.records.length, type: EventType.Delete, kv: tombstone });
+    });
     return prev;
   }
 
@@ -96,12 +100,11 @@ export class WriteTxn implements ReadView {
   }
 
   private append(record: RevisionRecord): void {
-    const prevKv = this.state.appendRecord(record);
+    const prev = this.state.appendRecord(record);
     this.records.push(record);
+    const kv = kvOf(record);
     this.events.push(
-      prevKv === undefined
-        ? { type: record.type, kv: record.kv }
-        : { type: record.type, kv: record.kv, prevKv },
+      prev === undefined ? { type: record.type, kv } : { type: record.type, kv, prevKv: kvOf(prev) },
     );
   }
 }

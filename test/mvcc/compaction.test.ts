@@ -129,11 +129,11 @@ describe('memory', () => {
     const store = history();
     ok(store, { type: 'compact', request: { revision: 6 } });
     const atSix = [...store.records(6, 6)];
-    expect(atSix.map((r) => [r.type, str(r.kv.key)])).toEqual([[EventType.Delete, 'b']]);
+    expect(atSix.map((r) => [r.type, r.key])).toEqual([[EventType.Delete, 'b']]);
     expect(get(store, 'b', 6)).toBeUndefined();
     ok(store, { type: 'compact', request: { revision: 7 } });
     // The tombstone went; a@4 stays because a was alive at 7.
-    expect([...store.records(0, 7)].map((r) => `${str(r.kv.key)}@${r.main}`)).toEqual(['a@4', 'c@7']);
+    expect([...store.records(0, 7)].map((r) => `${r.key}@${r.main}`)).toEqual(['a@4', 'c@7']);
     expect(store.indexedKeyCount).toBe(2);
   });
 

@@ -2,17 +2,20 @@
 import { describe, expect, it } from 'vitest';
 import { InvariantViolation } from '../../src/common/assert.js';
 import { KeyIndex } from '../../src/mvcc/key-index.js';
-import { EMPTY_BYTES, EventType, type RevisionRecord } from '../../src/mvcc/types.js';
-import { b } from './support.js';
+import { EventType, type RevisionRecord } from '../../src/mvcc/types.js';
 
-const key = b('k');
+const key = 'k';
 
 function putAt(main: number, version: number, createRevision: number, sub = 0): RevisionRecord {
   return {
     main,
     sub,
     type: EventType.Put,
-    kv: { key, createRevision, modRevision: main, version, value: b(`v${main}`), lease: 0 },
+    key,
+    value: `v${main}`,
+    createRevision,
+    version,
+    lease: 0,
   };
 }
 
@@ -21,7 +24,11 @@ function delAt(main: number, sub = 0): RevisionRecord {
     main,
     sub,
     type: EventType.Delete,
-    kv: { key, createRevision: 0, modRevision: main, version: 0, value: EMPTY_BYTES, lease: 0 },
+    key,
+    value: '',
+    createRevision: 0,
+    version: 0,
+    lease: 0,
   };
 }
 
@@ -38,7 +45,7 @@ function twoDeadGenerationsAndALiveOne(): KeyIndex {
   return ki;
 }
 
-const modAt = (ki: KeyIndex, rev: number) => ki.at(rev)?.modRevision;
+const modAt = (ki: KeyIndex, rev: number) => ki.at(rev)?.main;
 
 describe('KeyIndex.at', () => {
   it('finds the version live at each revision, and nothing before creation or inside a gap', () => {
@@ -59,7 +66,7 @@ describe('KeyIndex.at', () => {
       99: 14,
     };
     for (const [rev, mod] of Object.entries(expected)) expect(modAt(ki, Number(rev)), `at ${rev}`).toBe(mod);
-    expect(ki.current?.modRevision).toBe(14);
+    expect(ki.current?.main).toBe(14);
     expect(ki.lastChangeRevision).toBe(14);
   });
 

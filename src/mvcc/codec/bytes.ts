@@ -6,6 +6,7 @@
  */
 import { assert } from '../../common/assert.js';
 import { CairnError, ErrorCode } from '../../common/errors.js';
+import { type BinaryString, binaryOf, writeBinary } from '../binary-string.js';
 
 const TWO_POW_32 = 2 ** 32;
 
@@ -67,6 +68,14 @@ export class ByteWriter {
   bytes(value: Uint8Array): void {
     this.uvarint(value.length);
     this.raw(value);
+  }
+
+  /** A length-prefixed binary string, written as the bytes it holds (as bytes() writes them). */
+  binary(value: BinaryString): void {
+    this.uvarint(value.length);
+    this.reserve(value.length);
+    writeBinary(value, this.buf, this.length);
+    this.length += value.length;
   }
 
   /** Bytes as they are, no length. */
@@ -157,6 +166,15 @@ export class ByteReader {
   bytes(): Uint8Array {
     const length = this.uvarint();
     return this.raw(length);
+  }
+
+  /** A length-prefixed byte string (as bytes() reads it), as a binary string. */
+  binary(): BinaryString {
+    const length = this.uvarint();
+    this.need(length);
+    const out = binaryOf(this.buf, this.offset, this.offset + length);
+    this.offset += length;
+    return out;
   }
 
   /** length bytes, copied. */

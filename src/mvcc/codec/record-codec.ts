@@ -6,7 +6,7 @@
  * mod revision is the key's main). Meta: u8 format version, current and compacted revision.
  */
 import type { MvccMeta } from '../persistence.js';
-import { EMPTY_BYTES, EventType, type KeyValue, type Revision, type RevisionRecord } from '../types.js';
+import { EventType, type Revision, type RevisionRecord } from '../types.js';
 import { ByteReader, ByteWriter, corrupt } from './bytes.js';
 
 const FORMAT_VERSION = 1;
@@ -33,7 +33,7 @@ export function decodeRecordKey(key: Uint8Array): Revision {
 
 /** The record value of a change. */
 export function encodeRecordValue(record: RevisionRecord): Uint8Array {
-  const w = new ByteWriter(16 + record.kv.key.length + record.kv.value.length);
+  const w = new ByteWriter(16 + record.key.length + record.value.length);
   writeRecordBody(w, record);
   return w.finish();
 }
@@ -51,12 +51,12 @@ export function decodeRecord(key: Uint8Array, value: Uint8Array): RevisionRecord
 export function writeRecordBody(w: ByteWriter, record: RevisionRecord): void {
   w.u8(FORMAT_VERSION);
   w.u8(record.type);
-  w.bytes(record.kv.key);
+  w.binary(record.key);
   if (record.type === EventType.Delete) return;
-  w.bytes(record.kv.value);
-  w.svarint(record.kv.createRevision, 'createRevision');
-  w.svarint(record.kv.version, 'version');
-  w.svarint(record.kv.lease, 'lease');
+  w.binary(record.value);
+  w.svarint(record.createRevision, 'createRevision');
+  w.svarint(record.version, 'version');
+  w.svarint(record.lease, 'lease');
 }
 
 /** Reads a record value written by writeRecordBody, for the revision stored beside it. */
@@ -64,20 +64,16 @@ export function readRecordBody(r: ByteReader, revision: Revision): RevisionRecor
   const version = r.u8();
   if (version !== FORMAT_VERSION) throw corrupt(`unknown record format ${version}`);
   const type = r.u8();
-  const key = r.bytes();
-  let kv: KeyValue;
-  if (type === EventType.Delete) {
-    kv = { key, createRevision: 0, modRevision: revision.main, version: 0, value: EMPTY_BYTES, lease: 0 };
-  } else if (type === EventType.Put) {
-    const value = r.bytes();
-    const createRevision = r.svarint();
-    const kvVersion = r.svarint();
-    const lease = r.svarint();
-    kv = { key, createRevision, modRevision: revision.main, version: kvVersion, value, lease };
-  } else {
-    throw corrupt(`unknown event type ${type}`);
-  }
-  return { main: revision.main, sub: revision.sub, type, kv };
+  const key = r.binary();
+  const { main, sub } = revision;
+  if (type === EventType.Delete)
+    return { main, sub, type, key, value: '', createRevision: 0, version: 0, lease: 0 };
+  if (type !== EventType.Put) throw corrupt(`unknown event type ${type}`);
+  const value = r.binary();
+  const createRevision = r.svarint();
+  const kvVersion = r.svarint();
+  const lease = r.svarint();
+  return { main, sub, type, key, value, createRevision, version: kvVersion, lease };
 }
 
 /** The meta value. */
