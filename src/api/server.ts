@@ -128,7 +128,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
           },
         }),
   });
-  const sm = recoverMembershipStateMachine(recovered);
+  const sm = await recoverMembershipStateMachine(recovered);
   const registry = sm.registry;
   let identity: Identity;
   try {

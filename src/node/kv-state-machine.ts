@@ -420,31 +420,32 @@ export function kvWritesToOps(writes: unknown): StateMachineOps {
 }
 
 /** Rebuilds the key-value state machine from what storage recovered at start-up. */
-export function recoverKvStateMachine(recovered: RecoveredState): KvStateMachine {
+export async function recoverKvStateMachine(recovered: RecoveredState): Promise<KvStateMachine> {
   let meta: PersistedMvcc['meta'] | undefined;
   const records: RevisionRecord[] = [];
   const members: MemberAttributes[] = [];
   const leases: LeaseRecord[] = [];
   const alarms: AlarmMember[] = [];
   const auth = new AuthStore();
-  for (const [key, value] of recovered.stateMachine) {
-    if (isAuthStateKey(key)) {
-      auth.replace(value);
-      continue;
+  for await (const batch of recovered.stateMachine)
+    for (const [key, value] of batch) {
+      if (isAuthStateKey(key)) {
+        auth.replace(value);
+        continue;
+      }
+      const alarm = alarmOfKey(key);
+      if (alarm) {
+        alarms.push(alarm);
+        continue;
+      }
+      if (key.byteLength === META_KEY.byteLength && key[0] === META_KEY[0]) meta = decodeMeta(value);
+      else if (key.byteLength === 9 && key[0] === MEMBER_KEY_PREFIX) {
+        const m = decodeMemberAttributes(value);
+        if (m) members.push(m);
+      } else if (key.byteLength === 9 && key[0] === LEASE_KEY_PREFIX) {
+        leases.push({ id: readU53(key, 1), ttlSeconds: readU53(value, 0) });
+      } else records.push(decodeRecord(key, value));
     }
-    const alarm = alarmOfKey(key);
-    if (alarm) {
-      alarms.push(alarm);
-      continue;
-    }
-    if (key.byteLength === META_KEY.byteLength && key[0] === META_KEY[0]) meta = decodeMeta(value);
-    else if (key.byteLength === 9 && key[0] === MEMBER_KEY_PREFIX) {
-      const m = decodeMemberAttributes(value);
-      if (m) members.push(m);
-    } else if (key.byteLength === 9 && key[0] === LEASE_KEY_PREFIX) {
-      leases.push({ id: readU53(key, 1), ttlSeconds: readU53(value, 0) });
-    } else records.push(decodeRecord(key, value));
-  }
   const store = meta ? MvccStore.load({ meta, records, leases }) : new MvccStore();
   return new KvStateMachine(store, recovered.appliedIndex, members, alarms, auth);
 }

@@ -7,7 +7,7 @@
  */
 import { CairnError, ErrorCode } from '../common/errors.js';
 import type { ConfChange } from '../raft/index.js';
-import type { RecoveredState, StateMachineOps } from '../storage/level-storage.js';
+import type { RecoveredState, StateMachineEntry, StateMachineOps } from '../storage/level-storage.js';
 import { EntryKind, type Envelope } from './envelope.js';
 import {
   type KvResult,
@@ -168,26 +168,34 @@ export function membershipWritesToOps(writes: unknown): StateMachineOps {
 }
 
 /** Rebuilds the state machine (key-value store and member registry) from what storage recovered. */
-export function recoverMembershipStateMachine(recovered: RecoveredState): MembershipStateMachine {
-  const kvKeys: (readonly [Uint8Array, Uint8Array])[] = [];
+export async function recoverMembershipStateMachine(
+  recovered: RecoveredState,
+): Promise<MembershipStateMachine> {
   const members: MemberRecord[] = [];
   let meta: { clusterId: number; removed: number[] } | undefined;
-  for (const entry of recovered.stateMachine) {
-    const [key, value] = entry;
-    if (!isRegistryKey(key)) {
-      kvKeys.push(entry);
-      continue;
-    }
-    if (key.byteLength === 1) {
-      meta = decodeRegistryMeta(value);
-      if (!meta) throw new CairnError(ErrorCode.CORRUPT, 'the member registry meta record is malformed');
-    } else {
-      const m = decodeMemberRecord(value);
-      if (!m) throw new CairnError(ErrorCode.CORRUPT, 'a member registry record is malformed');
-      members.push(m);
+  // The registry's entries are taken out as the key-value state machine reads the rest.
+  async function* kvEntries(): AsyncGenerator<StateMachineEntry[]> {
+    for await (const batch of recovered.stateMachine) {
+      const kv: StateMachineEntry[] = [];
+      for (const entry of batch) {
+        const [key, value] = entry;
+        if (!isRegistryKey(key)) {
+          kv.push(entry);
+          continue;
+        }
+        if (key.byteLength === 1) {
+          meta = decodeRegistryMeta(value);
+          if (!meta) throw new CairnError(ErrorCode.CORRUPT, 'the member registry meta record is malformed');
+        } else {
+          const m = decodeMemberRecord(value);
+          if (!m) throw new CairnError(ErrorCode.CORRUPT, 'a member registry record is malformed');
+          members.push(m);
+        }
+      }
+      yield kv;
     }
   }
-  const kv = recoverKvStateMachine({ appliedIndex: recovered.appliedIndex, stateMachine: kvKeys });
+  const kv = await recoverKvStateMachine({ appliedIndex: recovered.appliedIndex, stateMachine: kvEntries() });
   const registry = new MemberRegistry({
     clusterId: meta?.clusterId ?? 0,
     members,

@@ -192,7 +192,7 @@ async function verifyRestored(
     toOps: membershipWritesToOps,
   });
   try {
-    const back = recoverMembershipStateMachine(recovered);
+    const back = await recoverMembershipStateMachine(recovered);
     const snap = storage.raftStorage.snapshot().metadata;
     const problems: string[] = [];
     if (recovered.appliedIndex !== index || snap.index !== index) problems.push('applied or snapshot index');

@@ -47,7 +47,7 @@ const SETUP: AuthCommand[] = [
 ];
 
 describe('auth in the state machine', () => {
-  test('applied entries persist and a restart rebuilds the same auth store', () => {
+  test('applied entries persist and a restart rebuilds the same auth store', async () => {
     const sm = new KvStateMachine(new MvccStore(), 0);
     const seen: string[] = [];
     sm.authListener = { applied: (c, ok) => seen.push(`${c.type}:${ok}`), restored: () => {} };
@@ -56,7 +56,7 @@ describe('auth in the state machine', () => {
     const writes = sm.takeWrites();
     expect(writes?.auth).toBeDefined();
     const ops = kvWritesToOps(writes);
-    const recovered = recoverKvStateMachine({ appliedIndex: next - 1, stateMachine: ops.puts });
+    const recovered = await recoverKvStateMachine({ appliedIndex: next - 1, stateMachine: [ops.puts] });
     expect(recovered.auth.enabled).toBe(true);
     expect(recovered.auth.userNames()).toEqual(['alice', 'root']);
     expect(recovered.auth.permitted('alice', 'read', b('a/x'))).toBe(true);

@@ -70,7 +70,7 @@ class FakeKeys {
   }
   recovered(appliedIndex: number) {
     const stateMachine = [...this.map.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, kv]) => kv);
-    return { appliedIndex, stateMachine };
+    return { appliedIndex, stateMachine: [stateMachine] };
   }
 }
 
@@ -160,20 +160,20 @@ describe('alarms in the key-value state machine', () => {
     expect(a.sm.alarms.list()).toEqual([]);
   });
 
-  test('alarms are persisted with the state machine and recovered, and a cleared alarm is deleted', () => {
+  test('alarms are persisted with the state machine and recovered, and a cleared alarm is deleted', async () => {
     const a = new Applier();
     const disk = new FakeKeys();
     a.alarm(AlarmAction.ACTIVATE, 1, AlarmType.NOSPACE);
     a.alarm(AlarmAction.ACTIVATE, 2, AlarmType.NOSPACE);
     a.command({ type: 'put', request: { key: enc('k'), value: enc('v') } });
     disk.write(a.sm.takeWrites() as KvWrites);
-    let recovered = recoverKvStateMachine(disk.recovered(a.index));
+    let recovered = await recoverKvStateMachine(disk.recovered(a.index));
     expect(recovered.alarms.list()).toEqual([NOSPACE_1, { memberId: 2, alarm: AlarmType.NOSPACE }]);
     expect(recovered.store.currentRevision).toBe(1);
 
     a.alarm(AlarmAction.DEACTIVATE, 1, AlarmType.NOSPACE);
     disk.write(a.sm.takeWrites() as KvWrites);
-    recovered = recoverKvStateMachine(disk.recovered(a.index));
+    recovered = await recoverKvStateMachine(disk.recovered(a.index));
     expect(recovered.alarms.list()).toEqual([{ memberId: 2, alarm: AlarmType.NOSPACE }]);
   });
 

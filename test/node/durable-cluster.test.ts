@@ -43,7 +43,7 @@ async function startAll(hub: Hub, snapshotCount: number): Promise<Member[]> {
         toOps: kvWritesToOps,
         initialConfState: CS,
       });
-      const sm = recoverKvStateMachine(recovered);
+      const sm = await recoverKvStateMachine(recovered);
       const node = new RaftNode<KvResult>({
         id,
         storage,

@@ -120,12 +120,12 @@ describe('MembershipStateMachine persistence and snapshots', () => {
   function recover(
     disk: Map<string, [Uint8Array, Uint8Array]>,
     appliedIndex: number,
-  ): MembershipStateMachine {
+  ): Promise<MembershipStateMachine> {
     const stateMachine = [...disk.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, kv]) => kv);
-    return recoverMembershipStateMachine({ appliedIndex, stateMachine });
+    return recoverMembershipStateMachine({ appliedIndex, stateMachine: [stateMachine] });
   }
 
-  test('the registry written through storage ops is recovered whole, beside the key-value data', () => {
+  test('the registry written through storage ops is recovered whole, beside the key-value data', async () => {
     const sm = machine();
     sm.registry.setFounders(99, founders);
     const disk = new Map<string, [Uint8Array, Uint8Array]>();
@@ -137,14 +137,14 @@ describe('MembershipStateMachine persistence and snapshots', () => {
     sm.registry.applyConfChange(cc(ConfChangeType.AddLearnerNode, 20), ctx(20, 1020));
     sm.skip({ index: 5, term: 1 });
     persistInto(disk, sm);
-    const back = recover(disk, 5);
+    const back = await recover(disk, 5);
     expect(back.registry.state()).toEqual(sm.registry.state());
     expect(back.registry.isRemoved(13)).toBe(true);
     expect(back.registry.clusterId).toBe(99);
     expect(back.kv.store.currentRevision).toBe(1);
   });
 
-  test('a snapshot carries the registry; restoring it replaces what storage holds', () => {
+  test('a snapshot carries the registry; restoring it replaces what storage holds', async () => {
     const sm = machine();
     sm.registry.setFounders(99, founders);
     founders.forEach((f, i) => {
@@ -162,7 +162,7 @@ describe('MembershipStateMachine persistence and snapshots', () => {
     other.restore(4, data);
     expect(other.registry.state()).toEqual(sm.registry.state());
     persistInto(disk, other);
-    const back = recover(disk, 4);
+    const back = await recover(disk, 4);
     expect(back.registry.state()).toEqual(sm.registry.state());
     expect(back.registry.get(77)).toBeUndefined();
   });

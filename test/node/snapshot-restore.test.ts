@@ -141,7 +141,7 @@ describe('restoreMember', () => {
       });
       expect(rs.initialState().hardState).toEqual({ term: 1, vote: 0, commit: old.sm.appliedIndex });
       expect(recovered.appliedIndex).toBe(old.sm.appliedIndex);
-      const sm = recoverMembershipStateMachine(recovered);
+      const sm = await recoverMembershipStateMachine(recovered);
       expect(sm.kv.store.hashKV()).toEqual(oldStore.hashKV());
       expect(allKeys(sm.kv.store)).toEqual(allKeys(oldStore));
       expect(allKeys(sm.kv.store).map((kv) => kv.key)).toEqual(['/cairn/locks/x', 'k']);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
 import { LevelStorage, type StateMachineOps } from '../../src/storage/level-storage.js';
+import { entriesOf } from './entries.js';
 
 const CS = { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
 const dirs: string[] = [];
@@ -63,5 +64,5 @@ test('compactAll returns the space of overwritten and deleted values, and keeps 
   opened.splice(0);
   const { recovered } = await openAt(dir);
   expect(recovered.appliedIndex).toBe(41);
-  expect(recovered.stateMachine).toHaveLength(18);
+  expect(await entriesOf(recovered)).toHaveLength(18);
 });

@@ -16,6 +16,7 @@ import { type ConfState, type Entry, EntryType } from '../../src/raft/index.js';
 import { encodeSnapshotMeta } from '../../src/storage/entry-codec.js';
 import { logKey, Prefix, singleKey } from '../../src/storage/layout.js';
 import { LevelStorage, type StateMachineOps } from '../../src/storage/level-storage.js';
+import { entriesOf } from './entries.js';
 
 const CS: ConfState = {
   voters: [1, 2, 3],
@@ -73,7 +74,8 @@ describe('LevelStorage', () => {
     const { storage, recovered } = await openAt(tempDir());
     expect(storage.raftStorage.initialState().confState.voters).toEqual([1, 2, 3]);
     expect(storage.raftStorage.lastIndex()).toBe(0);
-    expect(recovered).toEqual({ appliedIndex: 0, stateMachine: [] });
+    expect(recovered.appliedIndex).toBe(0);
+    expect(await entriesOf(recovered)).toEqual([]);
   });
 
   test('entries, hard state and state-machine data come back after reopening', async () => {
@@ -96,7 +98,7 @@ describe('LevelStorage', () => {
     ]);
     expect(rs.initialState().hardState).toEqual({ term: 2, vote: 3, commit: 2 });
     expect(again.recovered.appliedIndex).toBe(2);
-    expect(again.recovered.stateMachine.map(([k, v]) => [dec(k), dec(v)])).toEqual([['a', '1']]);
+    expect((await entriesOf(again.recovered)).map(([k, v]) => [dec(k), dec(v)])).toEqual([['a', '1']]);
   });
 
   test('a conflicting suffix is truncated on disk too', async () => {
@@ -139,7 +141,7 @@ describe('LevelStorage', () => {
     expect(await storage.database.get(singleKey(Prefix.snapshotData))).toBeUndefined();
     const again = await reopen(storage, dir);
     expect(again.storage.raftStorage.snapshot().data.byteLength).toBe(0);
-    expect(again.recovered.stateMachine.map(([k, v]) => `${dec(k)}=${dec(v)}`)).toEqual(['k=v']);
+    expect((await entriesOf(again.recovered)).map(([k, v]) => `${dec(k)}=${dec(v)}`)).toEqual(['k=v']);
   });
 
   test('a folder whose snapshot still holds data opens; a bad checksum refuses; the next snapshot deletes it', async () => {
@@ -183,7 +185,7 @@ describe('LevelStorage', () => {
     });
     const again = await reopen(storage, dir);
     expect(again.storage.raftStorage.firstIndex()).toBe(11);
-    expect(again.recovered.stateMachine.map(([k]) => dec(k))).toEqual(['new']);
+    expect((await entriesOf(again.recovered)).map(([k]) => dec(k))).toEqual(['new']);
     expect(again.recovered.appliedIndex).toBe(10);
   });
 

@@ -14,6 +14,7 @@ import { type CairnError, ErrorCode } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { Prefix, singleKey, stateMachineKey } from '../../src/storage/layout.js';
 import { LevelStorage, type StateMachineOps } from '../../src/storage/level-storage.js';
+import { entriesOf } from './entries.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dirs: string[] = [];
@@ -57,11 +58,18 @@ async function tamper(
   }
 }
 
+/** The error starting on the folder stops with: opening it, then reading its records. */
 async function refusal(dir: string): Promise<CairnError> {
   const err = await open(dir).then(
     async (r) => {
-      await r.storage.close();
-      throw new Error('the folder was opened');
+      try {
+        await entriesOf(r.recovered);
+      } catch (e) {
+        return e as CairnError;
+      } finally {
+        await r.storage.close();
+      }
+      throw new Error('the folder was opened and read');
     },
     (e: CairnError) => e,
   );
@@ -72,11 +80,10 @@ describe('stored records are checked on load', () => {
   test('an untouched folder loads its records and applied index', async () => {
     const dir = await folderWithData();
     const { storage, recovered } = await open(dir);
+    const entries = await entriesOf(recovered);
     await storage.close();
     expect(recovered.appliedIndex).toBe(7);
-    expect(
-      recovered.stateMachine.map(([k, v]) => [Buffer.from(k).toString(), Buffer.from(v).toString()]),
-    ).toEqual([
+    expect(entries.map(([k, v]) => [Buffer.from(k).toString(), Buffer.from(v).toString()])).toEqual([
       ['alpha', 'value of alpha'],
       ['beta', 'value of beta'],
     ]);
