@@ -73,10 +73,15 @@ export class KvState {
     if (revision === undefined) {
       const last = this.history.maxKey();
       assert(last === undefined || last < record.main, () => `record ${record.main} after ${last}`);
-      revision = { slots: [], live: 0 };
+      // Sized to its first record (a push or store into an empty array reserves 17 slots).
+      revision = { slots: record.sub === 0 ? [record] : [], live: 0 };
       this.history.set(record.main, revision);
+    } else {
+      assert(
+        record.sub >= revision.slots.length,
+        () => `record (${record.main}, ${record.sub}) out of order`,
+      );
     }
-    assert(record.sub >= revision.slots.length, () => `record (${record.main}, ${record.sub}) out of order`);
     revision.slots[record.sub] = record;
     revision.live++;
     this.records++;
