@@ -1,9 +1,11 @@
 /**
  * mvcc: Cairn's replicated state machine, etcd's v3 data model. Depends on common/ only.
  *
- * Data model. An ordered key index (key bytes -> KeyIndex: generations of revisions, as
- * etcd's keyIndex) whose entries hold the history records themselves, and a history
- * (main revision -> records) in revision order. An empty store is at revision 1; each
+ * Data model. An ordered key index (key -> KeyIndex: the key's records in revision order,
+ * its generations one after another, as etcd's keyIndex) whose entries hold the history
+ * records themselves, and a history (main revision -> records) in revision order. Records
+ * hold keys and values as binary strings (binary-string.ts); readers get KeyValues with
+ * fresh byte arrays. An empty store is at revision 1; each
  * write that changes something raises it by one and all changes of one write share it
  * (sub revisions 0, 1, ...). Per key: createRevision, modRevision, version, lease.
  *
