@@ -2,8 +2,8 @@
  * The history of one key, as etcd's keyIndex: the key's records in revision order, its
  * generations (each the life of the key from the put that created it to the delete, or
  * tombstone, that ended it) following one another in that list. A flat list rather than a
- * list of generations costs one array per key instead of three objects, which counts at a
- * million keys. The records themselves are held here, so a read at any revision finds its
+ * list of generations costs one array per key instead of three objects, and a key with a
+ * single record holds it without an array, which counts at a million keys. The records themselves are held here, so a read at any revision finds its
  * record without a second lookup.
  */
 import { assert } from '../common/assert.js';
@@ -13,57 +13,59 @@ import { EventType, type RevisionRecord } from './types.js';
 /** The records of one key, and its current version for fast reads at the head. */
 export class KeyIndex {
   /**
-   * Invariant: in ascending (main, sub) order; a DELETE follows a PUT, except that the first
-   * record may be a DELETE left alone by compaction (its generation's puts dropped).
+   * The key's records, in ascending (main, sub) order: undefined when there are none, the
+   * record itself when there is one (most keys: no array to pay for), else an array.
+   * Invariant: a DELETE follows a PUT, except that the first record may be a DELETE left
+   * alone by compaction (its generation's puts dropped).
    */
-  private records: RevisionRecord[] = NO_RECORDS;
-  /** Invariant: the key's latest version (its PUT record), undefined when the latest change is a delete. */
-  private currentRecord: RevisionRecord | undefined;
-  /** Invariant: the main revision of the latest change to the key (0 before any). */
-  private lastMain = 0;
+  private history: RevisionRecord | RevisionRecord[] | undefined;
 
   constructor(readonly key: BinaryString) {}
 
   /** The key's latest version (its PUT record), or undefined if it is deleted. */
   get current(): RevisionRecord | undefined {
-    return this.currentRecord;
+    const last = this.last();
+    return last?.type === EventType.Put ? last : undefined;
   }
 
-  /** The main revision of the latest change to the key. */
+  /** The main revision of the latest change to the key (0 before any). */
   get lastChangeRevision(): number {
-    return this.lastMain;
+    return this.last()?.main ?? 0;
   }
 
   /** Whether compaction removed every record: the key can be dropped from the index. */
   get isEmpty(): boolean {
-    return this.records.length === 0;
+    return this.history === undefined;
   }
 
   /** The version (PUT record) of the key the store held at revision (after all of that revision's changes). */
   at(revision: number): RevisionRecord | undefined {
-    if (revision >= this.lastMain) return this.currentRecord;
-    const i = lastIndexAtOrBefore(this.records, revision);
-    const record = i < 0 ? undefined : this.records[i]!;
+    const h = this.history;
+    if (h === undefined) return undefined;
+    let record: RevisionRecord | undefined;
+    if (!Array.isArray(h)) record = h.main <= revision ? h : undefined;
+    else {
+      const i = lastIndexAtOrBefore(h, revision);
+      record = i < 0 ? undefined : h[i]!;
+    }
     return record?.type === EventType.Put ? record : undefined;
   }
 
   /** Records a put; starts a new generation if the key is deleted. */
   addPut(record: RevisionRecord): void {
     assert(record.type === EventType.Put, 'addPut takes a PUT record');
-    assert(record.main >= this.lastMain, () => `put at ${record.main} after a change at ${this.lastMain}`);
+    const lastMain = this.lastChangeRevision;
+    assert(record.main >= lastMain, () => `put at ${record.main} after a change at ${lastMain}`);
     this.append(record);
-    this.currentRecord = record;
-    this.lastMain = record.main;
   }
 
   /** Records a delete; the key must currently exist. */
   addTombstone(record: RevisionRecord): void {
     assert(record.type === EventType.Delete, 'addTombstone takes a DELETE record');
-    assert(this.currentRecord !== undefined, 'tombstone of a key that does not exist');
-    assert(record.main >= this.lastMain, () => `delete at ${record.main} after a change at ${this.lastMain}`);
+    assert(this.current !== undefined, 'tombstone of a key that does not exist');
+    const lastMain = this.lastChangeRevision;
+    assert(record.main >= lastMain, () => `delete at ${record.main} after a change at ${lastMain}`);
     this.append(record);
-    this.currentRecord = undefined;
-    this.lastMain = record.main;
   }
 
   /**
@@ -72,10 +74,8 @@ export class KeyIndex {
    */
   restoreCompactedTombstone(record: RevisionRecord): void {
     assert(record.type === EventType.Delete, 'restoreCompactedTombstone takes a DELETE record');
-    assert(this.records.length === 0, 'a compacted tombstone is the first record of its key');
-    this.append(record);
-    this.currentRecord = undefined;
-    this.lastMain = record.main;
+    assert(this.history === undefined, 'a compacted tombstone is the first record of its key');
+    this.history = record;
   }
 
   /**
@@ -85,33 +85,45 @@ export class KeyIndex {
    * which stays readable, can still be replayed to a watcher that starts there).
    */
   compact(atRevision: number): RevisionRecord[] {
-    const rs = this.records;
+    const h = this.history;
+    if (h === undefined) return [];
+    if (!Array.isArray(h)) {
+      // One record: only a generation that ended before atRevision goes.
+      if (h.type === EventType.Put || h.main >= atRevision) return [];
+      this.history = undefined;
+      return [h];
+    }
     // Generations that ended before atRevision go whole.
     let drop = 0;
-    for (let i = 0; i < rs.length && rs[i]!.main < atRevision; i++)
-      if (rs[i]!.type === EventType.Delete) drop = i + 1;
+    for (let i = 0; i < h.length && h[i]!.main < atRevision; i++)
+      if (h[i]!.type === EventType.Delete) drop = i + 1;
     // The first generation left: all of it after atRevision, or ended exactly there (keep its
     // tombstone only), or alive at atRevision (keep from its latest put at or before it).
     let end = drop;
-    while (end < rs.length && rs[end]!.type === EventType.Put) end++;
-    if (end < rs.length && rs[end]!.main === atRevision) drop = end;
+    while (end < h.length && h[end]!.type === EventType.Put) end++;
+    if (end < h.length && h[end]!.main === atRevision) drop = end;
     else {
-      const latest = lastIndexAtOrBefore(rs, atRevision, drop, end);
+      const latest = lastIndexAtOrBefore(h, atRevision, drop, end);
       if (latest > drop) drop = latest;
     }
-    return drop === 0 ? [] : rs.splice(0, drop);
+    if (drop === 0) return [];
+    const removed = h.splice(0, drop);
+    if (h.length <= 1) this.history = h[0];
+    return removed;
+  }
+
+  private last(): RevisionRecord | undefined {
+    const h = this.history;
+    return Array.isArray(h) ? h[h.length - 1] : h;
   }
 
   private append(record: RevisionRecord): void {
-    // An array literal is allocated at its size; a push into an empty array reserves 17
-    // slots (about 130 bytes more per key, most keys having one record).
-    if (this.records.length === 0) this.records = [record];
-    else this.records.push(record);
+    const h = this.history;
+    if (h === undefined) this.history = record;
+    else if (!Array.isArray(h)) this.history = [h, record];
+    else h.push(record);
   }
 }
-
-/** The records of a key not yet written (shared and never changed: the first write replaces it). */
-const NO_RECORDS: RevisionRecord[] = Object.freeze([]) as unknown as RevisionRecord[];
 
 /** Index of the last record in [from, to) with main <= revision, or from - 1 (binary search: records ascend). */
 function lastIndexAtOrBefore(
