@@ -4,7 +4,7 @@
  * revisions 0, lease 0), except a VALUE compare, which then always fails.
  */
 import { unreachable } from '../common/assert.js';
-import { binaryOf, compareBinary } from './binary-string.js';
+import { type BinaryString, binaryOf, compareBinary } from './binary-string.js';
 import { keyRangeOf } from './key-range.js';
 import type { ReadView } from './range.js';
 import { type Compare, CompareResult, CompareTarget } from './requests.js';
@@ -30,12 +30,14 @@ export function comparesHold(view: ReadView, compares: readonly Compare[]): bool
 /** Whether one compare holds at the view's revision. */
 export function compareHolds(view: ReadView, c: Compare): boolean {
   const { records } = view.state.rangeAt(keyRangeOf(c.key, c.rangeEnd), view.revision, 0, false);
-  if (records.length === 0) return c.target !== CompareTarget.Value && compareRecord(c, ZERO_RECORD);
-  return records.every((r) => compareRecord(c, r));
+  if (records.length === 0) return c.target !== CompareTarget.Value && compareRecord(c, ZERO_RECORD, '');
+  // The operand's bytes as a binary string once, not once per key of the range.
+  const value = c.target === CompareTarget.Value && c.value !== undefined ? binaryOf(c.value) : '';
+  return records.every((r) => compareRecord(c, r, value));
 }
 
-function compareRecord(c: Compare, r: RevisionRecord): boolean {
-  const order = fieldOrder(c, r);
+function compareRecord(c: Compare, r: RevisionRecord, value: BinaryString): boolean {
+  const order = fieldOrder(c, r, value);
   switch (c.result) {
     case CompareResult.Equal:
       return order === 0;
@@ -51,7 +53,7 @@ function compareRecord(c: Compare, r: RevisionRecord): boolean {
 }
 
 /** The stored field against the compare's operand: negative, zero or positive. */
-function fieldOrder(c: Compare, r: RevisionRecord): number {
+function fieldOrder(c: Compare, r: RevisionRecord, value: BinaryString): number {
   switch (c.target) {
     case CompareTarget.Version:
       return compareNumbers(r.version, c.version ?? 0);
@@ -62,7 +64,7 @@ function fieldOrder(c: Compare, r: RevisionRecord): number {
     case CompareTarget.Lease:
       return compareNumbers(r.lease, c.lease ?? 0);
     case CompareTarget.Value:
-      return compareBinary(r.value, c.value === undefined ? '' : binaryOf(c.value));
+      return compareBinary(r.value, value);
     default:
       return unreachable(c.target, 'compare target');
   }
