@@ -3,8 +3,8 @@
  * generations (each the life of the key from the put that created it to the delete, or
  * tombstone, that ended it) following one another in that list. A flat list rather than a
  * list of generations costs one array per key instead of three objects, and a key with a
- * single record holds it without an array, which counts at a million keys. The records themselves are held here, so a read at any revision finds its
- * record without a second lookup.
+ * single record holds it without an array, which counts at a million keys. The records
+ * themselves are held here, so a read at any revision finds its record without a second lookup.
  */
 import { assert } from '../common/assert.js';
 import type { BinaryString } from './binary-string.js';

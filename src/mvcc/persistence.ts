@@ -97,11 +97,7 @@ export function loadState(persisted: PersistedMvcc): KvState {
       record.main <= currentRevision,
       () => `record at ${record.main} beyond revision ${currentRevision}`,
     );
-    const existing = state.keyIndex(record.key);
-    // Share one key string per key, as records written by apply do.
-    const shared =
-      existing === undefined || existing.key === record.key ? record : { ...record, key: existing.key };
-    state.appendRecord(shared);
+    state.loadRecord(record);
   }
   state.currentRevision = currentRevision;
   for (const lease of persisted.leases ?? []) state.leaseTable.add(lease);

@@ -69,6 +69,21 @@ export class KvState {
    * record of a key in a compacted history (see KeyIndex.restoreCompactedTombstone).
    */
   appendRecord(record: RevisionRecord): RevisionRecord | undefined {
+    return this.add(record, this.keys.get(record.key));
+  }
+
+  /**
+   * appendRecord for a record decoded from disk or a snapshot: a key met again gets the
+   * string its earlier records hold (equal strings decoded apart are separate objects),
+   * as the records apply writes share one.
+   */
+  loadRecord(record: RevisionRecord): void {
+    const ki = this.keys.get(record.key);
+    this.add(ki === undefined ? record : { ...record, key: ki.key }, ki);
+  }
+
+  /** Adds a record whose key's index entry (if it has one yet) is ki. */
+  private add(record: RevisionRecord, existing: KeyIndex | undefined): RevisionRecord | undefined {
     let revision = this.history.get(record.main);
     if (revision === undefined) {
       const last = this.history.maxKey();
@@ -86,7 +101,7 @@ export class KvState {
     revision.live++;
     this.records++;
 
-    let ki = this.keys.get(record.key);
+    let ki = existing;
     if (ki === undefined) {
       ki = new KeyIndex(record.key);
       this.keys.set(ki.key, ki);
