@@ -96,6 +96,8 @@ export class GrpcTransport implements Transport {
       snapshotBytesMax: opts.snapshotBytesMax ?? SNAPSHOT_BYTES_MAX_DEFAULT,
       incomingSnapshotsMax: opts.incomingSnapshotsMax ?? INCOMING_SNAPSHOTS_MAX_DEFAULT,
       deliver: (m) => this.deliver(m),
+      // A peer that reaches this member is up: a link to it waiting to retry need not wait.
+      onStreamFrom: (from) => this.peers.get(from)?.wake(),
       ...(opts.isRemovedMember ? { isRemoved: opts.isRemovedMember } : {}),
     });
     loadRaftProto();
@@ -166,6 +168,7 @@ export class GrpcTransport implements Transport {
       id,
       new PeerLink({
         id,
+        selfId: this.opts.selfId,
         url,
         log,
         clusterId: this.opts.clusterId,

@@ -15,12 +15,22 @@ import { encodeEnvelope } from './raft-codec.js';
 import { loadRaftProto } from './raft-proto.js';
 import { SnapshotSender } from './snapshot-sender.js';
 
+/**
+ * How soon a peer's connection is dialled again after it failed, at first and at most. It is
+ * kept short (etcd dials a lost peer every 100 ms) so that a stream woken by its peer finds the
+ * connection up within half a second; the streams on it keep their own, longer backoff.
+ */
+const CHANNEL_RECONNECT_BACKOFF_INITIAL_MS = 100;
+const CHANNEL_RECONNECT_BACKOFF_MAX_MS = 500;
+
 /** Room for a frame's envelope around its payload, in gRPC's message size limits. */
 export const FRAME_OVERHEAD_BYTES = 64 * 1024;
 
 /** What one peer link needs: the peer, the channel settings, the bounds and where to report. */
 export interface PeerLinkOptions {
   readonly id: NodeId;
+  /** This member. */
+  readonly selfId: NodeId;
   readonly url: string;
   readonly log: Logger;
   readonly clusterId: number;
@@ -74,8 +84,8 @@ export class PeerLink {
       'grpc.max_send_message_length':
         Math.max(opts.messageBytesMax, opts.snapshotChunkBytes) + FRAME_OVERHEAD_BYTES,
       'grpc.max_receive_message_length': FRAME_OVERHEAD_BYTES,
-      'grpc.initial_reconnect_backoff_ms': opts.reconnectBackoffInitialMs,
-      'grpc.max_reconnect_backoff_ms': opts.reconnectBackoffMaxMs,
+      'grpc.initial_reconnect_backoff_ms': CHANNEL_RECONNECT_BACKOFF_INITIAL_MS,
+      'grpc.max_reconnect_backoff_ms': CHANNEL_RECONNECT_BACKOFF_MAX_MS,
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 5_000,
       // A pool of its own per channel: control and append get separate connections.
@@ -87,6 +97,7 @@ export class PeerLink {
       new Backoff({ initialMs: opts.reconnectBackoffInitialMs, maxMs: opts.reconnectBackoffMaxMs });
     this.control = new PeerStream({
       client: this.controlClient,
+      senderId: opts.selfId,
       log: opts.log.child({ lane: 'control' }),
       bounds: opts.bounds,
       backoff: backoff(),
@@ -97,6 +108,7 @@ export class PeerLink {
     });
     this.append = new PeerStream({
       client: this.appendClient,
+      senderId: opts.selfId,
       log: opts.log.child({ lane: 'append' }),
       bounds: opts.bounds,
       backoff: backoff(),
@@ -139,6 +151,12 @@ export class PeerLink {
       return false;
     }
     return (lane === 'append' ? this.append : this.control).enqueue(frame);
+  }
+
+  /** The peer opened a stream to this member: streams waiting to retry try now. */
+  wake(): void {
+    this.control.wake();
+    this.append.wake();
   }
 
   /** What the link holds now. */

@@ -8,7 +8,13 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
 import { type Message, MessageType } from '../raft/types.js';
 import { checkAddress, decodeMessage, type LocalAddress } from './raft-codec.js';
-import { WIRE_BYTES, type WireAck, type WireEnvelope, type WireSnapshotChunk } from './raft-proto.js';
+import {
+  SENDER_METADATA_KEY,
+  WIRE_BYTES,
+  type WireAck,
+  type WireEnvelope,
+  type WireSnapshotChunk,
+} from './raft-proto.js';
 import { MEMBER_REMOVED_MESSAGE, PeerRefusal, RefusalReason } from './refusal.js';
 import { SnapshotAssembler } from './snapshot-chunks.js';
 
@@ -32,6 +38,8 @@ export interface PeerServiceOptions {
   readonly incomingSnapshotsMax: number;
   /** Hands a checked message to raft. */
   readonly deliver: (m: Message) => void;
+  /** A peer opened a stream to this member (named by the stream's header): it is up. */
+  readonly onStreamFrom?: (from: number) => void;
   /** Whether a sender was removed from the cluster: its messages are refused (it then stops itself). */
   readonly isRemoved?: (id: number) => boolean;
 }
@@ -98,6 +106,8 @@ export class PeerService {
     if (finish === undefined) return;
     // Headers tell the sender the stream is established; it starts writing then.
     call.sendMetadata(new grpc.Metadata());
+    const sender = Number(call.metadata.get(SENDER_METADATA_KEY)[0]);
+    if (Number.isSafeInteger(sender) && sender > 0) this.opts.onStreamFrom?.(sender);
     call.on('data', (env: WireEnvelope) => {
       let m: Message;
       try {

@@ -7,8 +7,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
+import type { NodeId } from '../raft/types.js';
 import type { Backoff } from './backoff.js';
-import { loadRaftProto, STREAM_METHOD, type WireAck } from './raft-proto.js';
+import { loadRaftProto, SENDER_METADATA_KEY, STREAM_METHOD, type WireAck } from './raft-proto.js';
 
 /** Bounds on what one stream holds: queued plus written-but-not-flushed messages. */
 export interface StreamBounds {
@@ -35,6 +36,8 @@ export interface StreamStats {
 /** What a stream needs: the channel, where to log, its bounds and what to do when messages are lost. */
 export interface PeerStreamOptions {
   readonly client: grpc.Client;
+  /** This member, named in the header of every call. */
+  readonly senderId: NodeId;
   readonly log: Logger;
   readonly bounds: StreamBounds;
   readonly backoff: Backoff;
@@ -102,6 +105,20 @@ export class PeerStream {
     };
   }
 
+  /**
+   * The peer just opened a stream to this member, so it is up: a stream waiting to retry
+   * tries now, with a fresh backoff, and waits for the connection instead of failing fast.
+   * Without this, a member that starts after its peers is reached only once their backoff
+   * runs out (seconds), and cannot learn who leads meanwhile.
+   */
+  wake(): void {
+    if (this.state !== 'backoff') return;
+    this.clearTimer();
+    this.opts.backoff.reset();
+    this.opts.log.debug({}, 'peer reached this member: reconnecting now');
+    this.openCall(true);
+  }
+
   /** Ends the stream for good, dropping what it holds. */
   close(): void {
     if (this.state === 'closed') return;
@@ -117,12 +134,16 @@ export class PeerStream {
     return this.queue.length - this.queueHead + this.inFlight.size;
   }
 
-  private openCall(): void {
+  /** Starts a call; one that waits for ready is queued until the connection is up (within connectTimeoutMs). */
+  private openCall(waitForReady = false): void {
     this.state = 'connecting';
+    const metadata = new grpc.Metadata(waitForReady ? { waitForReady: true } : undefined);
+    metadata.set(SENDER_METADATA_KEY, String(this.opts.senderId));
     const call = this.opts.client.makeClientStreamRequest<Buffer, WireAck>(
       STREAM_METHOD,
       passThrough,
       loadRaftProto().deserializeAck,
+      metadata,
       (err) => this.onCallEnded(call, err),
     );
     this.call = call;

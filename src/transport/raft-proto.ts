@@ -99,6 +99,8 @@ export type WireAck = Record<string, never>;
 
 /** Full gRPC method path of the message stream. */
 export const STREAM_METHOD = '/cairn.raft.RaftPeer/Stream';
+/** The header a member opens its streams with, naming itself: the peer learns at once that it is up. */
+export const SENDER_METADATA_KEY = 'cairn-sender';
 /** Full gRPC method path of the snapshot call. */
 export const SNAPSHOT_METHOD = '/cairn.raft.RaftPeer/Snapshot';
 

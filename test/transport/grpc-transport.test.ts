@@ -4,7 +4,8 @@
  * equality, bytes included), a 5 MiB snapshot arrives in 1 MiB chunks intact and is
  * acknowledged, oversized snapshots are refused on either side, a heartbeat sent after a
  * burst of large appends overtakes them (shown by arrival order, not by timing), and a peer
- * is reported active once it accepts a stream (a peer that does not listen never is).
+ * is reported active once it accepts a stream (a peer that does not listen never is), and a
+ * link waiting out a long backoff reconnects as soon as its peer opens a stream to this member.
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -57,6 +58,25 @@ describe('GrpcTransport peer activity', () => {
     await b.transport.stop();
     await until('peer 2 down', () => down.includes(2));
     expect(down.every((id) => id === 2)).toBe(true);
+  });
+  it('reconnects to a peer as soon as that peer opens a stream to it, not when its backoff runs out', async () => {
+    // A backoff of at least 30 s: only the peer's own stream can bring the link up within the test.
+    const slow = { reconnectBackoffInitialMs: 60_000, reconnectBackoffMaxMs: 60_000 };
+    const active: number[] = [];
+    const a = members.create(1, { ...slow, onPeerActive: (id) => active.push(id) });
+    await a.transport.start();
+    const port = await freeLoopbackPort(); // b listens here only later
+    a.transport.addPeer(2, `http://127.0.0.1:${port}`);
+    await until('a waits to retry peer 2', () => a.transport.peerStats(2)?.control.state === 'backoff');
+    const b = members.create(2, { listenAddress: `127.0.0.1:${port}` });
+    await b.transport.start();
+    // b sends nothing: opening its streams to a is what tells a that b is up.
+    b.transport.addPeer(1, `http://127.0.0.1:${a.transport.port}`);
+    await until('peer 2 active again', () => active.includes(2), 20_000);
+    expect(a.transport.peerStats(2)?.control.state).toBe('open');
+    a.transport.send([msg(MessageType.HeartbeatResp, 1, 2)]);
+    await until('the reply reaches b', () => b.received.length === 1, 20_000);
+    expect(b.received[0]?.type).toBe(MessageType.HeartbeatResp);
   });
 });
 
