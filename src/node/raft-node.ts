@@ -558,7 +558,7 @@ export class RaftNode<R> {
       await this.handleReadyInFull(rd);
       return;
     }
-    const isLeader = this.raw.status().role === Role.Leader;
+    const isLeader = this.raw.role === Role.Leader;
     let deferred: readonly Message[] = [];
     if (isLeader) {
       // An append that only tells a follower a commit index beyond this member's synced log
@@ -605,7 +605,7 @@ export class RaftNode<R> {
   private async handleReadyInFull(rd: Ready): Promise<void> {
     // A leader's disk write runs in parallel with its followers' (see leaderMaySendBeforePersist).
     const persisted = { term: this.persistedTerm, vote: this.persistedVote, commit: 0 };
-    const sendEarly = leaderMaySendBeforePersist(rd, this.raw.status().role === Role.Leader, persisted);
+    const sendEarly = leaderMaySendBeforePersist(rd, this.raw.role === Role.Leader, persisted);
     if (sendEarly) this.send(rd.messages);
 
     if (rd.snapshot) {

@@ -248,6 +248,11 @@ export class RawNode {
     return this.raft.leader;
   }
 
+  /** This node's role; cheaper than status(), which copies the configuration (and the progress, on a leader). */
+  get role(): Role {
+    return this.raft.role;
+  }
+
   /** The node's current state. */
   status(): RaftStatus {
     const r = this.raft;
