@@ -41,19 +41,40 @@ import { WORKLOADS } from './workloads/index.js';
 /** How long a workload may overrun its time before the run gives up on it, unless it says otherwise. */
 const OVERRUN_LIMIT_MS = 180_000;
 
-const { values } = parseArgs({
-  options: {
-    compare: { type: 'string', default: 'etcd' },
-    seconds: { type: 'string', default: '10' },
-    workloads: { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    out: { type: 'string' },
-  },
-});
+const USAGE = `usage: npm run bench [-- options]
+  --compare etcd|none   also run a three-member etcd (Debian's etcd-server) side by side (default etcd)
+  --seconds N           how long each workload runs (default 10)
+  --workloads a,b       only these workloads: ${WORKLOADS.map((w) => w.id).join(', ')}
+  --quick               small datasets (keys, leases) and one round of failover and restart, for a smoke run
+  --out DIR             where the JSON and the SVG chart go (default bench/results)
+  --help                this text`;
 
 function fail(message: string): never {
-  console.error(`bench: ${message}`);
+  console.error(`bench: ${message}\n${USAGE}`);
   process.exit(2);
+}
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        compare: { type: 'string', default: 'etcd' },
+        seconds: { type: 'string', default: '10' },
+        workloads: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        out: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+}
+
+const values = parseOptions();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
 }
 
 if (values.compare !== 'etcd' && values.compare !== 'none')

@@ -2,7 +2,8 @@
  * Proves the benchmark tool runs end to end: bench/run.ts (compiled or source: test/support/entry.ts) in --quick mode on two workloads
  * (against Cairn and, when /usr/bin/etcd is installed, etcd) exits 0, writes a JSON file whose
  * rows carry finite throughput, percentiles and per-node usage (and Cairn/etcd ratios when
- * compared) and an SVG chart with a bar per row, and leaves no member process running.
+ * compared) and an SVG chart with a bar per row, and leaves no member process running; and that
+ * --help lists the options and workloads while an unknown option is refused with exit code 2.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -108,5 +109,26 @@ describe('npm run bench --quick', () => {
     expect(chart.match(/<rect /g)?.length).toBe(
       1 + report.rows.length * (1 + systems.length) + systems.length,
     );
+  });
+
+  it('explains its options on --help, and refuses an unknown one with them', () => {
+    const help = spawnSync(process.execPath, [...programArgs('bench/run.ts'), '--help'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(help.status, help.stderr).toBe(0);
+    for (const option of ['--compare', '--seconds', '--workloads', '--quick', '--out'])
+      expect(help.stdout).toContain(option);
+    for (const id of ['put-1', 'get-lin-256', 'lock', 'failover', 'restart'])
+      expect(help.stdout).toContain(id);
+    const bad = spawnSync(process.execPath, [...programArgs('bench/run.ts'), '--sekonds=3'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("bench: Unknown option '--sekonds'");
+    expect(bad.stderr).toContain('usage: npm run bench');
   });
 });
