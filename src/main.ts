@@ -18,6 +18,9 @@ usage: cairn [flags]   (flags are etcd's where the meaning is the same)
   --initial-cluster-token, --heartbeat-interval (ms), --election-timeout (ms),
   --snapshot-count, --max-request-bytes, --quota-backend-bytes, --request-timeout (ms),
   --log-level, --config-file (YAML with the same keys); CAIRN_<FLAG> environment variables.
+  Cairn's own: --snapshot-catchup-entries (default 5000), --snapshot-log-bytes (a snapshot also
+  once the log grew by this many bytes, and at most half as many kept behind it; default 64 MiB),
+  --experimental-lease-reads.
   TLS (https:// URLs need them): --cert-file, --key-file, --trusted-ca-file, --client-cert-auth,
   --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth.`;
 

@@ -202,6 +202,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     pendingReadsMax: 100_000,
     snapshotCount: config.snapshotCount,
     snapshotCatchUpEntries: config.snapshotCatchUpEntries,
+    snapshotLogBytes: config.snapshotLogBytes,
     leaseReads: config.leaseReads,
     onFatal: (err) => onFatal(err),
     onLeaderChange: (leader) => {

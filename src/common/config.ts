@@ -31,6 +31,8 @@ export interface ServerConfig {
   readonly snapshotCount: number;
   /** Entries kept in the log behind a snapshot, so slow followers can catch up without one. */
   readonly snapshotCatchUpEntries: number;
+  /** Data bytes appended since the last snapshot that also trigger one; catch-up entries keep at most half as many. */
+  readonly snapshotLogBytes: number;
   readonly maxRequestBytes: number;
   readonly quotaBackendBytes: number;
   /** How long a write or linearizable read may wait before answering "request timed out". */
@@ -71,6 +73,7 @@ export const SERVER_DEFAULTS = {
   electionTimeoutMs: 1000,
   snapshotCount: 100_000,
   snapshotCatchUpEntries: 5_000,
+  snapshotLogBytes: 64 * 1024 * 1024,
   maxRequestBytes: 1.5 * 1024 * 1024,
   quotaBackendBytes: 2 * 1024 * 1024 * 1024,
   requestTimeoutMs: 7_000,
@@ -95,6 +98,7 @@ const SETTINGS = {
   'election-timeout': ['electionTimeoutMs', 'int'],
   'snapshot-count': ['snapshotCount', 'int'],
   'snapshot-catchup-entries': ['snapshotCatchUpEntries', 'int'],
+  'snapshot-log-bytes': ['snapshotLogBytes', 'int'],
   'max-request-bytes': ['maxRequestBytes', 'int'],
   'quota-backend-bytes': ['quotaBackendBytes', 'int'],
   'request-timeout': ['requestTimeoutMs', 'int'],

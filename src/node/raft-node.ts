@@ -50,6 +50,13 @@ export interface RaftNodeOptions<R> {
   readonly pendingReadsMax: number;
   readonly snapshotCount: number;
   readonly snapshotCatchUpEntries: number;
+  /**
+   * A snapshot is also taken once the entries appended since the last one hold this many data
+   * bytes, and the catch-up entries kept behind it hold at most half as many (default: no
+   * bound). The log held in memory and read at start-up stays bounded by bytes, not only by
+   * snapshotCount entries, which for large Txns can be hundreds of megabytes.
+   */
+  readonly snapshotLogBytes?: number;
   readonly leaseReads: boolean;
   /** Called after a configuration change was applied (membership registry, transport peers). */
   readonly onConfChange?: (cc: ConfChange, confState: ConfState, index: number) => void;
@@ -83,6 +90,8 @@ export class RaftNode<R> {
   /** Invariant: the highest log index known to be synced on this node's disk. */
   private stableIndex: number;
   private snapshotIndex: number;
+  /** Data bytes of the entries appended since the last snapshot (those replaced by a conflict included). */
+  private logBytesSinceSnapshot: number;
   private confState: ConfState;
   /** The term and vote last synced: a leader sends early only when its Ready changes neither. */
   private persistedTerm: number;
@@ -112,6 +121,7 @@ export class RaftNode<R> {
     const rs = opts.storage.raftStorage;
     this.stableIndex = rs.lastIndex();
     this.snapshotIndex = rs.snapshot().metadata.index;
+    this.logBytesSinceSnapshot = rs.dataBytesAfter(this.snapshotIndex);
     const hs = rs.initialState().hardState;
     this.persistedTerm = hs.term;
     this.persistedVote = hs.vote;
@@ -576,6 +586,7 @@ export class RaftNode<R> {
     }
     for (const e of rd.committedEntries) this.toApply.push(e);
     this.applyDurable();
+    this.countAppended(rd.entries);
     const lastEntry = rd.entries[rd.entries.length - 1];
     const written = this.opts.storage
       .persist({
@@ -612,6 +623,7 @@ export class RaftNode<R> {
       this.opts.stateMachine.restore(rd.snapshot.metadata.index, rd.snapshot.data);
       this.confState = rd.snapshot.metadata.confState;
       this.snapshotIndex = rd.snapshot.metadata.index;
+      this.logBytesSinceSnapshot = 0;
       // Entries the snapshot covers are in the state machine already.
       const covered = rd.snapshot.metadata.index;
       this.toApply = this.toApply.filter((e) => e.index > covered);
@@ -621,6 +633,7 @@ export class RaftNode<R> {
     // disk alone, so an entry is never applied before it is synced locally.
     for (const e of rd.committedEntries) this.toApply.push(e);
     this.applyDurable();
+    this.countAppended(rd.entries);
 
     await this.opts.storage.persist({
       hardState: rd.hardState,
@@ -799,20 +812,33 @@ export class RaftNode<R> {
     if (env && env.proposer === this.opts.id) this.proposals.resolve(env.seq, result);
   }
 
-  /** Takes a snapshot every snapshotCount applied entries (or now, if forced) and compacts the log behind it, keeping catch-up entries. */
+  private countAppended(entries: readonly Entry[]): void {
+    for (const e of entries) this.logBytesSinceSnapshot += e.data.byteLength;
+  }
+
+  /**
+   * Takes a snapshot every snapshotCount applied entries or snapshotLogBytes appended bytes
+   * (or now, if forced) and compacts the log behind it, keeping catch-up entries.
+   */
   private async maybeSnapshot(force = false): Promise<void> {
     const applied = this.opts.stateMachine.appliedIndex;
+    const logBytesMax = this.opts.snapshotLogBytes ?? Number.POSITIVE_INFINITY;
     const due = force
       ? applied > this.snapshotIndex
-      : applied - this.snapshotIndex >= this.opts.snapshotCount;
+      : applied > this.snapshotIndex &&
+        (applied - this.snapshotIndex >= this.opts.snapshotCount || this.logBytesSinceSnapshot >= logBytesMax);
     if (!due || applied > this.stableIndex) return;
     // The state machine's changes up to `applied` went into writes queued before this one, and
     // storage writes land in order: once the snapshot is on disk, so is the data it stands
     // for, as the state machine's own keys. The snapshot only marks where the log may start;
     // nothing is serialized.
-    const compactIndex = Math.max(applied - this.opts.snapshotCatchUpEntries, this.snapshotIndex);
+    const compactIndex = Math.max(
+      this.opts.storage.raftStorage.compactIndexKeeping(applied, this.opts.snapshotCatchUpEntries, logBytesMax / 2),
+      this.snapshotIndex,
+    );
     await this.opts.storage.saveSnapshot(applied, this.confState, compactIndex);
     this.snapshotIndex = applied;
+    this.logBytesSinceSnapshot = this.opts.storage.raftStorage.dataBytesAfter(applied);
     this.log.info({ index: applied, compactIndex }, 'snapshot saved; log compacted');
   }
 

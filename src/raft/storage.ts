@@ -150,6 +150,33 @@ export class MemoryStorage implements Storage {
     return this.snap;
   }
 
+  /** The data bytes of the entries after index (index >= the snapshot's index). */
+  dataBytesAfter(index: number): number {
+    const offset = this.ents[0]!.index;
+    assert(index >= offset, () => `dataBytesAfter: ${index} is below the snapshot at ${offset}`);
+    let bytes = 0;
+    for (let i = index - offset + 1; i < this.ents.length; i++) bytes += this.ents[i]!.data.byteLength;
+    return bytes;
+  }
+
+  /**
+   * The index to compact up to so that the entries kept up to upTo are at most entriesMax in
+   * number and bytesMax in data bytes (the newest kept first); upTo itself when none fit.
+   */
+  compactIndexKeeping(upTo: number, entriesMax: number, bytesMax: number): number {
+    const offset = this.ents[0]!.index;
+    assert(upTo >= offset && upTo <= this.lastIndex(), () => `compactIndexKeeping: ${upTo} is not in the log`);
+    let i = upTo;
+    let bytes = 0;
+    while (i > offset && upTo - i < entriesMax) {
+      const b = this.ents[i - offset]!.data.byteLength;
+      if (bytes + b > bytesMax) break;
+      bytes += b;
+      i--;
+    }
+    return i;
+  }
+
   /** Drops entries up to and including compactIndex, which must be at or below the last index. */
   compact(compactIndex: number): void {
     const offset = this.ents[0]!.index;

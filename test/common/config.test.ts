@@ -45,6 +45,22 @@ describe('server config', () => {
     ]);
   });
 
+  test('--snapshot-log-bytes bounds the log by bytes (64 MiB unless given) and must be positive', () => {
+    const base = ['--name=n1', '--data-dir=/tmp/d'];
+    expect(loadServerConfig({ argv: base, env: {}, readFile: noFile }).snapshotLogBytes).toBe(
+      64 * 1024 * 1024,
+    );
+    const cfg = loadServerConfig({
+      argv: [...base, '--snapshot-log-bytes=1048576'],
+      env: {},
+      readFile: noFile,
+    });
+    expect(cfg.snapshotLogBytes).toBe(1_048_576);
+    expect(() =>
+      loadServerConfig({ argv: [...base, '--snapshot-log-bytes=0'], env: {}, readFile: noFile }),
+    ).toThrow(/snapshot-log-bytes.*not a positive integer/);
+  });
+
   test('flags override environment, which overrides the config file', () => {
     const cfg = loadServerConfig({
       argv: ['--config-file=/etc/cairn.yml', '--snapshot-count=7'],

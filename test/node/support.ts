@@ -99,8 +99,19 @@ export interface MemMember<R = number, S extends StateMachine<R> = TextStateMach
 }
 
 /** Builds and starts an in-process cluster with fast ticks, over the toy state machine. */
-export function startMemCluster(ids: NodeId[], hub = new Hub(), snapshotCount = 1_000_000): MemMember[] {
-  return startClusterWith(ids, () => new TextStateMachine(), hub, snapshotCount) as MemMember[];
+export function startMemCluster(
+  ids: NodeId[],
+  hub = new Hub(),
+  snapshotCount = 1_000_000,
+  snapshotLogBytes?: number,
+): MemMember[] {
+  return startClusterWith(
+    ids,
+    () => new TextStateMachine(),
+    hub,
+    snapshotCount,
+    snapshotLogBytes,
+  ) as MemMember[];
 }
 
 /** Builds and starts an in-process cluster over state machines made by `makeSm`. */
@@ -109,9 +120,12 @@ export function startClusterWith<R, S extends StateMachine<R>>(
   makeSm: () => S,
   hub = new Hub(),
   snapshotCount = 1_000_000,
+  snapshotLogBytes?: number,
 ): MemMember<R, S>[] {
   const cs = { voters: ids, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
-  return ids.map((id) => startMember(hub, id, new MemNodeStorage(cs), makeSm(), snapshotCount));
+  return ids.map((id) =>
+    startMember(hub, id, new MemNodeStorage(cs), makeSm(), snapshotCount, undefined, snapshotLogBytes),
+  );
 }
 
 /** Starts (or restarts) one member over the given storage and state machine. */
@@ -122,6 +136,7 @@ export function startMember<R, S extends StateMachine<R>>(
   sm: S,
   snapshotCount = 1_000_000,
   prngSeed = id + Date.now(),
+  snapshotLogBytes?: number,
 ): MemMember<R, S> {
   const node = new RaftNode<R>({
     id,
@@ -138,6 +153,7 @@ export function startMember<R, S extends StateMachine<R>>(
     pendingReadsMax: 10_000,
     snapshotCount,
     snapshotCatchUpEntries: 5,
+    ...(snapshotLogBytes !== undefined ? { snapshotLogBytes } : {}),
     leaseReads: false,
   });
   hub.attach(id, node);
