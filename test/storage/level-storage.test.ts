@@ -13,8 +13,8 @@ import { crc32 } from '../../src/common/crc32.js';
 import { ErrorCode, isCairnError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { type ConfState, type Entry, EntryType } from '../../src/raft/index.js';
-import { encodeSnapshotMeta } from '../../src/storage/entry-codec.js';
-import { logKey, Prefix, singleKey } from '../../src/storage/layout.js';
+import { encodeEntry, encodeSnapshotMeta } from '../../src/storage/entry-codec.js';
+import { indexOfLogKey, logKey, Prefix, prefixRange, singleKey } from '../../src/storage/layout.js';
 import { LevelStorage, type StateMachineOps } from '../../src/storage/level-storage.js';
 import { entriesOf } from './entries.js';
 
@@ -126,6 +126,31 @@ describe('LevelStorage', () => {
     expect(rs.snapshot().metadata).toEqual({ index: 4, term: 1, confState: CS });
     expect(rs.firstIndex()).toBe(5);
     expect(rs.lastIndex()).toBe(5);
+  });
+
+  test('the compacted log leaves the disk; keys a crash left below the snapshot are skipped, then removed', async () => {
+    const dir = tempDir();
+    const { storage } = await openAt(dir);
+    const logOnDisk = async (s: LevelStorage): Promise<number[]> => {
+      const out: number[] = [];
+      for await (const k of s.database.keys(prefixRange(Prefix.log))) out.push(indexOfLogKey(k));
+      return out;
+    };
+    await storage.persist({ entries: [1, 2, 3, 4, 5].map((i) => entry(i, 1)), appliedIndex: 0 });
+    await storage.saveSnapshot(4, CS, 3);
+    await storage.compactedLogCleared();
+    expect(await logOnDisk(storage)).toEqual([4, 5]);
+    // As if the member had crashed before the deletion landed.
+    for (const i of [1, 2]) await storage.database.put(logKey(i), encodeEntry(entry(i, 1)));
+    const again = await reopen(storage, dir);
+    const rs = again.storage.raftStorage;
+    // The log starts after the snapshot: entries 1 to 4 on disk are skipped.
+    expect([rs.firstIndex(), rs.lastIndex()]).toEqual([5, 5]);
+    expect(rs.entries(5, 6, Infinity).map((e) => e.term)).toEqual([1]);
+    await again.storage.persist({ entries: [6, 7].map((i) => entry(i, 1)), appliedIndex: 0 });
+    await again.storage.saveSnapshot(6, CS, 5);
+    await again.storage.compactedLogCleared();
+    expect(await logOnDisk(again.storage)).toEqual([6, 7]);
   });
 
   test('a snapshot keeps no data, in memory or on disk: the state machine has its own keys', async () => {
