@@ -826,14 +826,19 @@ export class RaftNode<R> {
     const due = force
       ? applied > this.snapshotIndex
       : applied > this.snapshotIndex &&
-        (applied - this.snapshotIndex >= this.opts.snapshotCount || this.logBytesSinceSnapshot >= logBytesMax);
+        (applied - this.snapshotIndex >= this.opts.snapshotCount ||
+          this.logBytesSinceSnapshot >= logBytesMax);
     if (!due || applied > this.stableIndex) return;
     // The state machine's changes up to `applied` went into writes queued before this one, and
     // storage writes land in order: once the snapshot is on disk, so is the data it stands
     // for, as the state machine's own keys. The snapshot only marks where the log may start;
     // nothing is serialized.
     const compactIndex = Math.max(
-      this.opts.storage.raftStorage.compactIndexKeeping(applied, this.opts.snapshotCatchUpEntries, logBytesMax / 2),
+      this.opts.storage.raftStorage.compactIndexKeeping(
+        applied,
+        this.opts.snapshotCatchUpEntries,
+        logBytesMax / 2,
+      ),
       this.snapshotIndex,
     );
     await this.opts.storage.saveSnapshot(applied, this.confState, compactIndex);

@@ -165,7 +165,10 @@ export class MemoryStorage implements Storage {
    */
   compactIndexKeeping(upTo: number, entriesMax: number, bytesMax: number): number {
     const offset = this.ents[0]!.index;
-    assert(upTo >= offset && upTo <= this.lastIndex(), () => `compactIndexKeeping: ${upTo} is not in the log`);
+    assert(
+      upTo >= offset && upTo <= this.lastIndex(),
+      () => `compactIndexKeeping: ${upTo} is not in the log`,
+    );
     let i = upTo;
     let bytes = 0;
     while (i > offset && upTo - i < entriesMax) {
