@@ -324,9 +324,11 @@ export class LevelStorage {
     let clearStateMachine = false;
     try {
       if (b.snapshot) {
-        // A snapshot from the leader replaces the whole log.
-        for (let i = this.raftStorage.firstIndex(); i <= this.raftStorage.lastIndex(); i++)
-          ops.push({ type: 'del', key: logKey(i) });
+        // A snapshot from the leader replaces the whole log. Entries beyond it would read as
+        // its successors after a crash: they go in this batch. Those up to it are skipped at
+        // start-up anyway: they are deleted afterwards, off the event loop (clearLogThrough).
+        const from = Math.max(this.raftStorage.firstIndex(), b.snapshot.metadata.index + 1);
+        for (let i = from; i <= this.raftStorage.lastIndex(); i++) ops.push({ type: 'del', key: logKey(i) });
         ops.push(...snapshotOps(b.snapshot.metadata));
       }
       if (b.entries.length > 0) {
@@ -356,7 +358,14 @@ export class LevelStorage {
       return Promise.reject(err);
     }
     const clearFirst = clearStateMachine ? () => this.stateMachineKeys() : undefined;
-    return this.write(ops, b.sync ?? true, clearFirst);
+    const written = this.write(ops, b.sync ?? true, clearFirst);
+    const installed = b.snapshot?.metadata.index;
+    if (installed !== undefined)
+      written.then(
+        () => this.clearLogThrough(installed),
+        () => undefined, // the caller handles the failed write
+      );
+    return written;
   }
 
   /** Deletions of every state-machine key on disk (a snapshot from the leader replaces them). */
@@ -380,7 +389,7 @@ export class LevelStorage {
 
   /**
    * Deletes the log's keys up to index on LevelDB's own thread, after the snapshot that covers
-   * them is on disk. Deleting 100,000 of them in a batch built here held the event loop for
+   * them (taken here or installed from the leader) is on disk. Deleting 100,000 of them in a batch built here held the event loop for
    * about 100 ms. A crash before the deletion lands leaves only entries below the snapshot,
    * which start-up skips and the next clear removes (it starts from the log's first key).
    */

@@ -2,8 +2,11 @@
  * Proves the LevelDB storage: what one synced batch wrote is all there after reopening
  * (entries, hard state, state-machine data with its applied index); a conflicting suffix
  * is truncated on disk as in memory; a snapshot (metadata only) and the compaction behind
- * it survive a restart, and the data older folders kept with it is checked, then dropped; an installed snapshot replaces the log and the state machine's data; and a
- * corrupt or missing entry makes start-up refuse with CORRUPT naming the entry.
+ * it survive a restart, and the data older folders kept with it is checked, then dropped; the
+ * compacted log leaves the disk after the snapshot, and keys a crash left below a snapshot are
+ * skipped and later removed; an installed snapshot replaces the log and the state machine's
+ * data, deleting the entries beyond it in its own write; and a corrupt or missing entry makes
+ * start-up refuse with CORRUPT naming the entry.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +42,13 @@ const ops = (o: Partial<StateMachineOps>): StateMachineOps => ({
   dels: [],
   ...o,
 });
+/** The indexes of the log entries on disk. */
+async function logOnDisk(s: LevelStorage): Promise<number[]> {
+  const out: number[] = [];
+  for await (const k of s.database.keys(prefixRange(Prefix.log))) out.push(indexOfLogKey(k));
+  return out;
+}
+
 const dirs: string[] = [];
 const open: LevelStorage[] = [];
 
@@ -131,11 +141,6 @@ describe('LevelStorage', () => {
   test('the compacted log leaves the disk; keys a crash left below the snapshot are skipped, then removed', async () => {
     const dir = tempDir();
     const { storage } = await openAt(dir);
-    const logOnDisk = async (s: LevelStorage): Promise<number[]> => {
-      const out: number[] = [];
-      for await (const k of s.database.keys(prefixRange(Prefix.log))) out.push(indexOfLogKey(k));
-      return out;
-    };
     await storage.persist({ entries: [1, 2, 3, 4, 5].map((i) => entry(i, 1)), appliedIndex: 0 });
     await storage.saveSnapshot(4, CS, 3);
     await storage.compactedLogCleared();
@@ -208,10 +213,31 @@ describe('LevelStorage', () => {
       stateMachineWrites: ops({ clearFirst: true, puts: [[enc('new'), enc('2')]] }),
       appliedIndex: 10,
     });
+    await storage.compactedLogCleared();
+    expect(await logOnDisk(storage)).toEqual([]);
     const again = await reopen(storage, dir);
     expect(again.storage.raftStorage.firstIndex()).toBe(11);
     expect((await entriesOf(again.recovered)).map(([k]) => dec(k))).toEqual(['new']);
     expect(again.recovered.appliedIndex).toBe(10);
+  });
+
+  test('an installed snapshot deletes the entries beyond it with its own write, those below it afterwards', async () => {
+    const dir = tempDir();
+    const { storage } = await openAt(dir);
+    await storage.persist({ entries: [1, 2, 3, 4, 5, 6].map((i) => entry(i, 1)), appliedIndex: 0 });
+    await storage.persist({
+      entries: [],
+      snapshot: { metadata: { index: 4, term: 2, confState: CS } },
+      hardState: { term: 2, vote: 0, commit: 4 },
+      appliedIndex: 4,
+    });
+    // Entries 5 and 6 (of term 1) must not survive next to a snapshot of term 2: gone with the write.
+    const afterWrite = await logOnDisk(storage);
+    expect(afterWrite.filter((i) => i > 4)).toEqual([]);
+    await storage.compactedLogCleared();
+    expect(await logOnDisk(storage)).toEqual([]);
+    const again = await reopen(storage, dir);
+    expect([again.storage.raftStorage.firstIndex(), again.storage.raftStorage.lastIndex()]).toEqual([5, 4]);
   });
 
   test('a corrupt entry or a gap in the log refuses start-up with CORRUPT', async () => {
