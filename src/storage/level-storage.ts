@@ -389,9 +389,10 @@ export class LevelStorage {
 
   /**
    * Deletes the log's keys up to index on LevelDB's own thread, after the snapshot that covers
-   * them (taken here or installed from the leader) is on disk. Deleting 100,000 of them in a batch built here held the event loop for
-   * about 100 ms. A crash before the deletion lands leaves only entries below the snapshot,
-   * which start-up skips and the next clear removes (it starts from the log's first key).
+   * them (taken here or installed from the leader) is on disk. Deleting 100,000 of them in a
+   * batch built here held the event loop for about 100 ms. A crash before the deletion lands
+   * leaves only entries below the snapshot, which start-up skips and the next clear removes
+   * (it starts from the log's first key).
    */
   private clearLogThrough(index: number): void {
     const range = { gte: logKey(0), lte: logKey(index) };
