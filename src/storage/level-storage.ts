@@ -495,6 +495,9 @@ export class LevelStorage {
    * it with everything below, which drops the dead values.
    */
   async compactAll(): Promise<void> {
+    // The log a snapshot just compacted is deleted off the event loop: let those deletions
+    // land first, so that this compaction drops them too (defragment snapshots, then compacts).
+    await this.logCleared;
     // `level` resolves to classic-level on Node, whose compactRange its own typings do not show.
     const db = this.db as unknown as { compactRange?: (start: Uint8Array, end: Uint8Array) => Promise<void> };
     if (typeof db.compactRange !== 'function')
