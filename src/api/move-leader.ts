@@ -3,7 +3,7 @@
  * FailedPrecondition), the target must be a voting member ("etcdserver: bad leader
  * transferee"); then raft transfers leadership (thesis 3.10) and the call waits, looking
  * once per tick, until this member sees the target lead, or answers etcd's leader transfer
- * timeout.
+ * timeout: at the deadline, or as soon as raft has abandoned the transfer.
  */
 import { CairnError, ErrorCode } from '../common/errors.js';
 import type { LeadershipPort } from './ports.js';
@@ -17,7 +17,10 @@ export async function moveLeader(port: LeadershipPort, target: number, timeoutMs
   port.transferLeadership(target);
   const until = performance.now() + timeoutMs;
   while (port.leader() !== target) {
-    if (performance.now() >= until)
+    // Still leading with no transfer under way: raft gave it up (the target did not catch up
+    // within an election timeout), and nothing will move leadership before the deadline.
+    const abandoned = port.leader() === port.selfId && !port.transferring();
+    if (abandoned || performance.now() >= until)
       throw new CairnError(
         ErrorCode.LEADER_TRANSFER_TIMEOUT,
         'etcdserver: request timed out, leader transfer took too long',

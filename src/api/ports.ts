@@ -27,6 +27,8 @@ export interface LeadershipPort {
   isVoter(id: number): boolean;
   /** Starts handing leadership to `to` (returns at once; raft does the rest). */
   transferLeadership(to: number): void;
+  /** Whether a transfer is under way (raft abandons one that took longer than an election timeout). */
+  transferring(): boolean;
 }
 
 /** What the Maintenance service needs from the running member. */

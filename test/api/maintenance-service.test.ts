@@ -3,7 +3,7 @@
  * Status lists "no leader" and each alarm as etcd prints it; Alarm validates and passes the
  * request on; HashKV reports the hashed revision and compaction revision, and maps a
  * compacted revision to OutOfRange; MoveLeader refuses on a follower and for a non-voter,
- * waits for the move, and times out with etcd's text; the snapshot stream sends 32 KiB
+ * waits for the move, and times out with etcd's text (at once when raft abandoned the transfer); the snapshot stream sends 32 KiB
  * chunks with the bytes remaining and ends with their SHA-256 in a 512-aligned file that
  * reads back; and the space quota refuses writes that would pass it, raising NOSPACE once.
  */
@@ -33,6 +33,8 @@ function leadership(over: Partial<LeadershipPort> = {}): LeadershipPort {
     leader: () => 1,
     isVoter: (id) => [1, 2, 3].includes(id),
     transferLeadership: () => {},
+    // A transfer stays under way: only the deadline or the new leader ends the wait.
+    transferring: () => true,
     ...over,
   };
 }
@@ -157,6 +159,20 @@ describe('MoveLeader', () => {
     expect(r.err).toBeNull();
     expect(asked).toEqual([3]);
     expect(leader).toBe(3);
+  });
+
+  test('a transfer raft abandoned is answered with the timeout at once, not at the deadline', async () => {
+    let checks = 0;
+    const port = leadership({
+      // Raft gives the transfer up after a few ticks (the target did not catch up); this member still leads.
+      transferring: () => ++checks < 3,
+    });
+    const r = await call(backend({ leadership: port, requestTimeoutMs: 600_000 }), 'MoveLeader', {
+      targetID: 2,
+    });
+    expect(r.err?.code).toBe(grpc.status.UNKNOWN);
+    expect(r.err?.details).toBe('etcdserver: request timed out, leader transfer took too long');
+    expect(checks).toBe(3);
   });
 
   test("a transfer that does not finish in time answers etcd's leader transfer timeout", async () => {

@@ -29,6 +29,7 @@ function port(leadsAfterPolls: number): LeadershipPort {
     transferLeadership: (to) => {
       target = to;
     },
+    transferring: () => target !== 0,
   };
 }
 
