@@ -157,7 +157,7 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
       leader: () => running.leader,
       isVoter: (id) => running.configuration.voters.includes(id),
       transferLeadership: (to) => running.transferLeadership(to),
-      transferring: () => running.status().leadTransferee !== 0,
+      transferring: () => running.transferring,
     },
   };
   add(

@@ -172,6 +172,11 @@ export class RaftNode<R> {
     return this.leaderId;
   }
 
+  /** Whether this leader is handing leadership over (raft abandons a transfer after an election timeout). */
+  get transferring(): boolean {
+    return this.raw.leadTransferee !== NONE;
+  }
+
   /** The current raft term as this node knows it. */
   get term(): number {
     return this.termNow;

@@ -253,6 +253,11 @@ export class RawNode {
     return this.raft.role;
   }
 
+  /** The member leadership is being transferred to, or NONE; cheaper than status(). */
+  get leadTransferee(): NodeId {
+    return this.raft.leadTransferee;
+  }
+
   /** The node's current state. */
   status(): RaftStatus {
     const r = this.raft;

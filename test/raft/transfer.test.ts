@@ -56,8 +56,10 @@ describe('leadership transfer', () => {
     }
     expect(isCairnError(err, ErrorCode.PROPOSAL_DROPPED)).toBe(true);
     expect(c.get(1).node.status().leadTransferee).toBe(3);
+    expect(c.get(1).node.leadTransferee).toBe(3);
     c.tick(12, [1, 2]);
     expect(c.get(1).node.status().leadTransferee).toBe(0);
+    expect(c.get(1).node.leadTransferee).toBe(0);
     expect(c.get(1).node.status().role).toBe(Role.Leader);
     c.get(1).node.propose(data('z'));
     c.stabilize();
