@@ -36,6 +36,7 @@ import {
   encodeHardState,
   encodeSnapshotMeta,
 } from './entry-codec.js';
+import { lockHeld } from './folder-lock.js';
 import {
   DATA_FORMAT_VERSION,
   indexOfLogKey,
@@ -46,6 +47,7 @@ import {
   stateMachineKey,
 } from './layout.js';
 import { openRecord, sealRecord } from './record-codec.js';
+import { checkTables } from './table-check.js';
 
 /** What a state machine asks storage to write: its own keys, optionally replacing all it had. */
 export interface StateMachineOps {
@@ -185,14 +187,18 @@ function unreadableDataDir(dir: string, err: unknown): CairnError {
   const e = err as Error & { cause?: Error; code?: string };
   const cause = e.cause?.message ?? e.message;
   const reason = cause === e.message ? cause : `${e.message}: ${cause}`;
-  if (/\block\b/i.test(cause))
-    return new CairnError(
-      ErrorCode.DATA_DIR_UNREADABLE,
-      `cannot open the data folder ${dir} (${reason}); is another member running with it?`,
-    );
+  if (/\block\b/i.test(cause)) return lockedDataDir(dir, reason);
   return new CairnError(
     err instanceof CairnError ? ErrorCode.CORRUPT : ErrorCode.DATA_DIR_UNREADABLE,
     `cannot use the data folder ${dir} (${reason}); ${DAMAGED_DATA_DIR_ADVICE}`,
+  );
+}
+
+/** The error a member stops with when another process holds its data folder's lock. */
+function lockedDataDir(dir: string, reason: string): CairnError {
+  return new CairnError(
+    ErrorCode.DATA_DIR_UNREADABLE,
+    `cannot open the data folder ${dir} (${reason}); is another member running with it?`,
   );
 }
 
@@ -240,14 +246,23 @@ export class LevelStorage {
   ) {}
 
   /**
-   * Opens (or creates) the data folder and loads it, checking every checksum and that the log
-   * is contiguous after the snapshot. Refuses to start with CORRUPT, naming what is wrong,
+   * Opens (or creates) the data folder and loads it, checking every checksum (LevelDB's tables
+   * block by block before LevelDB opens them, then every record) and that the log is contiguous
+   * after the snapshot. Refuses to start with CORRUPT, naming what is wrong,
    * rather than serve data it cannot vouch for.
    */
   static async open(
     dir: string,
     opts: LevelStorageOptions,
   ): Promise<{ storage: LevelStorage; recovered: RecoveredState }> {
+    try {
+      await checkTables(dir);
+    } catch (err) {
+      // Tables another process is writing would read as damaged: say that it holds them.
+      if (await lockHeld(dir)) throw lockedDataDir(dir, 'its LOCK is held by another process');
+      throw unreadableDataDir(dir, err);
+    }
+    // Made only now: a Level opens itself on the next tick after it is constructed.
     const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
     try {
       await db.open();

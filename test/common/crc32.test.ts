@@ -1,4 +1,4 @@
-// Proves the CRC-32 (native and table-driven) gives the standard check value, that the table-driven one equals zlib's on random inputs, and that feeding either in pieces gives the same result as one call.
+// Proves the CRC-32 (zlib's and the library fallback) gives the standard check value, that the fallback equals zlib's on random inputs, and that feeding either in pieces gives the same result as one call.
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { crc32, crc32Portable } from '../../src/common/crc32.js';

@@ -1,0 +1,198 @@
+/**
+ * Checks every LevelDB table (.ldb, .sst) in a data folder block by block before LevelDB
+ * opens it. LevelDB as classic-level builds it reads tables without checking their block
+ * checksums (neither paranoid_checks nor verify_checksums can be set from JavaScript), and a
+ * damaged key inside a block can then stop the whole process on one of LevelDB's own
+ * assertions, with no message naming the folder. Reading each table's footer, its index and
+ * meta-index blocks, and every block they name, and checking each block's CRC-32C, turns such
+ * damage into a CORRUPT error the member can report.
+ *
+ * The table format (LevelDB's doc/table_format.md): blocks, each followed by a five-byte
+ * trailer (compression type, then the masked CRC-32C of the block and its type byte), and a
+ * 48-byte footer holding the handles (offset and size, as varints) of the meta-index and
+ * index blocks and a magic number. The index and meta-index blocks map keys to the handles
+ * of the data and filter blocks.
+ */
+
+import { type FileHandle, open, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32c } from '@node-rs/crc32';
+import { uncompressSync } from 'snappy';
+import { CairnError, ErrorCode } from '../common/errors.js';
+
+const FOOTER_BYTES = 48;
+const TRAILER_BYTES = 5;
+/** The footer's last eight bytes, little-endian, as two 32-bit halves (low, high). */
+const MAGIC_LOW = 0x8b80fb57;
+const MAGIC_HIGH = 0xdb477524;
+const MASK_DELTA = 0xa282ead8;
+const NO_COMPRESSION = 0;
+const SNAPPY_COMPRESSION = 1;
+const TABLE_FILE = /^\d+\.(ldb|sst)$/;
+
+/** Where a block lies in its table file (its trailer follows it). */
+interface BlockHandle {
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** A block that passed its check: where it lies and how it was stored. */
+export interface CheckedBlock extends BlockHandle {
+  readonly compression: 'none' | 'snappy';
+}
+
+/** A varint read from a buffer: its value and the position after it. */
+interface Varint {
+  readonly value: number;
+  readonly next: number;
+}
+
+/** The problem found in one table; checkTables throws it as CORRUPT with the table's name in front. */
+export class TableDamage extends Error {}
+
+function readVarint(b: Uint8Array, at: number, end: number): Varint {
+  let value = 0;
+  let scale = 1;
+  for (let i = at; i < end && i < at + 10; i++) {
+    const byte = b[i]!;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) {
+      if (!Number.isSafeInteger(value)) throw new TableDamage(`a varint at byte ${at} is too large`);
+      return { value, next: i + 1 };
+    }
+    scale *= 128;
+  }
+  throw new TableDamage(`a varint at byte ${at} runs past its block`);
+}
+
+function readHandle(b: Uint8Array, at: number, end: number): { handle: BlockHandle; next: number } {
+  const offset = readVarint(b, at, end);
+  const size = readVarint(b, offset.next, end);
+  return { handle: { offset: offset.value, size: size.value }, next: size.next };
+}
+
+/** LevelDB stores a CRC rotated and offset, so that a CRC of data holding CRCs stays strong. */
+function unmask(masked: number): number {
+  const rotated = (masked - MASK_DELTA) >>> 0;
+  return ((rotated >>> 17) | (rotated << 15)) >>> 0;
+}
+
+/** Checks one block's checksum, notes it in checked, and returns its contents, uncompressed. */
+function readBlock(file: Buffer, h: BlockHandle, blocksEnd: number, checked: CheckedBlock[]): Buffer {
+  const end = h.offset + h.size;
+  if (end + TRAILER_BYTES > blocksEnd)
+    throw new TableDamage(
+      `a block handle (byte ${h.offset}, ${h.size} bytes) points past the table's blocks`,
+    );
+  const stored = unmask(file.readUInt32LE(end + 1));
+  if (crc32c(file.subarray(h.offset, end + 1)) !== stored)
+    throw new TableDamage(`the block at byte ${h.offset} fails its checksum`);
+  const type = file[end];
+  const contents = file.subarray(h.offset, end);
+  if (type === NO_COMPRESSION) {
+    checked.push({ ...h, compression: 'none' });
+    return contents;
+  }
+  if (type === SNAPPY_COMPRESSION) {
+    checked.push({ ...h, compression: 'snappy' });
+    try {
+      return uncompressSync(contents, { asBuffer: true }) as Buffer;
+    } catch (err) {
+      throw new TableDamage(`the block at byte ${h.offset} does not decompress: ${(err as Error).message}`);
+    }
+  }
+  throw new TableDamage(`the block at byte ${h.offset} has unknown compression type ${type}`);
+}
+
+/** The values of a block's entries (keys are not needed: every value here is a block handle). */
+function* blockValues(block: Buffer): Generator<{ value: Uint8Array }> {
+  if (block.length < 4) throw new TableDamage('a block is too short to hold its restart count');
+  const restarts = block.readUInt32LE(block.length - 4);
+  const entriesEnd = block.length - 4 - 4 * restarts;
+  if (restarts < 1 || entriesEnd < 0) throw new TableDamage(`a block claims ${restarts} restart points`);
+  let at = 0;
+  while (at < entriesEnd) {
+    const shared = readVarint(block, at, entriesEnd);
+    const unshared = readVarint(block, shared.next, entriesEnd);
+    const valueBytes = readVarint(block, unshared.next, entriesEnd);
+    const valueAt = valueBytes.next + unshared.value;
+    at = valueAt + valueBytes.value;
+    if (at > entriesEnd) throw new TableDamage('a block entry runs past its block');
+    yield { value: block.subarray(valueAt, at) };
+  }
+}
+
+/** Checks every block of one table held in memory and lists them; throws naming the first problem. */
+export function checkTable(file: Buffer): CheckedBlock[] {
+  const checked: CheckedBlock[] = [];
+  if (file.length < FOOTER_BYTES) throw new TableDamage(`it is ${file.length} bytes, shorter than a footer`);
+  const footerAt = file.length - FOOTER_BYTES;
+  if (file.readUInt32LE(file.length - 8) !== MAGIC_LOW || file.readUInt32LE(file.length - 4) !== MAGIC_HIGH)
+    throw new TableDamage('its footer lacks the table magic number');
+  const meta = readHandle(file, footerAt, file.length - 8);
+  const index = readHandle(file, meta.next, file.length - 8);
+  for (const top of [meta.handle, index.handle])
+    for (const { value } of blockValues(readBlock(file, top, footerAt, checked))) {
+      const { handle } = readHandle(value, 0, value.length);
+      readBlock(file, handle, footerAt, checked);
+    }
+  return checked;
+}
+
+/** A table's bytes, read in one call; one that vanished after the folder was listed counts as damage. */
+async function readTable(path: string): Promise<Buffer> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new TableDamage('it vanished while it was read');
+    throw err;
+  }
+  try {
+    const { size } = await handle.stat();
+    const bytes = Buffer.allocUnsafe(size);
+    let read = 0;
+    while (read < size) {
+      const { bytesRead } = await handle.read(bytes, read, size - read, read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    return bytes.subarray(0, read);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Checks every table in a LevelDB folder; a folder that does not exist has none. Throws
+ * CORRUPT naming the table and the damage.
+ */
+export async function checkTables(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => TABLE_FILE.test(n)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  // The next table is read while this one is checked.
+  const read = (i: number): Promise<Buffer> | undefined => {
+    const name = names[i];
+    if (name === undefined) return undefined;
+    const bytes = readTable(join(dir, name));
+    bytes.catch(() => {}); // awaited below; a failure is reported there, for its own table
+    return bytes;
+  };
+  let next = read(0);
+  for (let i = 0; next; i++) {
+    try {
+      const bytes = await next;
+      next = read(i + 1);
+      checkTable(bytes);
+    } catch (err) {
+      if (!(err instanceof TableDamage)) throw err;
+      throw new CairnError(ErrorCode.CORRUPT, `table ${names[i]}: ${err.message}`);
+    }
+  }
+}
