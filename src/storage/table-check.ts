@@ -77,8 +77,8 @@ function unmask(masked: number): number {
   return ((rotated >>> 17) | (rotated << 15)) >>> 0;
 }
 
-/** Checks one block's checksum, notes it in checked, and returns its contents, uncompressed. */
-function readBlock(file: Buffer, h: BlockHandle, blocksEnd: number, checked: CheckedBlock[]): Buffer {
+/** Checks one block's checksum and how it is stored, and notes it in checked. */
+function checkBlock(file: Buffer, h: BlockHandle, blocksEnd: number, checked: CheckedBlock[]): CheckedBlock {
   const end = h.offset + h.size;
   if (end + TRAILER_BYTES > blocksEnd)
     throw new TableDamage(
@@ -88,20 +88,26 @@ function readBlock(file: Buffer, h: BlockHandle, blocksEnd: number, checked: Che
   if (crc32c(file.subarray(h.offset, end + 1)) !== stored)
     throw new TableDamage(`the block at byte ${h.offset} fails its checksum`);
   const type = file[end];
-  const contents = file.subarray(h.offset, end);
-  if (type === NO_COMPRESSION) {
-    checked.push({ ...h, compression: 'none' });
-    return contents;
+  if (type !== NO_COMPRESSION && type !== SNAPPY_COMPRESSION)
+    throw new TableDamage(`the block at byte ${h.offset} has unknown compression type ${type}`);
+  const block: CheckedBlock = {
+    offset: h.offset,
+    size: h.size,
+    compression: type === NO_COMPRESSION ? 'none' : 'snappy',
+  };
+  checked.push(block);
+  return block;
+}
+
+/** A checked block's contents, uncompressed (only index and meta-index blocks are read). */
+function contentsOf(file: Buffer, block: CheckedBlock): Buffer {
+  const contents = file.subarray(block.offset, block.offset + block.size);
+  if (block.compression === 'none') return contents;
+  try {
+    return uncompressSync(contents, { asBuffer: true }) as Buffer;
+  } catch (err) {
+    throw new TableDamage(`the block at byte ${block.offset} does not decompress: ${(err as Error).message}`);
   }
-  if (type === SNAPPY_COMPRESSION) {
-    checked.push({ ...h, compression: 'snappy' });
-    try {
-      return uncompressSync(contents, { asBuffer: true }) as Buffer;
-    } catch (err) {
-      throw new TableDamage(`the block at byte ${h.offset} does not decompress: ${(err as Error).message}`);
-    }
-  }
-  throw new TableDamage(`the block at byte ${h.offset} has unknown compression type ${type}`);
 }
 
 /** The values of a block's entries (keys are not needed: every value here is a block handle). */
@@ -132,9 +138,9 @@ export function checkTable(file: Buffer): CheckedBlock[] {
   const meta = readHandle(file, footerAt, file.length - 8);
   const index = readHandle(file, meta.next, file.length - 8);
   for (const top of [meta.handle, index.handle])
-    for (const { value } of blockValues(readBlock(file, top, footerAt, checked))) {
+    for (const { value } of blockValues(contentsOf(file, checkBlock(file, top, footerAt, checked)))) {
       const { handle } = readHandle(value, 0, value.length);
-      readBlock(file, handle, footerAt, checked);
+      checkBlock(file, handle, footerAt, checked);
     }
   return checked;
 }
