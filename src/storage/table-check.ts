@@ -16,19 +16,19 @@
 
 import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32c } from '@node-rs/crc32';
 import { uncompressSync } from 'snappy';
 import { CairnError, ErrorCode } from '../common/errors.js';
+import { LevelFormatDamage, maskedCrcMatches, readVarint } from './leveldb-format.js';
+import { liveTableNumbers } from './leveldb-manifest.js';
 
 const FOOTER_BYTES = 48;
 const TRAILER_BYTES = 5;
 /** The footer's last eight bytes, little-endian, as two 32-bit halves (low, high). */
 const MAGIC_LOW = 0x8b80fb57;
 const MAGIC_HIGH = 0xdb477524;
-const MASK_DELTA = 0xa282ead8;
 const NO_COMPRESSION = 0;
 const SNAPPY_COMPRESSION = 1;
-const TABLE_FILE = /^\d+\.(ldb|sst)$/;
+const TABLE_FILE = /^(\d+)\.(ldb|sst)$/;
 
 /** Where a block lies in its table file (its trailer follows it). */
 interface BlockHandle {
@@ -41,55 +41,24 @@ export interface CheckedBlock extends BlockHandle {
   readonly compression: 'none' | 'snappy';
 }
 
-/** A varint read from a buffer: its value and the position after it. */
-interface Varint {
-  readonly value: number;
-  readonly next: number;
-}
-
-/** The problem found in one table; checkTables throws it as CORRUPT with the table's name in front. */
-export class TableDamage extends Error {}
-
-function readVarint(b: Uint8Array, at: number, end: number): Varint {
-  let value = 0;
-  let scale = 1;
-  for (let i = at; i < end && i < at + 10; i++) {
-    const byte = b[i]!;
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) {
-      if (!Number.isSafeInteger(value)) throw new TableDamage(`a varint at byte ${at} is too large`);
-      return { value, next: i + 1 };
-    }
-    scale *= 128;
-  }
-  throw new TableDamage(`a varint at byte ${at} runs past its block`);
-}
-
 function readHandle(b: Uint8Array, at: number, end: number): { handle: BlockHandle; next: number } {
   const offset = readVarint(b, at, end);
   const size = readVarint(b, offset.next, end);
   return { handle: { offset: offset.value, size: size.value }, next: size.next };
 }
 
-/** LevelDB stores a CRC rotated and offset, so that a CRC of data holding CRCs stays strong. */
-function unmask(masked: number): number {
-  const rotated = (masked - MASK_DELTA) >>> 0;
-  return ((rotated >>> 17) | (rotated << 15)) >>> 0;
-}
-
 /** Checks one block's checksum and how it is stored, and notes it in checked. */
 function checkBlock(file: Buffer, h: BlockHandle, blocksEnd: number, checked: CheckedBlock[]): CheckedBlock {
   const end = h.offset + h.size;
   if (end + TRAILER_BYTES > blocksEnd)
-    throw new TableDamage(
+    throw new LevelFormatDamage(
       `a block handle (byte ${h.offset}, ${h.size} bytes) points past the table's blocks`,
     );
-  const stored = unmask(file.readUInt32LE(end + 1));
-  if (crc32c(file.subarray(h.offset, end + 1)) !== stored)
-    throw new TableDamage(`the block at byte ${h.offset} fails its checksum`);
+  if (!maskedCrcMatches(file.subarray(h.offset, end + 1), file.readUInt32LE(end + 1)))
+    throw new LevelFormatDamage(`the block at byte ${h.offset} fails its checksum`);
   const type = file[end];
   if (type !== NO_COMPRESSION && type !== SNAPPY_COMPRESSION)
-    throw new TableDamage(`the block at byte ${h.offset} has unknown compression type ${type}`);
+    throw new LevelFormatDamage(`the block at byte ${h.offset} has unknown compression type ${type}`);
   const block: CheckedBlock = {
     offset: h.offset,
     size: h.size,
@@ -106,16 +75,19 @@ function contentsOf(file: Buffer, block: CheckedBlock): Buffer {
   try {
     return uncompressSync(contents, { asBuffer: true }) as Buffer;
   } catch (err) {
-    throw new TableDamage(`the block at byte ${block.offset} does not decompress: ${(err as Error).message}`);
+    throw new LevelFormatDamage(
+      `the block at byte ${block.offset} does not decompress: ${(err as Error).message}`,
+    );
   }
 }
 
 /** The values of a block's entries (keys are not needed: every value here is a block handle). */
 function* blockValues(block: Buffer): Generator<{ value: Uint8Array }> {
-  if (block.length < 4) throw new TableDamage('a block is too short to hold its restart count');
+  if (block.length < 4) throw new LevelFormatDamage('a block is too short to hold its restart count');
   const restarts = block.readUInt32LE(block.length - 4);
   const entriesEnd = block.length - 4 - 4 * restarts;
-  if (restarts < 1 || entriesEnd < 0) throw new TableDamage(`a block claims ${restarts} restart points`);
+  if (restarts < 1 || entriesEnd < 0)
+    throw new LevelFormatDamage(`a block claims ${restarts} restart points`);
   let at = 0;
   while (at < entriesEnd) {
     const shared = readVarint(block, at, entriesEnd);
@@ -123,7 +95,7 @@ function* blockValues(block: Buffer): Generator<{ value: Uint8Array }> {
     const valueBytes = readVarint(block, unshared.next, entriesEnd);
     const valueAt = valueBytes.next + unshared.value;
     at = valueAt + valueBytes.value;
-    if (at > entriesEnd) throw new TableDamage('a block entry runs past its block');
+    if (at > entriesEnd) throw new LevelFormatDamage('a block entry runs past its block');
     yield { value: block.subarray(valueAt, at) };
   }
 }
@@ -131,10 +103,11 @@ function* blockValues(block: Buffer): Generator<{ value: Uint8Array }> {
 /** Checks every block of one table held in memory and lists them; throws naming the first problem. */
 export function checkTable(file: Buffer): CheckedBlock[] {
   const checked: CheckedBlock[] = [];
-  if (file.length < FOOTER_BYTES) throw new TableDamage(`it is ${file.length} bytes, shorter than a footer`);
+  if (file.length < FOOTER_BYTES)
+    throw new LevelFormatDamage(`it is ${file.length} bytes, shorter than a footer`);
   const footerAt = file.length - FOOTER_BYTES;
   if (file.readUInt32LE(file.length - 8) !== MAGIC_LOW || file.readUInt32LE(file.length - 4) !== MAGIC_HIGH)
-    throw new TableDamage('its footer lacks the table magic number');
+    throw new LevelFormatDamage('its footer lacks the table magic number');
   const meta = readHandle(file, footerAt, file.length - 8);
   const index = readHandle(file, meta.next, file.length - 8);
   for (const top of [meta.handle, index.handle])
@@ -152,7 +125,7 @@ async function readTable(path: string): Promise<Buffer> {
     handle = await open(path, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new TableDamage('it vanished while it was read');
+      throw new LevelFormatDamage('it vanished while it was read');
     throw err;
   }
   try {
@@ -171,17 +144,22 @@ async function readTable(path: string): Promise<Buffer> {
 }
 
 /**
- * Checks every table in a LevelDB folder; a folder that does not exist has none. Throws
- * CORRUPT naming the table and the damage.
+ * Checks every table the folder's MANIFEST names (a folder that does not exist has none;
+ * other table files are leftovers LevelDB deletes). Throws CORRUPT naming the table and the
+ * damage, or a table the MANIFEST names that is not there.
  */
 export async function checkTables(dir: string): Promise<void> {
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((n) => TABLE_FILE.test(n)).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
+  const live = await liveTableNumbers(dir);
+  if (live === undefined) return; // LevelDB opens nothing there, or refuses with its own reason
+  const files = new Map<number, string>();
+  for (const name of await readdir(dir)) {
+    const m = TABLE_FILE.exec(name);
+    if (m && live.has(Number(m[1]))) files.set(Number(m[1]), name);
   }
+  for (const number of live)
+    if (!files.has(number))
+      throw new CairnError(ErrorCode.CORRUPT, `table ${String(number).padStart(6, '0')}.ldb is missing`);
+  const names = [...files.values()].sort();
   // The next table is read while this one is checked.
   const read = (i: number): Promise<Buffer> | undefined => {
     const name = names[i];
@@ -197,7 +175,7 @@ export async function checkTables(dir: string): Promise<void> {
       next = read(i + 1);
       checkTable(bytes);
     } catch (err) {
-      if (!(err instanceof TableDamage)) throw err;
+      if (!(err instanceof LevelFormatDamage)) throw err;
       throw new CairnError(ErrorCode.CORRUPT, `table ${names[i]}: ${err.message}`);
     }
   }

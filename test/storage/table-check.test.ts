@@ -3,7 +3,8 @@
  * tables, holding blocks stored plain and snappy-compressed, pass; one flipped byte anywhere
  * in a table's blocks, a truncated table or a lost magic number is found; LevelStorage.open
  * then refuses with CORRUPT naming the folder and the table, and a folder whose LOCK another
- * open database holds is reported as in use, not as damaged.
+ * open database holds is reported as in use, not as damaged. Only the tables the MANIFEST
+ * names are checked (a crash can leave others), and each of them must be there.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, isCairnError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { LevelStorage, type StateMachineOps } from '../../src/storage/level-storage.js';
-import { checkTable, checkTables, TableDamage } from '../../src/storage/table-check.js';
+import { LevelFormatDamage } from '../../src/storage/leveldb-format.js';
+import { liveTableNumbers } from '../../src/storage/leveldb-manifest.js';
+import { checkTable, checkTables } from '../../src/storage/table-check.js';
 import { SimPrng } from '../sim/prng.js';
 
 const FOOTER_BYTES = 48;
@@ -100,7 +103,7 @@ describe('the LevelDB table check', () => {
         const file = Buffer.from(sound);
         const at = prng.nextInt(sound.length - FOOTER_BYTES);
         file[at] = file[at]! ^ (1 + prng.nextInt(255));
-        expect(damaged(file), `byte ${at} of ${t}`).toBeInstanceOf(TableDamage);
+        expect(damaged(file), `byte ${at} of ${t}`).toBeInstanceOf(LevelFormatDamage);
       }
     }
   });
@@ -108,7 +111,7 @@ describe('the LevelDB table check', () => {
   it('finds a truncated table and a lost magic number', () => {
     const sound = readFileSync(tablesOf(store)[0]!);
     for (const cut of [0, 20, Math.floor(sound.length / 2), sound.length - 1])
-      expect(damaged(sound.subarray(0, cut)), `cut at ${cut}`).toBeInstanceOf(TableDamage);
+      expect(damaged(sound.subarray(0, cut)), `cut at ${cut}`).toBeInstanceOf(LevelFormatDamage);
     const noMagic = Buffer.from(sound);
     noMagic[noMagic.length - 3] = noMagic[noMagic.length - 3]! ^ 0x10;
     expect(String(damaged(noMagic))).toContain('magic');
@@ -133,13 +136,60 @@ describe('the LevelDB table check', () => {
     const holder = new Level(dir);
     await holder.open();
     try {
-      // A table the holder is still writing has no footer yet.
-      writeFileSync(join(dir, '999999.ldb'), Buffer.alloc(100));
+      // A table the holder replaces while it is read looks damaged.
+      const table = tablesOf(dir)[0]!;
+      writeFileSync(table, Buffer.alloc(100));
       const err = await openError(dir);
       expect(isCairnError(err, ErrorCode.DATA_DIR_UNREADABLE)).toBe(true);
       expect((err as Error).message).toContain('is another member running with it?');
     } finally {
       await holder.close();
     }
+  });
+
+  it('checks only the tables the MANIFEST names, and misses none of them', async () => {
+    const live = await liveTableNumbers(store);
+    const onDisk = tablesOf(store).map((t) => Number(/(\d+)\.ldb$/.exec(t)![1]));
+    expect(live && [...live].sort()).toEqual(onDisk.sort());
+    // A table a crash cut short during a compaction is named by no version: LevelDB deletes it.
+    const dir = copyOf(store);
+    writeFileSync(join(dir, '999999.ldb'), Buffer.alloc(100));
+    await expect(checkTables(dir)).resolves.toBeUndefined();
+    // A table the MANIFEST names must be there.
+    rmSync(tablesOf(dir).find((t) => !t.endsWith('999999.ldb'))!);
+    await expect(checkTables(dir)).rejects.toThrow(/table \d{6}\.ldb is missing/);
+  });
+
+  it('opens a member whose crash left a half-written table behind', async () => {
+    const dir = freshDir();
+    const opts = { logger: silentLogger(), toOps: (w: unknown) => w as StateMachineOps };
+    const first = await LevelStorage.open(dir, opts);
+    await first.storage.persist({
+      hardState: { term: 1, vote: 1, commit: 1 },
+      entries: [{ index: 1, term: 1, type: 0, data: new Uint8Array([1, 2, 3]) }],
+      stateMachineWrites: { clearFirst: false, puts: [[new Uint8Array([7]), new Uint8Array([8])]], dels: [] },
+      appliedIndex: 1,
+    });
+    await first.storage.compactAll();
+    await first.storage.close();
+    expect(tablesOf(dir).length).toBeGreaterThan(0);
+    const leftover = join(dir, '999999.ldb');
+    writeFileSync(leftover, Buffer.alloc(4096));
+    const again = await LevelStorage.open(dir, opts);
+    await again.storage.close();
+    expect(again.recovered.appliedIndex).toBe(1);
+    expect(readdirSync(dir)).not.toContain('999999.ldb'); // LevelDB deleted it
+  });
+
+  it('leaves a folder whose CURRENT or MANIFEST is damaged to LevelDB', async () => {
+    const dir = copyOf(store);
+    const manifest = readdirSync(dir).find((f) => f.startsWith('MANIFEST-'))!;
+    const bytes = readFileSync(join(dir, manifest));
+    bytes[10] = bytes[10]! ^ 0x40;
+    writeFileSync(join(dir, manifest), bytes);
+    expect(await liveTableNumbers(dir)).toBeUndefined();
+    writeFileSync(join(dir, 'CURRENT'), 'garbage\n');
+    expect(await liveTableNumbers(dir)).toBeUndefined();
+    expect(await liveTableNumbers(join(dir, 'missing'))).toBeUndefined();
   });
 });
