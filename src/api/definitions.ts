@@ -1,6 +1,7 @@
 /** The gRPC service definitions the client port serves, from proto/etcd. */
 import type * as grpc from '@grpc/grpc-js';
 import { etcdServices } from '../common/proto-loader.js';
+import { acceptingEncodedResponses } from './watch-encoding.js';
 
 /** Every etcd service Cairn serves on its client port, as etcd declares them. */
 export interface ServiceDefinitions {
@@ -19,7 +20,8 @@ export function serviceDefinitions(): ServiceDefinitions {
   const s = etcdServices();
   return {
     kv: s.KV.service,
-    watch: s.Watch.service,
+    // The watch fan-out sends responses it encoded once for many watchers (watch-encoding.ts).
+    watch: acceptingEncodedResponses(s.Watch.service, 'Watch'),
     lease: s.Lease.service,
     cluster: s.Cluster.service,
     maintenance: s.Maintenance.service,

@@ -7,10 +7,12 @@
 import type * as grpc from '@grpc/grpc-js';
 import { CairnError, ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { etcdServices } from '../common/proto-loader.js';
 import type { WatchHub } from '../mvcc/index.js';
 import { type Caller, callerContext } from './auth-gate.js';
 import { toGrpcError } from './errors.js';
 import type { WireHeader } from './header.js';
+import { WatchResponseEncoder, type WatchResponseSerializer } from './watch-encoding.js';
 import { WatchStream, type WatchStreamLimits } from './watch-stream.js';
 
 /** Who may watch what, and when that may have changed (the member's AuthGate). */
@@ -55,6 +57,10 @@ export class WatchService {
   private readonly log: Logger;
   private readonly authorizer: WatchAuthorizer | undefined;
   private readonly unsubscribeAuth: (() => void) | undefined;
+  /** Shared by every stream, so an event is encoded once for all of them. */
+  private readonly encoder = new WatchResponseEncoder(
+    etcdServices().Watch.service.Watch!.responseSerialize as WatchResponseSerializer,
+  );
 
   constructor(
     private readonly hub: WatchHub,
@@ -133,6 +139,7 @@ export class WatchService {
           {
             hub: this.hub,
             header: this.header,
+            encoder: this.encoder,
             logger: this.log,
             ...(authorizer
               ? {

@@ -13,6 +13,7 @@ import type { WatchBatch, WatchEnd, WatchHandle, WatchHub } from '../mvcc/index.
 import { type MessageSender, senderFor } from './direct-send.js';
 import { toGrpcError } from './errors.js';
 import type { WireHeader } from './header.js';
+import type { WatchResponseEncoder } from './watch-encoding.js';
 import {
   createFromWire,
   eventToWire,
@@ -44,6 +45,11 @@ export interface WatchStreamDeps {
   readonly logger: Logger;
   /** Whether the stream's caller may read [key, rangeEnd) now; absent: everything may be watched. */
   readonly permits?: (key: Uint8Array, rangeEnd?: Uint8Array) => boolean;
+  /**
+   * Encodes events responses once for every watcher of the member; absent, each response is
+   * sent as an object and serialized on its own (the call's serializer must then take Buffers).
+   */
+  readonly encoder?: WatchResponseEncoder;
 }
 
 /** A stream's bounds. */
@@ -64,6 +70,8 @@ interface StreamWatcher {
   handle: WatchHandle | undefined;
   /** Whether events went out since the last progress tick (then no progress notification is due). */
   sentSinceTick: boolean;
+  /** Its watch id encoded as a response field, made at its first events response. */
+  watchIdField?: Buffer;
 }
 
 /** The server side of one bidirectional Watch call. */
@@ -206,11 +214,17 @@ export class WatchStream {
     if (this.closed || this.watchers.get(sw.id) !== sw) return true;
     sw.sentSinceTick = true;
     const header = { ...this.deps.header(), revision: batch.revision };
-    const events = batch.events.map((ev) => eventToWire(ev, sw.create.prevKv));
-    const response = watchResponse(header, sw.id, { events });
-    if (sw.create.fragment)
-      for (const part of fragmentsOf(response, this.limits.maxRequestBytes)) this.write(part);
-    else this.write(response);
+    const encoder = this.deps.encoder;
+    if (encoder && !sw.create.fragment) {
+      sw.watchIdField ??= encoder.watchIdField(sw.id);
+      this.write(encoder.eventsResponse(header, sw.watchIdField, batch.events, sw.create.prevKv));
+    } else {
+      const events = batch.events.map((ev) => eventToWire(ev, sw.create.prevKv));
+      const response = watchResponse(header, sw.id, { events });
+      if (sw.create.fragment)
+        for (const part of fragmentsOf(response, this.limits.maxRequestBytes)) this.write(part);
+      else this.write(response);
+    }
     this.queueProgressCheck();
     return !this.saturated;
   }
@@ -252,9 +266,10 @@ export class WatchStream {
     this.queueProgressCheck();
   }
 
-  private write(response: WireWatchResponse): void {
+  /** Sends a response, as an object or already encoded. */
+  private write(response: WireWatchResponse | Buffer): void {
     if (this.closed) return;
-    const bytes = wireResponseBytes(response);
+    const bytes = Buffer.isBuffer(response) ? response.length : wireResponseBytes(response);
     this.bufferedBytes += bytes;
     const below = this.send(response, () => {
       this.bufferedBytes -= bytes;
