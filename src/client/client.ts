@@ -16,6 +16,9 @@ import { Registry } from './registry.js';
 import { Session, type SessionOptions } from './session.js';
 import { Watcher, type WatchOptions } from './watch.js';
 
+/** How long close() waits for campaigns in flight to leave the line before it closes the channels. */
+const CAMPAIGNS_END_WAIT_MS = 2000;
+
 /** Options of a Client: endpoints, TLS, default deadline, retry policy. */
 export type ClientOptions = ConnectionOptions;
 
@@ -37,6 +40,10 @@ export class Client {
   readonly maintenance: Maintenance;
   private readonly watchers = new Set<Watcher>();
   private readonly sessions = new Set<Session>();
+  /** Aborted first by close(): campaigns in flight end with CANCELLED and leave the line. */
+  private readonly closing = new AbortController();
+  /** Election campaigns under way (see election()). */
+  private readonly campaigns = new Set<Promise<unknown>>();
 
   constructor(options: ClientOptions = {}) {
     this.connection = new Connection(options);
@@ -86,7 +93,16 @@ export class Client {
 
   /** This process's part in the election `name` (etcd's Election service). */
   election(name: Bytes, options: ElectionOptions = {}): Election {
-    return new Election(this.connection, (o) => this.session(o), toBytes(name), options);
+    return new Election(this.connection, (o) => this.session(o), toBytes(name), options, {
+      signal: this.closing.signal,
+      track: (campaign) => {
+        this.campaigns.add(campaign);
+        const forget = (): void => {
+          this.campaigns.delete(campaign);
+        };
+        campaign.then(forget, forget);
+      },
+    });
   }
 
   /** Starts a session (a lease kept alive for the life of the process). */
@@ -98,15 +114,22 @@ export class Client {
   }
 
   /**
-   * Stops watches, views and keep-alives, ends waits for locks (they leave the line) and
-   * closes the channels, failing calls in flight with CANCELLED. Held locks are released,
-   * sessions revoked and registrations deregistered first unless `revokeSessions` is false.
+   * Stops watches, views and keep-alives, ends waits for locks and election campaigns (they
+   * leave the line, failing with CANCELLED) and closes the channels, failing calls in flight
+   * with CANCELLED. Held locks are released, sessions revoked and registrations deregistered
+   * first unless `revokeSessions` is false.
    */
   async close(options: { revokeSessions?: boolean } = {}): Promise<void> {
     if (this.connection.isClosed) return;
     for (const w of this.watchers) w.close();
     this.watchers.clear();
     this.coordinator.close();
+    // Campaigns leave the line while the channels are still open (bounded, as lock waits).
+    this.closing.abort();
+    await Promise.race([
+      Promise.allSettled([...this.campaigns]),
+      new Promise((resolve) => setTimeout(resolve, CAMPAIGNS_END_WAIT_MS).unref()),
+    ]);
     if (options.revokeSessions !== false) {
       await this.lockApi?.releaseAll();
       await Promise.allSettled([...this.sessions].map((s) => s.close()));

@@ -52,6 +52,13 @@ function leaderKeyToWire(l: LeaderKey): Record<string, unknown> {
   return { name: l.name, key: l.key, rev: l.rev, lease: l.lease };
 }
 
+/** What a Client gives its Elections so that close() ends their campaigns first. */
+export interface ClientClosing {
+  readonly signal: AbortSignal;
+  /** Called with each campaign; close() waits (bounded) for those still under way. */
+  track(campaign: Promise<unknown>): void;
+}
+
 /** One process's part in one election: campaign, proclaim, resign, and watching who leads. */
 export class Election {
   private session: Session | undefined;
@@ -66,6 +73,8 @@ export class Election {
     /** The election's name (its keys are `<name>/<lease hex>`). */
     readonly name: Buffer,
     private readonly options: ElectionOptions = {},
+    /** The client's close: aborts campaigns in flight, and waits for each to leave the line. */
+    private readonly clientClosing?: ClientClosing,
   ) {
     this.session = options.session;
     this.ownsSession = options.session === undefined;
@@ -100,7 +109,15 @@ export class Election {
    * candidate to resign or lose its session). Already leading: proclaims value. Aborting
    * signal, or the session's loss, ends the wait and takes the candidate out of line.
    */
-  async campaign(value: Bytes, options: { signal?: AbortSignal } = {}): Promise<LeaderKey> {
+  campaign(value: Bytes, options: { signal?: AbortSignal } = {}): Promise<LeaderKey> {
+    const run = this.runCampaign(value, options);
+    this.clientClosing?.track(run);
+    return run;
+  }
+
+  private async runCampaign(value: Bytes, options: { signal?: AbortSignal }): Promise<LeaderKey> {
+    const closing = this.clientClosing?.signal;
+    if (closing?.aborted) throw this.connection.cancelled('cairn client: closed');
     if (this.leadership) {
       await this.proclaim(value);
       return this.leadership.key;
@@ -125,9 +142,8 @@ export class Election {
       sessionLost = true;
       campaigning.abort();
     });
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, campaigning.signal])
-      : campaigning.signal;
+    const signals = [campaigning.signal, options.signal, closing].filter((x) => x !== undefined);
+    const signal = signals.length === 1 ? campaigning.signal : AbortSignal.any(signals);
     try {
       const r = await waitingCall(
         this.connection,
@@ -148,6 +164,8 @@ export class Election {
     } catch (err) {
       // The server takes the key out of line when the call ends, unless its member died first.
       await this.deleteKey(session).catch(() => undefined);
+      if (closing?.aborted && !options.signal?.aborted)
+        throw this.connection.cancelled('cairn client: closed');
       if (sessionLost && !options.signal?.aborted) throw notLeader();
       throw err;
     } finally {

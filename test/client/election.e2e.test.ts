@@ -3,13 +3,14 @@
  * election, observers see the value and each proclaimed one, a second candidate waits and
  * takes over (with a larger revision) when the first resigns or when its session closes, the
  * leader's signal aborts when its leadership ends, and an observer keeps delivering across
- * the SIGKILL of the member its stream is on. Observers are read through a small reader that
+ * the SIGKILL of the member its stream is on, and closing a client ends its campaign in
+ * flight with CANCELLED and takes it out of line. Observers are read through a small reader that
  * waits for a given value, so no assertion depends on timing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/client.js';
 import type { ElectionObserver } from '../../src/client/election-observer.js';
-import { ErrorCode } from '../../src/client/errors.js';
+import { ClientError, ErrorCode } from '../../src/client/errors.js';
 import { TestCluster } from '../support/cluster.js';
 import { eventually } from '../support/eventually.js';
 
@@ -115,6 +116,30 @@ describe('election', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('client.close() ends a campaign in flight with CANCELLED and takes it out of line', async () => {
+    const leader = client.election('el/d');
+    await leader.campaign('first');
+    for (const own of [true, false]) {
+      const other = new Client({ endpoints: cluster.endpoints() });
+      const election = own
+        ? other.election('el/d')
+        : other.election('el/d', { session: await other.session({ ttlSeconds: 60 }) });
+      const waiting = election.campaign('second').catch((e: unknown) => e);
+      await eventually(async () =>
+        expect((await client.kv.get('el/d/', { prefix: true })).kvs).toHaveLength(2),
+      );
+      await other.close();
+      const ended = await waiting;
+      expect(ended, `own session ${own}`).toBeInstanceOf(ClientError);
+      expect((ended as ClientError).code, `own session ${own}`).toBe(ErrorCode.CANCELLED);
+      await eventually(async () =>
+        expect((await client.kv.get('el/d/', { prefix: true })).kvs).toHaveLength(1),
+      );
+    }
+    expect(leader.isLeader).toBe(true);
+    await leader.resign();
   });
 
   it('observes across the SIGKILL of the member its stream is on', async () => {
