@@ -54,6 +54,7 @@ function leaderKeyToWire(l: LeaderKey): Record<string, unknown> {
 
 /** What a Client gives its Elections so that close() ends their campaigns first. */
 export interface ClientClosing {
+  /** Aborts when the client starts to close. */
   readonly signal: AbortSignal;
   /** Called with each campaign; close() waits (bounded) for those still under way. */
   track(campaign: Promise<unknown>): void;
