@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { type ServerConfig, tlsWarnings } from '../common/config.js';
 import { CairnError, ErrorCode } from '../common/errors.js';
+import { LateHandler } from '../common/late-handler.js';
 import type { Logger } from '../common/logger.js';
 import { channelCredentialsOf, loadMemberTls, serverCredentialsFor } from '../common/tls.js';
 import type { CoordinationLeadership } from '../coordination/ports.js';
@@ -170,8 +171,9 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   let leases: MemberLeases | undefined;
   let leading = false;
   const leadershipListeners = new Set<(leading: boolean) => void>();
-  let onRemoved: (reason: string) => void = () => {};
-  let onFatal: (err: Error) => void = () => {};
+  // Set at the end of start-up; a removal or failure before then is kept for them.
+  const onRemoved = new LateHandler<string>();
+  const onFatal = new LateHandler<Error>();
   const transport = new GrpcTransport({
     selfId,
     clusterId: info.clusterId,
@@ -183,7 +185,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     onPeerDown: (id) => node?.peerDown(id),
     onSnapshotStatus: (id, ok) => node?.reportSnapshot(id, ok),
     isRemovedMember: (id) => registry.isRemoved(id),
-    onRemovedFromCluster: () => onRemoved('a peer refused this member'),
+    onRemovedFromCluster: () => onRemoved.call('a peer refused this member'),
     // Used for https:// peers; http:// peers are dialled in plaintext (as etcd, per URL).
     channelCredentials: peerTls,
   });
@@ -204,7 +206,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     snapshotCatchUpEntries: config.snapshotCatchUpEntries,
     snapshotLogBytes: config.snapshotLogBytes,
     leaseReads: config.leaseReads,
-    onFatal: (err) => onFatal(err),
+    onFatal: onFatal.call,
     onLeaderChange: (leader) => {
       leases?.onLeaderChange(leader);
       observability?.leaderChanged(leader);
@@ -243,7 +245,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   });
   registry.onChange = () => {
     peers.sync();
-    if (registry.isRemoved(selfId)) onRemoved('this member applied its own removal');
+    if (registry.isRemoved(selfId)) onRemoved.call('this member applied its own removal');
   };
 
   const proposeAlarm = async (req: AlarmRequest): Promise<readonly AlarmMember[]> => {
@@ -367,7 +369,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     stoppedItself = resolve;
   });
   let removed = false;
-  onRemoved = (reason) => {
+  const handleRemoved = (reason: string): void => {
     if (removed || stopping) return;
     removed = true;
     log.error({ reason, memberId: selfId }, MEMBER_REMOVED_MESSAGE);
@@ -387,7 +389,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   const failed = new Promise<CairnError>((resolve) => {
     reportFailure = resolve;
   });
-  onFatal = (err) => {
+  const handleFatal = (err: Error): void => {
     const failure = nodeFailure(config.dataDir, err);
     log.fatal({ err, dataDir: config.dataDir }, failure.message);
     stop().then(
@@ -404,5 +406,8 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     await stop();
     throw err;
   }
+  // Last: a removal or a failure that came during start-up is handled now.
+  onRemoved.set(handleRemoved);
+  onFatal.set(handleFatal);
   return { info, node: running, stop, stoppedItself: selfStop, failed };
 }
