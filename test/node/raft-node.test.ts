@@ -83,6 +83,8 @@ describe('RaftNode', () => {
     running = startMemCluster([1, 2, 3], hub);
     const lead = await eventually(() => leaderOf(running), 'a leader');
     const follower = running.find((m) => m !== lead)!;
+    // The follower must know the leader first: without one it refuses at once (no leader).
+    await eventually(() => follower.node.leader === lead.id || undefined, 'the follower knows the leader');
     // The follower still hears the leader, but what it forwards is lost on the way.
     hub.cut.add(`${follower.id}>${lead.id}`);
     const pending = follower.node.propose(EntryKind.Mvcc, enc('lost=1'));
@@ -94,7 +96,7 @@ describe('RaftNode', () => {
       (e: unknown) => e,
     );
     // TIMEOUT would mean it waited the whole request timeout.
-    expect(isCairnError(err, ErrorCode.TIMEOUT_DUE_TO_LEADER_FAIL)).toBe(true);
+    expect(isCairnError(err, ErrorCode.TIMEOUT_DUE_TO_LEADER_FAIL), String(err)).toBe(true);
     // A proposal made under the new leader is answered normally.
     const rest = running.filter((m) => m !== lead);
     await eventually(() => leaderOf(rest), 'a new leader');
