@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CairnError, ErrorCode } from '../common/errors.js';
+import { chunkedBytes, type LazyBytes } from '../common/lazy-bytes.js';
 import { AlarmAction, type AlarmMember, AlarmType } from '../node/alarms.js';
 import type { ClusterInfo } from './cluster-info.js';
 import { toGrpcError } from './errors.js';
@@ -81,17 +82,18 @@ async function writeWithBackpressure(call: SnapshotCall, message: unknown): Prom
   });
 }
 
-/** Streams the snapshot: chunks with the bytes still to come, then one message with the SHA-256 of them all. */
-export async function streamSnapshot(call: SnapshotCall, data: Uint8Array, header: unknown): Promise<void> {
+/**
+ * Streams the snapshot: chunks with the bytes still to come, then one message with the
+ * SHA-256 of them all. Each chunk's bytes are made only once the call took the one before.
+ */
+export async function streamSnapshot(call: SnapshotCall, data: LazyBytes, header: unknown): Promise<void> {
   const sha = createHash('sha256');
-  const total = data.byteLength;
-  let sent = 0;
-  while (sent < total) {
+  let remaining = data.byteLength;
+  for (const chunk of chunkedBytes(data, SNAPSHOT_CHUNK_BYTES)) {
     if (call.cancelled) return;
-    const chunk = data.subarray(sent, Math.min(total, sent + SNAPSHOT_CHUNK_BYTES));
-    sent += chunk.byteLength;
+    remaining -= chunk.byteLength;
     sha.update(chunk);
-    await writeWithBackpressure(call, { header, remaining_bytes: total - sent, blob: Buffer.from(chunk) });
+    await writeWithBackpressure(call, { header, remaining_bytes: remaining, blob: Buffer.from(chunk) });
   }
   if (call.cancelled) return;
   await writeWithBackpressure(call, { header, remaining_bytes: 0, blob: sha.digest() });
@@ -157,7 +159,7 @@ export function maintenanceHandlers(
       return { header: backend.header() };
     }),
     Snapshot(call: SnapshotCall): void {
-      let data: Uint8Array;
+      let data: LazyBytes;
       try {
         data = backend.snapshot();
       } catch (err) {

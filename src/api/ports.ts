@@ -1,4 +1,5 @@
 /** What the etcd-compatible handlers need from the running member. */
+import type { LazyBytes } from '../common/lazy-bytes.js';
 import type { Command, HashKVResult, RangeRequest, RangeResponse } from '../mvcc/index.js';
 import type { AlarmMember, AlarmRequest } from '../node/alarms.js';
 import type { KvResult } from '../node/kv-state-machine.js';
@@ -48,7 +49,7 @@ export interface MaintenanceBackend {
   /** mvcc's hash up to a revision (0: current); throws COMPACTED or FUTURE_REVISION. */
   hashKV(revision: number): HashKVResult;
   /** The bytes Snapshot streams before their digest: the state machine's snapshot in its file layout (snapshot-file.ts). */
-  snapshot(): Uint8Array;
+  snapshot(): LazyBytes;
   /** The longest a wait (MoveLeader) may take when the call has no earlier deadline. */
   readonly requestTimeoutMs: number;
   readonly leadership: LeadershipPort;

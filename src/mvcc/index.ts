@@ -43,7 +43,8 @@
  * `hub.restored(store)` after a snapshot replaced the store.
  *
  * Snapshots. `store.snapshot(appliedIndex)` serializes everything (uncompacted history,
- * revisions, the caller's applied raft index) with a CRC; `MvccStore.restore(bytes)` gives
+ * revisions, the caller's applied raft index) with a CRC, as LazyBytes: the state of that
+ * moment (a copy-on-write view), made into bytes as they are read; `MvccStore.restore(bytes)` gives
  * back an identical store and that index. `hashKV(rev)` is a CRC-32 of the persistent form.
  */
 

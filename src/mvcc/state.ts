@@ -187,13 +187,36 @@ export class KvState {
     return removed;
   }
 
+  /**
+   * The history as it is now, unchanged by later writes and compactions (the snapshot's
+   * view): a copy-on-write clone of the tree, which costs nothing until the tree changes.
+   * A revision's slots never change once its write is applied, except by compaction,
+   * which replaces them instead (dropRecord), so the clone's revisions stay as they were.
+   */
+  frozenHistory(): { readonly recordCount: number; readonly records: () => Iterable<RevisionRecord> } {
+    const history = this.history.clone();
+    return {
+      recordCount: this.records,
+      *records() {
+        for (const [, revision] of history.entries()) {
+          for (const record of revision.slots) if (record !== undefined) yield record;
+        }
+      },
+    };
+  }
+
   private dropRecord(record: RevisionRecord): void {
     const revision = this.history.get(record.main);
     assert(revision !== undefined && revision.slots[record.sub] === record, 'dropping a record not stored');
-    revision.slots[record.sub] = undefined;
-    revision.live--;
     this.records--;
-    if (revision.live === 0) this.history.delete(record.main);
+    if (revision.live === 1) {
+      this.history.delete(record.main);
+      return;
+    }
+    // Replaced, not changed in place: a frozen history may share this revision.
+    const slots = revision.slots.slice();
+    slots[record.sub] = undefined;
+    this.history.set(record.main, { slots, live: revision.live - 1 });
   }
 
   private moveLease(ki: KeyIndex, from: number, to: number): void {

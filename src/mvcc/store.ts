@@ -4,9 +4,10 @@
  * CairnError with etcd's messages; snapshot/restore and load rebuild it.
  */
 import { CairnError, ErrorCode } from '../common/errors.js';
+import type { LazyBytes } from '../common/lazy-bytes.js';
 import { type ApplyContext, type ApplyResult, applyCommand } from './apply.js';
 import { type BinaryString, bytesOf } from './binary-string.js';
-import { decodeSnapshot, encodeSnapshot } from './codec/snapshot-codec.js';
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_PIECE_BYTES } from './codec/snapshot-codec.js';
 import type { Command, ResponseOf } from './commands.js';
 import { mvccError } from './errors.js';
 import { type HashKVResult, hashRecords } from './hash.js';
@@ -161,14 +162,21 @@ export class MvccStore {
     return this.state.leaseTable.all();
   }
 
-  /** Serializes the whole store, with the raft index it reflects, into a raft snapshot's data. */
-  snapshot(appliedIndex: number): Uint8Array {
+  /**
+   * The whole store, with the raft index it reflects, as a raft snapshot's data: the state
+   * of now, made into bytes only as they are read (writes applied meanwhile are not in it).
+   */
+  snapshot(appliedIndex: number, pieceBytes = SNAPSHOT_PIECE_BYTES): LazyBytes {
+    const history = this.state.frozenHistory();
     return encodeSnapshot(
-      appliedIndex,
-      this.meta(),
-      this.records(),
-      this.state.recordCount,
-      this.state.leaseTable.all(),
+      {
+        appliedIndex,
+        meta: this.meta(),
+        records: history.records,
+        recordCount: history.recordCount,
+        leases: this.state.leaseTable.all(),
+      },
+      pieceBytes,
     );
   }
 

@@ -200,13 +200,12 @@ const TRAILER_MAGIC = new Uint8Array([0x41, 0x4c, 0x52, 0x4d]);
 const ALARM_ENTRY_BYTES = 9;
 
 /**
- * Appends the alarm set to a snapshot body: the alarms (u64 member id, u8 type each), a u32
- * count and the magic. A snapshot without the magic carries no alarms (older layouts).
+ * The alarm set as a trailer to a snapshot body: the alarms (u64 member id, u8 type each), a
+ * u32 count and the magic. A snapshot without the magic carries no alarms (older layouts).
  */
-export function appendAlarmTrailer(body: Uint8Array, alarms: readonly AlarmMember[]): Uint8Array {
-  const out = new Uint8Array(body.byteLength + alarms.length * ALARM_ENTRY_BYTES + 8);
-  out.set(body, 0);
-  let at = body.byteLength;
+export function alarmTrailer(alarms: readonly AlarmMember[]): Uint8Array {
+  const out = new Uint8Array(alarms.length * ALARM_ENTRY_BYTES + 8);
+  let at = 0;
   for (const m of alarms) {
     writeU53(out, at, m.memberId);
     out[at + 8] = m.alarm;

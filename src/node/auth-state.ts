@@ -16,13 +16,12 @@ export function isAuthStateKey(key: Uint8Array): boolean {
 
 const MAGIC = new Uint8Array([0x41, 0x55, 0x54, 0x48]);
 
-/** Appends the serialized auth state to a snapshot body. */
-export function appendAuthTrailer(body: Uint8Array, auth: Uint8Array): Uint8Array {
-  const out = new Uint8Array(body.byteLength + auth.byteLength + 8);
-  out.set(body, 0);
-  out.set(auth, body.byteLength);
-  new DataView(out.buffer).setUint32(body.byteLength + auth.byteLength, auth.byteLength);
-  out.set(MAGIC, body.byteLength + auth.byteLength + 4);
+/** The serialized auth state as a trailer to a snapshot body (after the alarm trailer). */
+export function authTrailer(auth: Uint8Array): Uint8Array {
+  const out = new Uint8Array(auth.byteLength + 8);
+  out.set(auth, 0);
+  new DataView(out.buffer).setUint32(auth.byteLength, auth.byteLength);
+  out.set(MAGIC, auth.byteLength + 4);
   return out;
 }
 

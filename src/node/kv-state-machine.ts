@@ -5,7 +5,9 @@
  */
 import { AuthStore } from '../auth/auth-store.js';
 import { type AuthCommand, decodeAuthCommand } from '../auth/commands.js';
+import { assert } from '../common/assert.js';
 import { CairnError, ErrorCode } from '../common/errors.js';
+import { concatBytes, type LazyBytes } from '../common/lazy-bytes.js';
 import {
   type ApplyResult,
   type Command,
@@ -32,13 +34,13 @@ import {
   AlarmType,
   alarmKey,
   alarmOfKey,
-  appendAlarmTrailer,
+  alarmTrailer,
   commandGrowsData,
   decodeAlarmRequest,
   noSpaceError,
   splitAlarmTrailer,
 } from './alarms.js';
-import { AUTH_STATE_KEY, appendAuthTrailer, isAuthStateKey, splitAuthTrailer } from './auth-state.js';
+import { AUTH_STATE_KEY, authTrailer, isAuthStateKey, splitAuthTrailer } from './auth-state.js';
 import { commandAccess, decodeCommandAs, userPermitted } from './command-access.js';
 import { EntryKind, type Envelope } from './envelope.js';
 import {
@@ -289,15 +291,20 @@ export class KvStateMachine implements StateMachine<KvResult> {
   }
 
   /** @inheritdoc */
-  /** Layout: u32 length of the mvcc snapshot, the mvcc snapshot, then the members' attributes as JSON. */
-  snapshot(): Uint8Array {
+  /** Layout: u32 length of the mvcc snapshot, the mvcc snapshot, the members' attributes as JSON, then the alarm and auth trailers. */
+  snapshot(): LazyBytes {
     const mvcc = this.kv.snapshot(this.appliedIndex);
+    assert(mvcc.byteLength < 2 ** 32, 'the mvcc snapshot fits its u32 length');
+    const length = new Uint8Array(4);
+    new DataView(length.buffer).setUint32(0, mvcc.byteLength);
     const members = new TextEncoder().encode(JSON.stringify([...this.memberAttributes.values()]));
-    const out = new Uint8Array(4 + mvcc.byteLength + members.byteLength);
-    new DataView(out.buffer).setUint32(0, mvcc.byteLength);
-    out.set(mvcc, 4);
-    out.set(members, 4 + mvcc.byteLength);
-    return appendAuthTrailer(appendAlarmTrailer(out, this.alarmSet.list()), this.auth.serialize());
+    return concatBytes(
+      length,
+      mvcc,
+      members,
+      alarmTrailer(this.alarmSet.list()),
+      authTrailer(this.auth.serialize()),
+    );
   }
 
   /** @inheritdoc */

@@ -6,6 +6,7 @@
  * u32 length of the registry section, the registry as JSON, then the key-value snapshot.
  */
 import { CairnError, ErrorCode } from '../common/errors.js';
+import { concatBytes, type LazyBytes } from '../common/lazy-bytes.js';
 import type { ConfChange } from '../raft/index.js';
 import type { RecoveredState, StateMachineEntry, StateMachineOps } from '../storage/level-storage.js';
 import { EntryKind, type Envelope } from './envelope.js';
@@ -91,14 +92,11 @@ export class MembershipStateMachine implements StateMachine<KvResult> {
   }
 
   /** @inheritdoc */
-  snapshot(): Uint8Array {
+  snapshot(): LazyBytes {
     const reg = encodeRegistryState(this.registry.state());
-    const kv = this.kv.snapshot();
-    const out = new Uint8Array(4 + reg.byteLength + kv.byteLength);
-    new DataView(out.buffer).setUint32(0, reg.byteLength);
-    out.set(reg, 4);
-    out.set(kv, 4 + reg.byteLength);
-    return out;
+    const length = new Uint8Array(4);
+    new DataView(length.buffer).setUint32(0, reg.byteLength);
+    return concatBytes(length, reg, this.kv.snapshot());
   }
 
   /** @inheritdoc */

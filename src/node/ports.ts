@@ -4,6 +4,7 @@
  * main.ts wires the LevelDB storage, the mvcc store and the gRPC transport to these; tests
  * may wire in-memory twins.
  */
+import type { LazyBytes } from '../common/lazy-bytes.js';
 import type {
   ConfChange,
   ConfState,
@@ -79,8 +80,8 @@ export interface StateMachine<Result> {
   applyConfChange?(pos: ApplyPosition, cc: ConfChange, context: Envelope | undefined): Result;
   /** Takes the changes made since the last call (undefined if none), to be persisted with the applied index. */
   takeWrites(): StateMachineWrites | undefined;
-  /** Serializes the whole state (a raft snapshot's data). */
-  snapshot(): Uint8Array;
+  /** The whole state as of now (a raft snapshot's data), made into bytes as they are read. */
+  snapshot(): LazyBytes;
   /** Replaces the whole state with a snapshot's data. */
   restore(index: number, data: Uint8Array): void;
 }
@@ -88,6 +89,8 @@ export interface StateMachine<Result> {
 /** Delivery of raft messages to peers; never blocks, never throws for network reasons. */
 export interface PeerTransport {
   send(messages: readonly Message[]): void;
+  /** Sends a Snap message whose data (m.snapshot.data is empty) is made as it is sent. */
+  sendSnapshot(m: Message, data: LazyBytes): void;
   addPeer(id: NodeId, url: string): void;
   removePeer(id: NodeId): void;
   stop(): Promise<void>;

@@ -74,6 +74,8 @@ export interface RaftNodeOptions<R> {
  */
 const EXPEDITE_FIRST_TICKS = 2;
 const EXPEDITE_SPACING_TICKS = 2;
+/** The data of a Snap message whose bytes travel beside it (see sendSnapshot). */
+const NO_DATA = new Uint8Array(0);
 
 /** One Cairn member's consensus runtime. */
 export class RaftNode<R> {
@@ -751,8 +753,8 @@ export class RaftNode<R> {
     if (messages.length === 0) return;
     const out: Message[] = [];
     for (const m of messages) {
-      const sent = m.type === MessageType.Snap ? this.freshSnapshot(m) : m;
-      if (sent !== undefined) out.push(sent);
+      if (m.type === MessageType.Snap) this.sendSnapshot(m);
+      else out.push(m);
     }
     if (out.length > 0) this.opts.transport.send(out);
   }
@@ -760,9 +762,11 @@ export class RaftNode<R> {
   /**
    * A snapshot goes out as the current applied state (index, term, configuration), as etcd
    * sends it: raft's last stored snapshot may predate the recipient joining the
-   * configuration, and the recipient would refuse it forever.
+   * configuration, and the recipient would refuse it forever. Its bytes are made as the
+   * transport sends them, from a view of the state fixed now, so the Ready loop (and the
+   * heartbeats it sends) never waits for a large store to be serialized.
    */
-  private freshSnapshot(m: Message): Message | undefined {
+  private sendSnapshot(m: Message): void {
     const index = this.opts.stateMachine.appliedIndex;
     const term = this.raw.termAt(index);
     if (term === 0) {
@@ -770,15 +774,13 @@ export class RaftNode<R> {
       // the follower. Raft sends another once told this one failed.
       this.log.warn({ to: m.to, index }, 'no snapshot can be made at the applied index; retried later');
       this.guarded(() => this.raw.reportSnapshot(m.to, false));
-      return undefined;
+      return;
     }
-    return {
-      ...m,
-      snapshot: {
-        metadata: { index, term, confState: this.confState },
-        data: this.opts.stateMachine.snapshot(),
-      },
-    };
+    const data = this.opts.stateMachine.snapshot();
+    this.opts.transport.sendSnapshot(
+      { ...m, snapshot: { metadata: { index, term, confState: this.confState }, data: NO_DATA } },
+      data,
+    );
   }
 
   private applyEntries(entries: readonly Entry[]): void {

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CairnError, ErrorCode } from '../common/errors.js';
+import { concatBytes, type LazyBytes } from '../common/lazy-bytes.js';
 
 const MAGIC = new TextEncoder().encode('CAIRNSN1');
 const HEADER_BYTES = 16;
@@ -16,16 +17,15 @@ export const SNAPSHOT_FILE_ALIGN_BYTES = 512;
 export const SNAPSHOT_DIGEST_BYTES = 32;
 
 /** The file body (without the digest, which the stream computes as it sends): header, snapshot, padding. */
-export function snapshotFileBody(snapshot: Uint8Array): Uint8Array {
+export function snapshotFileBody(snapshot: LazyBytes): LazyBytes {
   const unpadded = HEADER_BYTES + snapshot.byteLength;
   const size = Math.ceil(unpadded / SNAPSHOT_FILE_ALIGN_BYTES) * SNAPSHOT_FILE_ALIGN_BYTES;
-  const out = new Uint8Array(size);
-  out.set(MAGIC, 0);
-  const view = new DataView(out.buffer);
+  const header = new Uint8Array(HEADER_BYTES);
+  header.set(MAGIC, 0);
+  const view = new DataView(header.buffer);
   view.setUint32(8, Math.floor(snapshot.byteLength / 2 ** 32));
   view.setUint32(12, snapshot.byteLength % 2 ** 32);
-  out.set(snapshot, HEADER_BYTES);
-  return out;
+  return concatBytes(header, snapshot, new Uint8Array(size - unpadded));
 }
 
 /** Checks a saved file (digest, magic, length) and gives back the state machine's snapshot in it. */

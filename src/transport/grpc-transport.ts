@@ -8,6 +8,7 @@
  * happen inside send(), and never after stop().
  */
 import * as grpc from '@grpc/grpc-js';
+import type { LazyBytes } from '../common/lazy-bytes.js';
 import type { Logger } from '../common/logger.js';
 import { peerDialCredentials } from '../common/tls.js';
 import { type Message, MessageType, type NodeId } from '../raft/types.js';
@@ -153,6 +154,18 @@ export class GrpcTransport implements Transport {
       }
     }
     for (const id of unreachable) this.reportUnreachable(id);
+  }
+
+  /** Sends a Snap message with its data made as it is sent; the outcome comes back through onSnapshotStatus. */
+  sendSnapshot(m: Message, data: LazyBytes): void {
+    if (this.stopped) return;
+    const link = this.peers.get(m.to);
+    if (link === undefined) {
+      this.log.debug({ to: m.to }, 'snapshot for an unknown peer: drop');
+      this.reportSnapshotStatus(m.to, false);
+      return;
+    }
+    link.sendSnapshot(m, data);
   }
 
   /** Opens the connections and streams to a peer; a known peer at another URL is moved there. */

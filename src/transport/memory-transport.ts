@@ -6,6 +6,8 @@
  * reported to its sender as unreachable, a Snap's outcome as its snapshot status, as the
  * real transport reports them.
  */
+import { assert } from '../common/assert.js';
+import { collectBytes, type LazyBytes } from '../common/lazy-bytes.js';
 import { type Message, MessageType, type NodeId } from '../raft/types.js';
 import type { Transport, TransportHandler } from './transport.js';
 
@@ -133,6 +135,12 @@ export class MemoryTransport implements Transport {
         this.report(m, ok);
       });
     }
+  }
+
+  /** Sends a Snap message with its data made whole first (tests move small snapshots). */
+  sendSnapshot(m: Message, data: LazyBytes): void {
+    assert(m.snapshot !== undefined, 'a Snap message carries its snapshot metadata');
+    this.send([{ ...m, snapshot: { metadata: m.snapshot.metadata, data: collectBytes(data) } }]);
   }
 
   /** Makes a peer reachable (its URL is only remembered). */

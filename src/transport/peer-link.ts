@@ -5,6 +5,7 @@
  * and encodes it there, so queue bounds count exact bytes.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { eagerBytes, type LazyBytes } from '../common/lazy-bytes.js';
 import type { Logger } from '../common/logger.js';
 import type { Message, NodeId } from '../raft/types.js';
 import { Backoff } from './backoff.js';
@@ -139,7 +140,7 @@ export class PeerLink {
   send(m: Message): boolean {
     const lane = laneOf(m.type);
     if (lane === 'snapshot') {
-      this.snapshots.send(m);
+      this.sendSnapshot(m, eagerBytes(m.snapshot?.data ?? new Uint8Array(0)));
       return true;
     }
     const frame = loadRaftProto().serializeEnvelope(encodeEnvelope(this.opts.clusterId, m));
@@ -151,6 +152,11 @@ export class PeerLink {
       return false;
     }
     return (lane === 'append' ? this.append : this.control).enqueue(frame);
+  }
+
+  /** Sends a Snap message with its data made as it is sent; the outcome goes to onSnapshotStatus. */
+  sendSnapshot(m: Message, data: LazyBytes): void {
+    this.snapshots.send(m, data);
   }
 
   /** The peer opened a stream to this member: streams waiting to retry try now. */

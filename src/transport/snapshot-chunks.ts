@@ -7,6 +7,7 @@
  * fills one buffer of the declared size.
  */
 import { crc32 } from '../common/crc32.js';
+import { chunkedBytes, type LazyBytes } from '../common/lazy-bytes.js';
 import { type Message, MessageType, type SnapshotMetadata } from '../raft/types.js';
 import { checkAddress, decodeMessage, encodeMessage, type LocalAddress, safeUint } from './raft-codec.js';
 import type { WireSnapshotChunk } from './raft-proto.js';
@@ -19,23 +20,23 @@ export const SNAPSHOT_CHUNK_BYTES_DEFAULT = 1024 * 1024;
 export const SNAPSHOT_BYTES_MAX_DEFAULT = 1024 * 1024 * 1024;
 
 /**
- * Yields the chunks of a Snap message in order, each made when asked for (the CRC of a chunk
- * is computed then, so the work is spread over the transfer). Always at least one chunk.
+ * Yields the chunks of a Snap message and its data in order, each made when asked for (the
+ * data's bytes and the chunk's CRC are made then, so the work is spread over the transfer).
+ * Always at least one chunk.
  */
 export function* snapshotChunks(
   clusterId: number,
   m: Message,
+  data: LazyBytes,
   chunkBytes: number = SNAPSHOT_CHUNK_BYTES_DEFAULT,
 ): Generator<WireSnapshotChunk> {
   if (m.snapshot === undefined) throw new Error('snapshotChunks: message carries no snapshot');
-  const data = m.snapshot.data;
   let crc = 0;
   let offset = 0;
-  do {
-    const piece = data.subarray(offset, Math.min(data.byteLength, offset + chunkBytes));
+  const chunk = (piece: Uint8Array): WireSnapshotChunk => {
     crc = crc32(piece, crc);
     const first = offset === 0;
-    yield {
+    const out = {
       cluster_id: clusterId,
       from: m.from,
       to: m.to,
@@ -46,7 +47,10 @@ export function* snapshotChunks(
       crc32: crc,
     };
     offset += piece.byteLength;
-  } while (offset < data.byteLength);
+    return out;
+  };
+  for (const piece of chunkedBytes(data, chunkBytes)) yield chunk(piece);
+  if (offset === 0) yield chunk(new Uint8Array(0));
 }
 
 /** Reassembles one incoming snapshot call's chunks into a Snap message. */

@@ -6,6 +6,7 @@
  * whole snapshot, is what "ok" means in the status the sender reports.
  */
 import type * as grpc from '@grpc/grpc-js';
+import type { LazyBytes } from '../common/lazy-bytes.js';
 import type { Logger } from '../common/logger.js';
 import type { Message } from '../raft/types.js';
 import { loadRaftProto, SNAPSHOT_METHOD, type WireAck } from './raft-proto.js';
@@ -46,9 +47,9 @@ export class SnapshotSender {
     return this.busy;
   }
 
-  /** Starts sending a Snap message's snapshot; reports failure at once if it cannot start. */
-  send(m: Message): void {
-    const bytes = m.snapshot?.data.byteLength ?? 0;
+  /** Starts sending a Snap message with its data (made as it is sent); reports failure at once if it cannot start. */
+  send(m: Message, data: LazyBytes): void {
+    const bytes = data.byteLength;
     if (this.closed || m.snapshot === undefined) {
       this.opts.onStatus(false);
     } else if (this.busy) {
@@ -62,7 +63,7 @@ export class SnapshotSender {
       this.opts.onStatus(false);
     } else {
       this.busy = true;
-      this.transfer(m)
+      this.transfer(m, data)
         .catch((err: unknown) => {
           // Only a failure before the outcome was known lands here (encoding, say): report it.
           this.opts.log.error({ err }, 'snapshot transfer failed');
@@ -82,7 +83,7 @@ export class SnapshotSender {
     this.call?.cancel();
   }
 
-  private async transfer(m: Message): Promise<void> {
+  private async transfer(m: Message, data: LazyBytes): Promise<void> {
     const proto = loadRaftProto();
     const startedMs = Date.now();
     let ended = false;
@@ -102,7 +103,7 @@ export class SnapshotSender {
     // Errors also arrive through the callback; this listener keeps them from being thrown.
     call.on('error', () => {});
     let chunks = 0;
-    for (const chunk of snapshotChunks(this.opts.clusterId, m, this.opts.chunkBytes)) {
+    for (const chunk of snapshotChunks(this.opts.clusterId, m, data, this.opts.chunkBytes)) {
       if (ended || this.closed) break;
       const frame = proto.serializeChunk(chunk);
       // One chunk at a time: the next is made once the connection took this one.
@@ -113,7 +114,7 @@ export class SnapshotSender {
     const err = await outcome;
     const fields = {
       index: m.snapshot?.metadata.index,
-      bytes: m.snapshot?.data.byteLength,
+      bytes: data.byteLength,
       chunks,
       elapsedMs: Date.now() - startedMs,
     };

@@ -4,6 +4,7 @@
  * send() from its Ready loop, so send() must return at once; what the network does with them
  * comes back through the handler (raft recovers from any loss by probing, thesis 3.5).
  */
+import type { LazyBytes } from '../common/lazy-bytes.js';
 import type { Message, NodeId } from '../raft/types.js';
 
 /** Carries raft messages to peers; what the node needs from a transport. */
@@ -12,6 +13,12 @@ export interface Transport {
   start(): Promise<void>;
   /** Queues messages to their peers; never blocks, never throws for network reasons. */
   send(messages: readonly Message[]): void;
+  /**
+   * Sends a Snap message (its m.snapshot.data left empty) with data made as it is sent, so a
+   * large snapshot is never built in one piece; never blocks. The outcome is reported through
+   * onSnapshotStatus.
+   */
+  sendSnapshot(m: Message, data: LazyBytes): void;
   /** Makes a peer reachable at a URL (a no-op if it already is, at that URL). */
   addPeer(id: NodeId, url: string): void;
   /** Forgets a peer; what was queued for it is dropped (snapshots report failure). */

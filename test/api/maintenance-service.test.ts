@@ -19,6 +19,7 @@ import {
 import type { LeadershipPort, MaintenanceBackend } from '../../src/api/ports.js';
 import { SpaceQuota, txnPutBytes } from '../../src/api/space-quota.js';
 import { CairnError, ErrorCode, isCairnError } from '../../src/common/errors.js';
+import { eagerBytes } from '../../src/common/lazy-bytes.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { type AlarmMember, type AlarmRequest, AlarmType } from '../../src/node/alarms.js';
 import { readSnapshotFile, snapshotFileBody } from '../../src/storage/snapshot-file.js';
@@ -56,7 +57,7 @@ function backend(over: Partial<MaintenanceBackend> = {}): MaintenanceBackend {
     defragment: async () => {},
     hash: () => 1234,
     hashKV: () => ({ hash: 42, hashRevision: 7, compactRevision: 3 }),
-    snapshot: () => new Uint8Array(0),
+    snapshot: () => eagerBytes(new Uint8Array(0)),
     requestTimeoutMs: 1000,
     leadership: leadership(),
     ...over,
@@ -185,7 +186,7 @@ describe('MoveLeader', () => {
 describe('Snapshot stream', () => {
   test('sends 32 KiB chunks with the bytes remaining, then the SHA-256 of them all; the file reads back', async () => {
     const snapshot = new Uint8Array(100_000).map((_, i) => i % 251);
-    const body = snapshotFileBody(snapshot);
+    const body = snapshotFileBody(eagerBytes(snapshot));
     expect(body.byteLength % 512).toBe(0);
     const sent: { remaining_bytes: number; blob: Buffer }[] = [];
     const fake = {

@@ -10,6 +10,7 @@ import { describe, expect, test } from 'vitest';
 import { type AuthCommand, encodeAuthCommand } from '../../src/auth/commands.js';
 import { PermType } from '../../src/auth/types.js';
 import { ErrorCode } from '../../src/common/errors.js';
+import { collectBytes } from '../../src/common/lazy-bytes.js';
 import { type Command, encodeCommand, MvccStore } from '../../src/mvcc/index.js';
 import { AlarmAction, AlarmType, encodeAlarmRequest } from '../../src/node/alarms.js';
 import { commandAccess, encodeCommandAs } from '../../src/node/command-access.js';
@@ -88,7 +89,7 @@ describe('auth in the state machine', () => {
       },
     );
     next++;
-    const snap = sm.snapshot();
+    const snap = collectBytes(sm.snapshot());
     const fresh = new KvStateMachine(new MvccStore(), 0);
     let restored = 0;
     fresh.authListener = { applied: () => {}, restored: () => restored++ };

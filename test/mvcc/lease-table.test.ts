@@ -1,6 +1,7 @@
 // Proves the replicated lease table: grants and revokes are deterministic commands (existing ids, id 0 and huge TTLs refused with etcd's errors), a revoke deletes every attached key in one revision with one DELETE event each, the store refuses keys on leases it does not hold, and leases survive the change buffer, persistence and snapshots — by applying commands to real stores and reading them back.
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/common/errors.js';
+import { collectBytes } from '../../src/common/lazy-bytes.js';
 import {
   decodeCommand,
   EventType,
@@ -98,7 +99,7 @@ describe('lease table', () => {
     const loaded = MvccStore.load({ meta: p.meta, records: [...p.records], leases: p.leases ?? [] });
     expect(loaded.leases()).toEqual(s.leases());
     expect(loaded.keysOfLease(4)).toEqual([b('x')]);
-    const restored = MvccStore.restore(s.snapshot(99)).store;
+    const restored = MvccStore.restore(collectBytes(s.snapshot(99))).store;
     expect(restored.leases()).toEqual([
       { id: 3, ttlSeconds: 30 },
       { id: 4, ttlSeconds: 40 },

@@ -1,6 +1,7 @@
 // Proves snapshot -> restore gives back an identical store (same answers to a battery of ranges at many revisions, same hashes, same record stream, same applied index) and that it keeps behaving identically under further writes; and that a damaged snapshot is refused as CORRUPT.
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, isCairnError } from '../../src/common/errors.js';
+import { collectBytes } from '../../src/common/lazy-bytes.js';
 import { MvccStore } from '../../src/mvcc/index.js';
 import { newStore } from './support.js';
 
@@ -17,7 +18,7 @@ function built(seed: number, count: number): MvccStore {
 
 describe('snapshot and restore', () => {
   it('an empty store round-trips', () => {
-    const { store, appliedIndex } = MvccStore.restore(newStore().snapshot(0));
+    const { store, appliedIndex } = MvccStore.restore(collectBytes(newStore().snapshot(0)));
     expect(appliedIndex).toBe(0);
     expect(store.currentRevision).toBe(1);
     expect(readBattery(store)).toEqual(readBattery(newStore()));
@@ -27,7 +28,10 @@ describe('snapshot and restore', () => {
     it(`restores an identical store (seed ${seed})`, () => {
       const original = built(seed, 400);
       expect(original.compactedRevision).toBeGreaterThan(0);
-      const { store: restored, appliedIndex } = MvccStore.restore(original.snapshot(12345), ANY_LEASE);
+      const { store: restored, appliedIndex } = MvccStore.restore(
+        collectBytes(original.snapshot(12345)),
+        ANY_LEASE,
+      );
       expect(appliedIndex).toBe(12345);
       expect(readBattery(restored)).toEqual(readBattery(original));
       expect(restored.hashKV()).toEqual(original.hashKV());
@@ -41,14 +45,40 @@ describe('snapshot and restore', () => {
     });
   }
 
+  for (const seed of [5, 6]) {
+    it(`a snapshot holds the store as it was when taken, whatever is written and compacted while it is read (seed ${seed})`, () => {
+      const original = built(seed, 400);
+      const twin = built(seed, 400);
+      const expected = collectBytes(twin.snapshot(77));
+      const lazy = original.snapshot(77, 64);
+      expect(lazy.byteLength).toBe(expected.byteLength);
+      const iterator = lazy.pieces()[Symbol.iterator]();
+      const read: Uint8Array[] = [];
+      for (let i = 0; i < 3; i++) read.push(iterator.next().value as Uint8Array);
+      // Meanwhile: more writes, leases granted and revoked, and a compaction of everything.
+      for (const c of workload(seed + 100, 300, () => original)) original.apply(c);
+      original.apply({ type: 'leaseGrant', id: 900 + seed, ttlSeconds: 30 });
+      original.apply({ type: 'leaseRevoke', id: 900 + seed });
+      original.apply({ type: 'compact', request: { revision: original.currentRevision } });
+      expect(original.recordCount).not.toBe(twin.recordCount);
+      for (let r = iterator.next(); !r.done; r = iterator.next()) read.push(r.value);
+      expect(read.length).toBeGreaterThan(10);
+      expect(Buffer.concat(read).equals(expected)).toBe(true);
+      // Read again from the start, after all that: still the same bytes.
+      expect(collectBytes(lazy)).toEqual(expected);
+      // And the store it was taken from holds its own, newer state.
+      expect(collectBytes(original.snapshot(77))).not.toEqual(expected);
+    });
+  }
+
   it('a snapshot of a restored store is byte-identical', () => {
     const original = built(9, 300);
-    const bytes = original.snapshot(7);
-    expect(MvccStore.restore(bytes).store.snapshot(7)).toEqual(bytes);
+    const bytes = collectBytes(original.snapshot(7));
+    expect(collectBytes(MvccStore.restore(bytes).store.snapshot(7))).toEqual(bytes);
   });
 
   it('refuses a flipped bit, a truncated snapshot and foreign bytes', () => {
-    const bytes = built(4, 100).snapshot(1);
+    const bytes = collectBytes(built(4, 100).snapshot(1));
     const flipped = bytes.slice();
     flipped[Math.floor(flipped.length / 2)]! ^= 0x10;
     for (const bad of [

@@ -1,5 +1,6 @@
 // Proves the watch hub delivers exactly the events a watcher asked for, once each and in revision order: live writes to synced watchers, history replay (with prevKv) that joins live delivery with no gap or duplicate while writes keep arriving, the compacted end, filters, ranges, the slow-watcher bound, restore from a snapshot and cleanup on cancel; by driving a real MvccStore and notifying the hub after each apply as the node does.
 import { describe, expect, test } from 'vitest';
+import { collectBytes } from '../../src/common/lazy-bytes.js';
 import {
   EventType,
   type MvccEvent,
@@ -318,7 +319,7 @@ describe('restore from a snapshot', () => {
     const { sink } = watch(hub, { key: 'k' });
     put(store, hub, 'k', '2'); // 3
     // Another member goes on without this one, then this one installs its snapshot.
-    const ahead = Store.restore(store.snapshot(7)).store;
+    const ahead = Store.restore(collectBytes(store.snapshot(7))).store;
     put(ahead, new WatchHub(ahead), 'k', '3'); // 4
     put(ahead, new WatchHub(ahead), 'j', 'x'); // 5
     put(ahead, new WatchHub(ahead), 'k', '4'); // 6
@@ -330,7 +331,7 @@ describe('restore from a snapshot', () => {
   test('a watcher whose next revision the new store compacted is ended as compacted', () => {
     const { store, hub } = setup();
     const { sink } = watch(hub, { key: 'k' });
-    const ahead = Store.restore(store.snapshot(1)).store;
+    const ahead = Store.restore(collectBytes(store.snapshot(1))).store;
     for (let i = 0; i < 4; i++) ahead.apply({ type: 'put', request: { key: b('k'), value: b(`${i}`) } });
     ahead.apply({ type: 'compact', request: { revision: 4 } });
     hub.restored(ahead);

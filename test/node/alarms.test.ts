@@ -8,6 +8,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { type CairnError, ErrorCode } from '../../src/common/errors.js';
+import { collectBytes } from '../../src/common/lazy-bytes.js';
 import { type Command, encodeCommand, MvccStore } from '../../src/mvcc/index.js';
 import {
   AlarmAction,
@@ -15,7 +16,7 @@ import {
   AlarmType,
   alarmKey,
   alarmOfKey,
-  appendAlarmTrailer,
+  alarmTrailer,
   decodeAlarmRequest,
   encodeAlarmRequest,
   splitAlarmTrailer,
@@ -116,7 +117,7 @@ describe('AlarmSet', () => {
 
   test('the snapshot trailer round-trips, and data without one carries no alarms', () => {
     const body = enc('["members"]');
-    const both = appendAlarmTrailer(body, [NOSPACE_1, { memberId: 5, alarm: AlarmType.CORRUPT }]);
+    const both = Buffer.concat([body, alarmTrailer([NOSPACE_1, { memberId: 5, alarm: AlarmType.CORRUPT }])]);
     const split = splitAlarmTrailer(both);
     expect(Buffer.from(split.body).toString()).toBe('["members"]');
     expect(split.alarms).toHaveLength(2);
@@ -181,7 +182,7 @@ describe('alarms in the key-value state machine', () => {
     const a = new Applier();
     a.command({ type: 'put', request: { key: enc('k'), value: enc('v') } });
     a.alarm(AlarmAction.ACTIVATE, 1, AlarmType.NOSPACE);
-    const snap = a.sm.snapshot();
+    const snap = collectBytes(a.sm.snapshot());
 
     const b = new Applier();
     b.alarm(AlarmAction.ACTIVATE, 9, AlarmType.CORRUPT);

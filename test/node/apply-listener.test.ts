@@ -4,6 +4,7 @@
  * told when a snapshot replaced the store. Entries are applied directly, without raft.
  */
 import { describe, expect, test } from 'vitest';
+import { collectBytes } from '../../src/common/lazy-bytes.js';
 import { EventType, encodeCommand, type MvccEvent, MvccStore } from '../../src/mvcc/index.js';
 import { EntryKind } from '../../src/node/envelope.js';
 import { KvStateMachine } from '../../src/node/kv-state-machine.js';
@@ -44,7 +45,7 @@ describe('KvStateMachine apply listener', () => {
           payload: encodeCommand({ type: 'put', request: { key: enc(`k${i}`), value: enc('v') } }),
         },
       );
-    sm.restore(5, source.snapshot());
+    sm.restore(5, collectBytes(source.snapshot()));
     expect(restoredTo).toEqual([6]);
     expect(heard).toHaveLength(2);
   });

@@ -8,6 +8,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { ErrorCode, isCairnError } from '../../src/common/errors.js';
+import { collectBytes } from '../../src/common/lazy-bytes.js';
 import { MvccStore } from '../../src/mvcc/index.js';
 import { KvStateMachine } from '../../src/node/kv-state-machine.js';
 import { type MemberChangeContext, MemberRegistry } from '../../src/node/member-registry.js';
@@ -152,7 +153,7 @@ describe('MembershipStateMachine persistence and snapshots', () => {
     });
     sm.registry.applyConfChange(cc(ConfChangeType.AddNode, 20), ctx(20, 1020));
     sm.skip({ index: 4, term: 1 });
-    const data = sm.snapshot();
+    const data = collectBytes(sm.snapshot());
 
     const other = machine();
     const disk = new Map<string, [Uint8Array, Uint8Array]>();

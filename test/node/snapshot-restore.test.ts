@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { ErrorCode } from '../../src/common/errors.js';
 import { clusterIdOf, memberIdOf } from '../../src/common/ids.js';
+import { collectBytes } from '../../src/common/lazy-bytes.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { type Command, encodeCommand, MvccStore } from '../../src/mvcc/index.js';
 import { AlarmAction, AlarmType, encodeAlarmRequest } from '../../src/node/alarms.js';
@@ -89,7 +90,7 @@ function oldSnapshotFile(): { file: string; sm: MembershipStateMachine } {
       alarm: AlarmType.NOSPACE,
     }),
   });
-  const body = snapshotFileBody(sm.snapshot());
+  const body = collectBytes(snapshotFileBody(sm.snapshot()));
   const file = join(work, `old-${index}.snap`);
   writeFileSync(file, Buffer.concat([body, createHash('sha256').update(body).digest()]));
   return { file, sm };
@@ -163,7 +164,7 @@ describe('restoreMember', () => {
         new KvStateMachine(new MvccStore(), 0),
         new MemberRegistry(),
       );
-      fromSnapshot.restore(old.sm.appliedIndex, sm.snapshot());
+      fromSnapshot.restore(old.sm.appliedIndex, collectBytes(sm.snapshot()));
       expect(fromSnapshot.kv.store.hashKV()).toEqual(oldStore.hashKV());
       expect(fromSnapshot.registry.state()).toEqual(sm.registry.state());
     } finally {

@@ -3,6 +3,7 @@
  * counts persists, a tiny key-value state machine, and a message hub that can cut links.
  */
 import { isCairnError } from '../../src/common/errors.js';
+import { eagerBytes, type LazyBytes } from '../../src/common/lazy-bytes.js';
 import { silentLogger } from '../../src/common/logger.js';
 import type { Envelope } from '../../src/node/envelope.js';
 import type { ApplyPosition, NodeStorage, PersistBatch, StateMachine } from '../../src/node/ports.js';
@@ -67,8 +68,8 @@ export class TextStateMachine implements StateMachine<number> {
     return w;
   }
 
-  snapshot(): Uint8Array {
-    return new TextEncoder().encode(JSON.stringify([...this.data]));
+  snapshot(): LazyBytes {
+    return eagerBytes(new TextEncoder().encode(JSON.stringify([...this.data])));
   }
 
   restore(index: number, data: Uint8Array): void {

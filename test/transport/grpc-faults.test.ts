@@ -8,6 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { eagerBytes } from '../../src/common/lazy-bytes.js';
 import { EntryType, MessageType } from '../../src/raft/types.js';
 import { loadRaftProto, type WireEnvelope, type WireSnapshotChunk } from '../../src/transport/raft-proto.js';
 import { snapshotChunks } from '../../src/transport/snapshot-chunks.js';
@@ -98,7 +99,12 @@ describe('GrpcTransport under faults', () => {
 
     // And on the Snapshot call: a corrupted chunk, a short snapshot, another cluster.
     const chunks = [
-      ...snapshotChunks(CLUSTER, msg(MessageType.Snap, 1, 2, { snapshot: snapshotOf(3000) }), 1000),
+      ...snapshotChunks(
+        CLUSTER,
+        msg(MessageType.Snap, 1, 2, { snapshot: snapshotOf(0) }),
+        eagerBytes(new Uint8Array(3000)),
+        1000,
+      ),
     ];
     const corrupted: WireSnapshotChunk[] = chunks.map((c, i) =>
       i === 1 ? { ...c, data: Uint8Array.from(c.data, (x) => x ^ 1) } : c,
@@ -116,7 +122,12 @@ describe('GrpcTransport under faults', () => {
     await b.transport.start();
     const port = b.transport.port!;
     const [first] = [
-      ...snapshotChunks(CLUSTER, msg(MessageType.Snap, 1, 2, { snapshot: snapshotOf(3000) }), 1000),
+      ...snapshotChunks(
+        CLUSTER,
+        msg(MessageType.Snap, 1, 2, { snapshot: snapshotOf(0) }),
+        eagerBytes(new Uint8Array(3000)),
+        1000,
+      ),
     ];
     // One snapshot call stays open after its first chunk...
     const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());

@@ -10,6 +10,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freeLoopbackPort } from '../../cluster/ports.js';
+import type { LazyBytes } from '../../src/common/lazy-bytes.js';
 import { EntryType, type Message, MessageType } from '../../src/raft/types.js';
 import { loadRaftProto } from '../../src/transport/raft-proto.js';
 import {
@@ -147,6 +148,34 @@ describe('GrpcTransport delivery', () => {
     expect(got.snapshot!.data.byteLength).toBe(5 * 1024 * 1024);
     expect(sameBytes(got.snapshot!.data, snapshot.data)).toBe(true);
     expect(b.transport.incomingStats()).toMatchObject({ snapshots: 1, snapshotChunks: 5, refusals: 0 });
+  });
+
+  it('sends a snapshot whose data is made as it goes: each piece only when the transfer reaches it', async () => {
+    const [a, b] = (await members.mesh([1, 2])) as [Member, Member];
+    const whole = snapshotOf(3 * 1024 * 1024 + 100, 12).data;
+    const pieceBytes = 700 * 1024;
+    let made = 0;
+    const lazy: LazyBytes = {
+      byteLength: whole.byteLength,
+      *pieces() {
+        for (let at = 0; at < whole.byteLength; at += pieceBytes) {
+          made++;
+          yield whole.subarray(at, Math.min(whole.byteLength, at + pieceBytes));
+        }
+      },
+    };
+    const head = msg(MessageType.Snap, 1, 2, { snapshot: snapshotOf(0, 12) });
+    a.transport.sendSnapshot(head, lazy);
+    // Only what the first 1 MiB chunk needs is made before that chunk is written.
+    expect(made).toBe(2);
+    await until('snapshot status', () => a.snapshotStatus.length === 1);
+    expect(a.snapshotStatus).toEqual([{ id: 2, ok: true }]);
+    expect(made).toBe(5);
+    const got = b.received[0]!;
+    expect(got.snapshot!.metadata).toEqual(head.snapshot!.metadata);
+    expect(sameBytes(got.snapshot!.data, whole)).toBe(true);
+    // 1 MiB chunks, whatever the pieces: 3 whole ones and the rest.
+    expect(b.transport.incomingStats()).toMatchObject({ snapshots: 1, snapshotChunks: 4, refusals: 0 });
   });
 
   it('refuses to send a snapshot over snapshotBytesMax, and a receiver refuses one over its own', async () => {

@@ -15,6 +15,19 @@ function requireSafeInteger(value: number, what: string): void {
     throw new CairnError(ErrorCode.INVALID_ARGUMENT, `${what} ${value} is not a safe integer`);
 }
 
+/** How many bytes ByteWriter.uvarint writes for value. */
+export function uvarintBytes(value: number): number {
+  let bytes = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) bytes++;
+  return bytes;
+}
+
+/** How many bytes ByteWriter.svarint writes for value. */
+export function svarintBytes(value: number): number {
+  const rest = Math.floor(Math.abs(value) / 0x40);
+  return rest > 0 ? 1 + uvarintBytes(rest) : 1;
+}
+
 /** Appends to a growing buffer. */
 export class ByteWriter {
   private buf: Uint8Array;
@@ -27,6 +40,19 @@ export class ByteWriter {
   /** The bytes written so far (a copy trimmed to size). */
   finish(): Uint8Array {
     return this.buf.slice(0, this.length);
+  }
+
+  /** How many bytes were written so far. */
+  get byteLength(): number {
+    return this.length;
+  }
+
+  /** The bytes written so far, without a copy; the writer starts again, empty, on a new buffer of the same size. */
+  take(): Uint8Array {
+    const out = this.buf.subarray(0, this.length);
+    this.buf = new Uint8Array(this.buf.length);
+    this.length = 0;
+    return out;
   }
 
   /** One byte. */

@@ -6,11 +6,12 @@
  * TTL in seconds, and last a big-endian CRC-32 of everything before it.
  */
 import { crc32 } from '../../common/crc32.js';
+import type { LazyBytes } from '../../common/lazy-bytes.js';
 import type { LeaseRecord } from '../lease-table.js';
 import type { MvccMeta, PersistedMvcc } from '../persistence.js';
 import type { RevisionRecord } from '../types.js';
-import { ByteReader, ByteWriter, corrupt } from './bytes.js';
-import { readRecordBody, writeRecordBody } from './record-codec.js';
+import { ByteReader, ByteWriter, corrupt, uvarintBytes } from './bytes.js';
+import { readRecordBody, recordBodyBytes, writeRecordBody } from './record-codec.js';
 
 const MAGIC = Uint8Array.from([0x43, 0x52, 0x4e, 0x53]); // "CRNS"
 const FORMAT_VERSION = 2;
@@ -23,15 +24,51 @@ export interface DecodedSnapshot extends PersistedMvcc {
   readonly leases: readonly LeaseRecord[];
 }
 
-/** Encodes the store's records (recordCount of them, in revision order) with its meta and the applied index. */
-export function encodeSnapshot(
-  appliedIndex: number,
-  meta: MvccMeta,
-  records: Iterable<RevisionRecord>,
-  recordCount: number,
-  leases: readonly LeaseRecord[] = [],
-): Uint8Array {
-  const w = new ByteWriter(1024);
+/** Bytes of snapshot data per piece the encoder makes. */
+export const SNAPSHOT_PIECE_BYTES = 1024 * 1024;
+
+/** What a snapshot holds: a view of the store fixed when the snapshot was taken. */
+export interface SnapshotContents {
+  readonly appliedIndex: number;
+  readonly meta: MvccMeta;
+  /** The records in revision order; every call gives the same ones. */
+  readonly records: () => Iterable<RevisionRecord>;
+  readonly recordCount: number;
+  readonly leases: readonly LeaseRecord[];
+}
+
+/**
+ * Encodes a snapshot lazily: its length is counted at once (one pass over the records, no
+ * bytes made), and the bytes are made a piece of about pieceBytes at a time as they are
+ * read, so a store of any size is never held twice in memory, nor encoded in one go.
+ */
+export function encodeSnapshot(contents: SnapshotContents, pieceBytes = SNAPSHOT_PIECE_BYTES): LazyBytes {
+  const { appliedIndex, meta, recordCount, leases } = contents;
+  let byteLength =
+    MAGIC.length +
+    1 +
+    uvarintBytes(appliedIndex) +
+    uvarintBytes(meta.currentRevision) +
+    uvarintBytes(meta.compactedRevision) +
+    uvarintBytes(recordCount);
+  for (const record of contents.records()) {
+    byteLength += uvarintBytes(record.main) + uvarintBytes(record.sub) + recordBodyBytes(record);
+  }
+  byteLength += uvarintBytes(leases.length);
+  for (const lease of leases) byteLength += uvarintBytes(lease.id) + uvarintBytes(lease.ttlSeconds);
+  byteLength += CRC_BYTES;
+  return { byteLength, pieces: () => snapshotPieces(contents, pieceBytes) };
+}
+
+function* snapshotPieces(contents: SnapshotContents, pieceBytes: number): Generator<Uint8Array> {
+  const { appliedIndex, meta, recordCount, leases } = contents;
+  let crc = 0;
+  const w = new ByteWriter(pieceBytes + 1024);
+  const piece = (): Uint8Array => {
+    const out = w.take();
+    crc = crc32(out, crc);
+    return out;
+  };
   w.raw(MAGIC);
   w.u8(FORMAT_VERSION);
   w.uvarint(appliedIndex, 'appliedIndex');
@@ -39,11 +76,12 @@ export function encodeSnapshot(
   w.uvarint(meta.compactedRevision, 'compactedRevision');
   w.uvarint(recordCount, 'recordCount');
   let written = 0;
-  for (const record of records) {
+  for (const record of contents.records()) {
     w.uvarint(record.main);
     w.uvarint(record.sub);
     writeRecordBody(w, record);
     written++;
+    if (w.byteLength >= pieceBytes) yield piece();
   }
   if (written !== recordCount) throw corrupt(`snapshot of ${written} records, announced ${recordCount}`);
   w.uvarint(leases.length);
@@ -51,11 +89,11 @@ export function encodeSnapshot(
     w.uvarint(lease.id, 'lease id');
     w.uvarint(lease.ttlSeconds, 'lease ttl');
   }
-  const body = w.finish();
-  const out = new Uint8Array(body.length + CRC_BYTES);
-  out.set(body);
-  new DataView(out.buffer).setUint32(body.length, crc32(body));
-  return out;
+  const last = piece();
+  const out = new Uint8Array(last.byteLength + CRC_BYTES);
+  out.set(last);
+  new DataView(out.buffer).setUint32(last.byteLength, crc);
+  yield out;
 }
 
 /** Decodes and checks a snapshot; throws CORRUPT if its checksum or layout is wrong. */
