@@ -44,7 +44,14 @@ export interface ResultRow {
 export interface BenchReport {
   readonly startedAt: string;
   readonly finishedAt: string;
-  readonly options: { compare: 'etcd' | 'none'; seconds: number; quick: boolean; workloads: string[] };
+  readonly options: {
+    compare: 'etcd' | 'none';
+    seconds: number;
+    /** Seconds of unmeasured load each system had before the first workload. */
+    warmupSeconds: number;
+    quick: boolean;
+    workloads: string[];
+  };
   readonly machine: { cpus: number; loadAverage: number[]; node: string; etcd?: string };
   readonly clientModel: string;
   readonly rows: ResultRow[];

@@ -44,6 +44,8 @@ const OVERRUN_LIMIT_MS = 180_000;
 const USAGE = `usage: npm run bench [-- options]
   --compare etcd|none   also run a three-member etcd (Debian's etcd-server) side by side (default etcd)
   --seconds N           how long each workload runs (default 10)
+  --warmup N            seconds of unmeasured load on each system before the first workload
+                        (default 6; puts, then a get/put mix), so a JIT runtime is measured warm
   --workloads a,b       only these workloads: ${WORKLOADS.map((w) => w.id).join(', ')}
   --quick               small datasets (keys, leases) and one round of failover and restart, for a smoke run
   --out DIR             where the JSON and the SVG chart go (default bench/results)
@@ -60,6 +62,7 @@ function parseOptions() {
       options: {
         compare: { type: 'string', default: 'etcd' },
         seconds: { type: 'string', default: '10' },
+        warmup: { type: 'string', default: '6' },
         workloads: { type: 'string' },
         quick: { type: 'boolean', default: false },
         out: { type: 'string' },
@@ -84,6 +87,8 @@ if (compare === 'etcd' && !etcdAvailable())
   fail(`${ETCD_BINARY} is missing (apt-get install etcd-server), or use --compare none`);
 const seconds = Number(values.seconds);
 if (!(seconds > 0)) fail(`--seconds must be a positive number, not ${values.seconds}`);
+const warmupSeconds = Number(values.warmup);
+if (!(warmupSeconds >= 0)) fail(`--warmup must be a number of seconds, not ${values.warmup}`);
 const selected = values.workloads
   ? values.workloads.split(',').map((id) => {
       const w = WORKLOADS.find((x) => x.id === id.trim());
@@ -153,6 +158,31 @@ async function measure(
   }
 }
 
+/** Workloads that warm a system up (results dropped): writes, then reads with some writes. */
+const WARMUP_WORKLOADS = ['put-64', 'mixed-64'];
+
+/**
+ * Unmeasured load before the first workload, the same on every system: Cairn runs on a JIT
+ * compiler, and the first seconds after start would otherwise measure its compilation, not
+ * its steady state (etcd, compiled ahead of time, has none to do).
+ */
+async function warmUp(cluster: BenchCluster): Promise<void> {
+  if (warmupSeconds === 0) return;
+  progress(`warming up ${cluster.system} (${warmupSeconds} s) ...`);
+  const leader = await leaderIndex(cluster, 60_000);
+  const pool = new ChannelPool(leaderFirst(cluster, leader), CHANNELS_PER_MEMBER);
+  try {
+    for (const id of WARMUP_WORKLOADS) {
+      const w = WORKLOADS.find((x) => x.id === id);
+      if (w === undefined) throw new Error(`warm-up workload ${id} is missing`);
+      const durationMs = (warmupSeconds * 1000) / WARMUP_WORKLOADS.length;
+      await w.run({ system: cluster.system, cluster, pool, durationMs, quick: values.quick });
+    }
+  } finally {
+    pool.close();
+  }
+}
+
 async function main(): Promise<number> {
   const startedAt = new Date();
   const p = await ports(12);
@@ -173,6 +203,7 @@ async function main(): Promise<number> {
     for (const c of clusters) {
       await leaderIndex(c, 60_000);
       await waitAllServing(c, 60_000);
+      await warmUp(c);
     }
     const rows: ResultRow[] = [];
     for (let i = 0; i < workloads.length; i++) {
@@ -191,7 +222,13 @@ async function main(): Promise<number> {
     const report: BenchReport = {
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      options: { compare, seconds, quick: values.quick, workloads: workloads.map((w) => w.id) },
+      options: {
+        compare,
+        seconds,
+        warmupSeconds,
+        quick: values.quick,
+        workloads: workloads.map((w) => w.id),
+      },
       machine: {
         cpus: cpus().length,
         loadAverage: loadavg(),

@@ -35,6 +35,7 @@ describe('npm run bench --quick', () => {
         ...programArgs('bench/run.ts'),
         '--quick',
         '--seconds=1',
+        '--warmup=1',
         '--workloads=put-1,watch-fanout',
         `--compare=${compared ? 'etcd' : 'none'}`,
         `--out=${out}`,
@@ -51,7 +52,13 @@ describe('npm run bench --quick', () => {
     expect(svg).toEqual([json[0]!.replace(/\.json$/, '.svg')]);
 
     const report = JSON.parse(readFileSync(join(out, json[0]!), 'utf8'));
-    expect(report.options).toMatchObject({ compare: compared ? 'etcd' : 'none', quick: true, seconds: 1 });
+    expect(report.options).toMatchObject({
+      compare: compared ? 'etcd' : 'none',
+      quick: true,
+      seconds: 1,
+      warmupSeconds: 1,
+    });
+    expect(run.stderr).toMatch(/warming up cairn \(1 s\)/);
     expect(report.rows.map((r: { id: string }) => r.id)).toEqual(['put-1', 'watch-fanout']);
     const systems = compared ? ['cairn', 'etcd'] : ['cairn'];
     const pids: number[] = [];
@@ -118,7 +125,7 @@ describe('npm run bench --quick', () => {
       timeout: 30_000,
     });
     expect(help.status, help.stderr).toBe(0);
-    for (const option of ['--compare', '--seconds', '--workloads', '--quick', '--out'])
+    for (const option of ['--compare', '--seconds', '--warmup', '--workloads', '--quick', '--out'])
       expect(help.stdout).toContain(option);
     for (const id of ['put-1', 'get-lin-256', 'lock', 'failover', 'restart'])
       expect(help.stdout).toContain(id);
