@@ -6,6 +6,7 @@
  */
 import { assert } from '../common/assert.js';
 import { type BinaryString, binaryOf, compareBinary } from './binary-string.js';
+import { snapshotRecordBytes } from './codec/record-size.js';
 import { KeyIndex } from './key-index.js';
 import type { KeyRange } from './key-range.js';
 import { LeaseTable } from './lease-table.js';
@@ -25,6 +26,15 @@ interface RevisionSlots {
   live: number;
 }
 
+/** The history as it was at one moment (see KvState.frozenHistory). */
+export interface FrozenHistory {
+  readonly recordCount: number;
+  /** The bytes the records take in a snapshot (see codec/record-size.ts). */
+  readonly recordBytes: number;
+  /** The records in revision order; every call gives the same ones. */
+  readonly records: () => Iterable<RevisionRecord>;
+}
+
 /** The in-memory state behind MvccStore; mutated only by appendRecord and compact. */
 export class KvState {
   /** Invariant: ordered bytewise; no KeyIndex in it is empty. */
@@ -42,6 +52,8 @@ export class KvState {
   readonly leaseTable = new LeaseTable();
   /** Invariant: the number of records in history. */
   private records = 0;
+  /** Invariant: the bytes the records in history take in a snapshot (snapshotRecordBytes summed). */
+  private recordBytes = 0;
 
   /** The revision of the latest write; 1 for an empty store (as etcd). */
   currentRevision = 1;
@@ -100,6 +112,7 @@ export class KvState {
     revision.slots[record.sub] = record;
     revision.live++;
     this.records++;
+    this.recordBytes += snapshotRecordBytes(record);
 
     let ki = existing;
     if (ki === undefined) {
@@ -193,10 +206,11 @@ export class KvState {
    * A revision's slots never change once its write is applied, except by compaction,
    * which replaces them instead (dropRecord), so the clone's revisions stay as they were.
    */
-  frozenHistory(): { readonly recordCount: number; readonly records: () => Iterable<RevisionRecord> } {
+  frozenHistory(): FrozenHistory {
     const history = this.history.clone();
     return {
       recordCount: this.records,
+      recordBytes: this.recordBytes,
       *records() {
         for (const [, revision] of history.entries()) {
           for (const record of revision.slots) if (record !== undefined) yield record;
@@ -209,6 +223,7 @@ export class KvState {
     const revision = this.history.get(record.main);
     assert(revision !== undefined && revision.slots[record.sub] === record, 'dropping a record not stored');
     this.records--;
+    this.recordBytes -= snapshotRecordBytes(record);
     if (revision.live === 1) {
       this.history.delete(record.main);
       return;

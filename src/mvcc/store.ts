@@ -174,6 +174,7 @@ export class MvccStore {
         meta: this.meta(),
         records: history.records,
         recordCount: history.recordCount,
+        recordBytes: history.recordBytes,
         leases: this.state.leaseTable.all(),
       },
       pieceBytes,

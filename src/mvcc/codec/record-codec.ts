@@ -7,7 +7,7 @@
  */
 import type { MvccMeta } from '../persistence.js';
 import { EventType, type Revision, type RevisionRecord } from '../types.js';
-import { ByteReader, ByteWriter, corrupt, svarintBytes, uvarintBytes } from './bytes.js';
+import { ByteReader, ByteWriter, corrupt } from './bytes.js';
 
 const FORMAT_VERSION = 1;
 const SUB_LIMIT = 2 ** 32;
@@ -57,22 +57,6 @@ export function writeRecordBody(w: ByteWriter, record: RevisionRecord): void {
   w.svarint(record.createRevision, 'createRevision');
   w.svarint(record.version, 'version');
   w.svarint(record.lease, 'lease');
-}
-
-/** How many bytes writeRecordBody writes for record. */
-export function recordBodyBytes(record: RevisionRecord): number {
-  const key = record.key.length;
-  const head = 2 + uvarintBytes(key) + key;
-  if (record.type === EventType.Delete) return head;
-  const value = record.value.length;
-  return (
-    head +
-    uvarintBytes(value) +
-    value +
-    svarintBytes(record.createRevision) +
-    svarintBytes(record.version) +
-    svarintBytes(record.lease)
-  );
 }
 
 /** Reads a record value written by writeRecordBody, for the revision stored beside it. */

@@ -11,7 +11,7 @@ import type { LeaseRecord } from '../lease-table.js';
 import type { MvccMeta, PersistedMvcc } from '../persistence.js';
 import type { RevisionRecord } from '../types.js';
 import { ByteReader, ByteWriter, corrupt, uvarintBytes } from './bytes.js';
-import { readRecordBody, recordBodyBytes, writeRecordBody } from './record-codec.js';
+import { readRecordBody, writeRecordBody } from './record-codec.js';
 
 const MAGIC = Uint8Array.from([0x43, 0x52, 0x4e, 0x53]); // "CRNS"
 const FORMAT_VERSION = 2;
@@ -34,13 +34,16 @@ export interface SnapshotContents {
   /** The records in revision order; every call gives the same ones. */
   readonly records: () => Iterable<RevisionRecord>;
   readonly recordCount: number;
+  /** The bytes the records take (snapshotRecordBytes summed), so the length is known without a pass over them. */
+  readonly recordBytes: number;
   readonly leases: readonly LeaseRecord[];
 }
 
 /**
- * Encodes a snapshot lazily: its length is counted at once (one pass over the records, no
- * bytes made), and the bytes are made a piece of about pieceBytes at a time as they are
- * read, so a store of any size is never held twice in memory, nor encoded in one go.
+ * Encodes a snapshot lazily: its length is known at once (the store keeps its records' sizes
+ * summed), and the bytes are made a piece of about pieceBytes at a time as they are read, so
+ * a store of any size is never held twice in memory, nor encoded in one go. A reader checks
+ * the bytes made against the length announced (common/lazy-bytes.ts).
  */
 export function encodeSnapshot(contents: SnapshotContents, pieceBytes = SNAPSHOT_PIECE_BYTES): LazyBytes {
   const { appliedIndex, meta, recordCount, leases } = contents;
@@ -50,10 +53,8 @@ export function encodeSnapshot(contents: SnapshotContents, pieceBytes = SNAPSHOT
     uvarintBytes(appliedIndex) +
     uvarintBytes(meta.currentRevision) +
     uvarintBytes(meta.compactedRevision) +
-    uvarintBytes(recordCount);
-  for (const record of contents.records()) {
-    byteLength += uvarintBytes(record.main) + uvarintBytes(record.sub) + recordBodyBytes(record);
-  }
+    uvarintBytes(recordCount) +
+    contents.recordBytes;
   byteLength += uvarintBytes(leases.length);
   for (const lease of leases) byteLength += uvarintBytes(lease.id) + uvarintBytes(lease.ttlSeconds);
   byteLength += CRC_BYTES;
