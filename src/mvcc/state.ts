@@ -19,7 +19,7 @@ export interface KeysAt {
   readonly count: number;
 }
 
-/** The records of one main revision; compaction leaves holes. */
+/** The records of one main revision; compaction leaves holes (in a copy: see dropRecord). */
 interface RevisionSlots {
   readonly slots: (RevisionRecord | undefined)[];
   /** Invariant: the number of defined slots. */
@@ -189,9 +189,11 @@ export class KvState {
       touched.add(ki);
     }
     const removed: RevisionRecord[] = [];
+    // Revisions this compaction replaced: made here, so no frozen history shares them.
+    const replaced = new Set<RevisionSlots>();
     for (const ki of touched) {
       for (const record of ki.compact(atRevision)) {
-        this.dropRecord(record);
+        this.dropRecord(record, replaced);
         removed.push(record);
       }
       if (ki.isEmpty) this.keys.delete(ki.key);
@@ -219,8 +221,13 @@ export class KvState {
     };
   }
 
-  private dropRecord(record: RevisionRecord): void {
-    const revision = this.history.get(record.main);
+  /**
+   * Removes one record. A revision is replaced, not changed in place, since a frozen history
+   * may share it; the replacement (in `replaced`) takes the compaction's later drops in place,
+   * so a revision of n records costs one copy, not n.
+   */
+  private dropRecord(record: RevisionRecord, replaced: Set<RevisionSlots>): void {
+    let revision = this.history.get(record.main);
     assert(revision !== undefined && revision.slots[record.sub] === record, 'dropping a record not stored');
     this.records--;
     this.recordBytes -= snapshotRecordBytes(record);
@@ -228,10 +235,13 @@ export class KvState {
       this.history.delete(record.main);
       return;
     }
-    // Replaced, not changed in place: a frozen history may share this revision.
-    const slots = revision.slots.slice();
-    slots[record.sub] = undefined;
-    this.history.set(record.main, { slots, live: revision.live - 1 });
+    if (!replaced.has(revision)) {
+      revision = { slots: revision.slots.slice(), live: revision.live };
+      replaced.add(revision);
+      this.history.set(record.main, revision);
+    }
+    revision.slots[record.sub] = undefined;
+    revision.live--;
   }
 
   private moveLease(ki: KeyIndex, from: number, to: number): void {

@@ -5,7 +5,6 @@
  */
 import { AuthStore } from '../auth/auth-store.js';
 import { type AuthCommand, decodeAuthCommand } from '../auth/commands.js';
-import { assert } from '../common/assert.js';
 import { CairnError, ErrorCode } from '../common/errors.js';
 import { concatBytes, type LazyBytes } from '../common/lazy-bytes.js';
 import {
@@ -294,7 +293,11 @@ export class KvStateMachine implements StateMachine<KvResult> {
   /** Layout: u32 length of the mvcc snapshot, the mvcc snapshot, the members' attributes as JSON, then the alarm and auth trailers. */
   snapshot(): LazyBytes {
     const mvcc = this.kv.snapshot(this.appliedIndex);
-    assert(mvcc.byteLength < 2 ** 32, 'the mvcc snapshot fits its u32 length');
+    if (mvcc.byteLength >= 2 ** 32)
+      throw new CairnError(
+        ErrorCode.TOO_LARGE,
+        `a snapshot of ${mvcc.byteLength} bytes exceeds its 4 GiB layout`,
+      );
     const length = new Uint8Array(4);
     new DataView(length.buffer).setUint32(0, mvcc.byteLength);
     const members = new TextEncoder().encode(JSON.stringify([...this.memberAttributes.values()]));

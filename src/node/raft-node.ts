@@ -6,6 +6,7 @@
  */
 import { InvariantViolation } from '../common/assert.js';
 import { CairnError, ErrorCode } from '../common/errors.js';
+import type { LazyBytes } from '../common/lazy-bytes.js';
 import type { Logger } from '../common/logger.js';
 import {
   type ConfChange,
@@ -776,7 +777,16 @@ export class RaftNode<R> {
       this.guarded(() => this.raw.reportSnapshot(m.to, false));
       return;
     }
-    const data = this.opts.stateMachine.snapshot();
+    let data: LazyBytes;
+    try {
+      data = this.opts.stateMachine.snapshot();
+    } catch (err) {
+      // A state too large for the snapshot layout: the follower cannot be caught up this way.
+      if (!(err instanceof CairnError)) throw err;
+      this.log.error({ err, to: m.to, index }, 'no snapshot can be made; retried later');
+      this.guarded(() => this.raw.reportSnapshot(m.to, false));
+      return;
+    }
     this.opts.transport.sendSnapshot(
       { ...m, snapshot: { metadata: { index, term, confState: this.confState }, data: NO_DATA } },
       data,
