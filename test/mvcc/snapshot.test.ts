@@ -98,7 +98,7 @@ describe('snapshot and restore', () => {
     store.apply({ type: 'compact', request: { revision: store.currentRevision } });
     // The puts and the tombstones all went (the tombstones' revision is below the compaction).
     expect(store.recordCount).toBe(1);
-    expect(collectBytes(before)).toEqual(expected);
+    expect(Buffer.from(collectBytes(before)).equals(expected)).toBe(true);
     expect(MvccStore.restore(expected).store.recordCount).toBe(2 * keys + 1);
     expect(collectBytes(store.snapshot(1)).byteLength).toBeLessThan(100);
     // A copy of the revision's slots per dropped record made this quadratic: 27 s at 20,000
