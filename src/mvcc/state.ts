@@ -35,6 +35,18 @@ export interface FrozenHistory {
   readonly records: () => Iterable<RevisionRecord>;
 }
 
+/** The records of a history with fromRevision <= main <= toRevision, in revision order. */
+function* recordsIn(
+  history: SortedMap<number, RevisionSlots>,
+  fromRevision: number,
+  toRevision: number,
+): Generator<RevisionRecord> {
+  for (const [main, revision] of history.entries(fromRevision)) {
+    if (main > toRevision) return;
+    for (const record of revision.slots) if (record !== undefined) yield record;
+  }
+}
+
 /** The in-memory state behind MvccStore; mutated only by appendRecord and compact. */
 export class KvState {
   /** Invariant: ordered bytewise; no KeyIndex in it is empty. */
@@ -167,11 +179,8 @@ export class KvState {
   }
 
   /** Records with fromRevision <= main <= toRevision, in revision order. */
-  *recordsBetween(fromRevision: number, toRevision: number): Generator<RevisionRecord> {
-    for (const [main, revision] of this.history.entries(fromRevision)) {
-      if (main > toRevision) return;
-      for (const record of revision.slots) if (record !== undefined) yield record;
-    }
+  recordsBetween(fromRevision: number, toRevision: number): Generator<RevisionRecord> {
+    return recordsIn(this.history, fromRevision, toRevision);
   }
 
   /**
@@ -213,11 +222,7 @@ export class KvState {
     return {
       recordCount: this.records,
       recordBytes: this.recordBytes,
-      *records() {
-        for (const [, revision] of history.entries()) {
-          for (const record of revision.slots) if (record !== undefined) yield record;
-        }
-      },
+      records: () => recordsIn(history, 0, Number.MAX_SAFE_INTEGER),
     };
   }
 
