@@ -10,7 +10,7 @@ import { type BinaryString, binaryOf, compareBinary } from './binary-string.js';
 import type { Command, CommandResponse, ResponseOf } from './commands.js';
 import { mvccError } from './errors.js';
 import { LEASE_TTL_SECONDS_MAX } from './lease-table.js';
-import type { MvccChanges } from './persistence.js';
+import { type MvccChanges, revisionsOf } from './persistence.js';
 import type {
   CompactionRequest,
   DeleteKeysResponse,
@@ -121,7 +121,7 @@ function grantLease(state: KvState, id: number, ttlSeconds: number): ApplyResult
     ok: true,
     response,
     events: [],
-    changes: { written: [], removed: [], meta: metaOf(state), leasesGranted: [record] },
+    changes: { revisions: [], meta: metaOf(state), leasesGranted: [record] },
   };
 }
 
@@ -138,7 +138,7 @@ function revokeLease(state: KvState, id: number): ApplyResult {
     ok: true,
     response,
     events: outcome.events,
-    changes: { written: outcome.records, removed: [], meta: metaOf(state), leasesRevoked: [id] },
+    changes: { revisions: [...revisionsOf(outcome.records)], meta: metaOf(state), leasesRevoked: [id] },
   };
 }
 
@@ -150,12 +150,12 @@ function revokeLease(state: KvState, id: number): ApplyResult {
 function compact(state: KvState, req: CompactionRequest): ApplyResult {
   if (req.revision <= state.compactedRevision) return failed(state, mvccError(ErrorCode.COMPACTED));
   if (req.revision > state.currentRevision) return failed(state, mvccError(ErrorCode.FUTURE_REVISION));
-  const removed = state.compact(req.revision);
+  const revisions = state.compact(req.revision);
   return {
     ok: true,
     response: { header: { revision: state.currentRevision } },
     events: [],
-    changes: { written: [], removed: removed.map(({ main, sub }) => ({ main, sub })), meta: metaOf(state) },
+    changes: { revisions, meta: metaOf(state) },
   };
 }
 
@@ -165,12 +165,12 @@ function finished(txn: WriteTxn, response: CommandResponse): ApplyResult {
     ok: true,
     response,
     events: outcome.events,
-    changes: { written: outcome.records, removed: [], meta: metaOf(txn.state) },
+    changes: { revisions: [...revisionsOf(outcome.records)], meta: metaOf(txn.state) },
   };
 }
 
 function failed(state: KvState, error: CairnError): ApplyResult {
-  return { ok: false, error, events: [], changes: { written: [], removed: [], meta: metaOf(state) } };
+  return { ok: false, error, events: [], changes: { revisions: [], meta: metaOf(state) } };
 }
 
 function metaOf(state: KvState): MvccChanges['meta'] {

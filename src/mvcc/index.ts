@@ -28,15 +28,15 @@
  * compaction, as etcd 3.6 does, so the DELETE events of revision r can still be replayed.
  *
  * Persistence (for storage/). Each apply returns `changes: MvccChanges`:
- *   - written: RevisionRecord[] -> put encodeRecordKey(record) => encodeRecordValue(record)
- *   - removed: Revision[] (compaction) -> del encodeRecordKey(revision)
+ *   - revisions: RevisionWrite[] -> for each, put encodeRevisionValue(records) under a key
+ *     naming its main revision, or delete that key when it holds no records (compaction)
  *   - meta: { currentRevision, compactedRevision } -> put one meta key => encodeMeta(meta)
- * Write them, in that order, in the same LevelDB batch as the applied raft index
- * (MvccChangeBuffer merges several applies into one batch). At start-up, read the meta and
- * every record in key order, decodeRecord each, and call
- * `MvccStore.load({ meta, records })`. After installing a raft snapshot, replace all
- * records and the meta with `store.persisted()`. The mvcc record keys should live under
- * a prefix of their own in the LevelDB key space.
+ * Write them in the same LevelDB batch as the applied raft index (MvccChangeBuffer merges
+ * several applies into one batch). At start-up, read the meta and every revision in order,
+ * decodeRevisionValue each, and call `MvccStore.load({ meta, records })`. After installing a
+ * raft snapshot, replace all revisions and the meta with `store.persisted()` (revisionsOf
+ * groups its records). Folders of older versions hold one record per key (encodeRecordKey,
+ * decodeRecord). The mvcc keys should live under a prefix of their own in the LevelDB key space.
  *
  * Watching. `WatchHub` (watch-hub.ts) holds one member's watchers over its store: call
  * `hub.notify(revision, events)` after each apply that produced events and
@@ -55,9 +55,11 @@ export {
   decodeMeta,
   decodeRecord,
   decodeRecordKey,
+  decodeRevisionValue,
   encodeMeta,
   encodeRecordKey,
   encodeRecordValue,
+  encodeRevisionValue,
   RECORD_KEY_BYTES,
 } from './codec/record-codec.js';
 export { type DecodedSnapshot, decodeSnapshot, encodeSnapshot } from './codec/snapshot-codec.js';
@@ -71,6 +73,8 @@ export {
   type MvccChanges,
   type MvccMeta,
   type PersistedMvcc,
+  type RevisionWrite,
+  revisionsOf,
 } from './persistence.js';
 export {
   type CompactionRequest,

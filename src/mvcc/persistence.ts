@@ -7,7 +7,7 @@
 import { assert } from '../common/assert.js';
 import type { LeaseRecord } from './lease-table.js';
 import { KvState } from './state.js';
-import type { Revision, RevisionRecord } from './types.js';
+import type { RevisionRecord } from './types.js';
 
 /** The store's two revisions, persisted beside the records. */
 export interface MvccMeta {
@@ -16,20 +16,46 @@ export interface MvccMeta {
 }
 
 /**
- * What one apply (or several, merged) changed. For LevelDB: put every written record
- * (encodeRecordKey -> encodeRecordValue), then delete every removed record key, then put the
- * meta value (encodeMeta), all in the batch that stores the applied index. Applying
- * `written` before `removed` is always correct: compaction only removes revisions at or
- * below the current one, and revisions are never written twice.
+ * What one revision holds after a change: its records in sub order, all of them (an apply
+ * writes a revision whole, in one go; compaction leaves what it did not drop). None when
+ * compaction dropped the revision entirely.
+ */
+export interface RevisionWrite {
+  readonly main: number;
+  readonly records: readonly RevisionRecord[];
+}
+
+/**
+ * What one apply (or several, merged) changed. For LevelDB: for each revision, put
+ * encodeRevisionValue(records) under the revision's key, or delete that key when it holds no
+ * records; then put the meta value (encodeMeta); all in the batch that stores the applied
+ * index. One LevelDB value per revision, not per record: a Txn of 128 puts is one value, so
+ * a store loaded in Txns is read back at start-up in 128 times fewer LevelDB entries.
  */
 export interface MvccChanges {
-  readonly written: readonly RevisionRecord[];
-  readonly removed: readonly Revision[];
+  /** Every revision written or compacted, at most once each, with what it holds now. */
+  readonly revisions: readonly RevisionWrite[];
   readonly meta: MvccMeta;
   /** Leases created (put encodeLeaseKey -> encodeLeaseValue). */
   readonly leasesGranted?: readonly LeaseRecord[];
   /** Leases removed, by id (del encodeLeaseKey). A batch never grants and revokes the same id. */
   readonly leasesRevoked?: readonly number[];
+}
+
+/** Groups records in revision order into the revisions that hold them, in order. */
+export function* revisionsOf(records: Iterable<RevisionRecord>): Generator<RevisionWrite> {
+  let main = -1;
+  let group: RevisionRecord[] = [];
+  for (const record of records) {
+    if (record.main !== main) {
+      assert(record.main > main, () => `record ${record.main} after ${main}`);
+      if (group.length > 0) yield { main, records: group };
+      main = record.main;
+      group = [];
+    }
+    group.push(record);
+  }
+  if (group.length > 0) yield { main, records: group };
 }
 
 /** Everything storage/ holds for the store: the meta value and every record, in revision order. */
@@ -42,16 +68,15 @@ export interface PersistedMvcc {
 
 /** Collects the changes of several applies into one batch (one Ready's worth). */
 export class MvccChangeBuffer {
-  private written: RevisionRecord[] = [];
-  private removed: Revision[] = [];
+  /** main -> what the revision holds after the latest change to it in this batch. */
+  private revisions = new Map<number, readonly RevisionRecord[]>();
   private meta: MvccMeta | undefined;
   /** The last thing that happened to each lease in this batch: granted (its record) or revoked (null). */
   private leases = new Map<number, LeaseRecord | null>();
 
   /** Adds one apply's changes, in apply order. */
   add(changes: MvccChanges): void {
-    for (const r of changes.written) this.written.push(r);
-    for (const r of changes.removed) this.removed.push(r);
+    for (const r of changes.revisions) this.revisions.set(r.main, r.records);
     for (const l of changes.leasesGranted ?? []) this.leases.set(l.id, l);
     for (const id of changes.leasesRevoked ?? []) this.leases.set(id, null);
     this.meta = changes.meta;
@@ -66,16 +91,16 @@ export class MvccChangeBuffer {
       if (record === null) leasesRevoked.push(id);
       else leasesGranted.push(record);
     }
+    const revisions: RevisionWrite[] = [];
+    for (const [main, records] of this.revisions) revisions.push({ main, records });
     const out: MvccChanges = {
-      written: this.written,
-      removed: this.removed,
+      revisions,
       meta: this.meta,
       ...(leasesGranted.length > 0 ? { leasesGranted } : {}),
       ...(leasesRevoked.length > 0 ? { leasesRevoked } : {}),
     };
     this.leases = new Map();
-    this.written = [];
-    this.removed = [];
+    this.revisions = new Map();
     this.meta = undefined;
     return out;
   }

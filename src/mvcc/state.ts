@@ -10,6 +10,7 @@ import { snapshotRecordBytes } from './codec/record-size.js';
 import { KeyIndex } from './key-index.js';
 import type { KeyRange } from './key-range.js';
 import { LeaseTable } from './lease-table.js';
+import type { RevisionWrite } from './persistence.js';
 import { createSortedMap, type SortedMap } from './sorted-map.js';
 import { EventType, type RevisionRecord } from './types.js';
 
@@ -184,11 +185,12 @@ export class KvState {
   }
 
   /**
-   * Drops the history no read at revision >= atRevision needs and returns the dropped
-   * records. Only keys changed since the previous compaction can have anything to drop:
-   * every other key already holds at most one record at or below it, its latest put.
+   * Drops the history no read at revision >= atRevision needs and returns every revision it
+   * changed, with the records each still holds (none: the revision is gone). Only keys changed
+   * since the previous compaction can have anything to drop: every other key already holds at
+   * most one record at or below it, its latest put.
    */
-  compact(atRevision: number): RevisionRecord[] {
+  compact(atRevision: number): RevisionWrite[] {
     assert(atRevision > this.compactedRevision, 'compaction must move forward');
     assert(atRevision <= this.currentRevision, 'compaction beyond the current revision');
     const touched = new Set<KeyIndex>();
@@ -197,18 +199,25 @@ export class KvState {
       assert(ki !== undefined, 'a record whose key is not indexed');
       touched.add(ki);
     }
-    const removed: RevisionRecord[] = [];
     // Revisions this compaction replaced: made here, so no frozen history shares them.
     const replaced = new Set<RevisionSlots>();
+    const changed = new Set<number>();
     for (const ki of touched) {
       for (const record of ki.compact(atRevision)) {
         this.dropRecord(record, replaced);
-        removed.push(record);
+        changed.add(record.main);
       }
       if (ki.isEmpty) this.keys.delete(ki.key);
     }
     this.compactedRevision = atRevision;
-    return removed;
+    const out: RevisionWrite[] = [];
+    for (const main of [...changed].sort((a, b) => a - b)) {
+      const revision = this.history.get(main);
+      const records: RevisionRecord[] = [];
+      for (const record of revision?.slots ?? []) if (record !== undefined) records.push(record);
+      out.push({ main, records });
+    }
+    return out;
   }
 
   /**

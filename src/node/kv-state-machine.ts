@@ -14,16 +14,22 @@ import {
   decodeCommand,
   decodeMeta,
   decodeRecord,
+  decodeRecordKey,
+  decodeRevisionValue,
   encodeMeta,
   encodeRecordKey,
-  encodeRecordValue,
+  encodeRevisionValue,
   type LeaseRecord,
   MvccChangeBuffer,
   type MvccChanges,
   type MvccEvent,
   MvccStore,
   type PersistedMvcc,
+  RECORD_KEY_BYTES,
+  type Revision,
   type RevisionRecord,
+  type RevisionWrite,
+  revisionsOf,
 } from '../mvcc/index.js';
 import type { RecoveredState, StateMachineOps } from '../storage/level-storage.js';
 import {
@@ -56,8 +62,13 @@ export type KvResult = ApplyResult<CommandResponse> & { readonly index: number }
 export interface KvWrites {
   /** Replace all state-machine data with this (a snapshot from the leader was installed). */
   readonly replaceWith?: PersistedMvcc;
-  /** Then apply these changes (records written and removed, meta). */
+  /** Then apply these changes (revisions written or compacted, meta). */
   readonly changes?: MvccChanges;
+  /**
+   * Records an older version stored one per key (see recoverKvStateMachine): deleted, as
+   * `changes` holds their revisions in today's form.
+   */
+  readonly legacyRecords?: readonly Revision[];
   /** Members' attributes published (or, with replaceWith, all of them). */
   readonly members?: readonly MemberAttributes[];
   /** Alarms raised and cleared (with replaceWith: every active alarm, as activated). */
@@ -108,6 +119,8 @@ export class KvStateMachine implements StateMachine<KvResult> {
   readonly auth: AuthStore;
   /** Whether the auth state changed since the last takeWrites. */
   private authChanged = false;
+  /** Records stored one per key by an older version, to delete with the next writes (see rewriteLegacyRecords). */
+  private legacyRecords: readonly Revision[] = [];
 
   constructor(
     store: MvccStore,
@@ -121,6 +134,17 @@ export class KvStateMachine implements StateMachine<KvResult> {
     this.kv = store;
     this.appliedIndex = appliedIndex;
     for (const m of members) this.memberAttributes.set(m.id, m);
+  }
+
+  /**
+   * Has the next writes store records that an older version kept one per key (theirs, in
+   * revision order) in today's form, a value per revision, and delete the old keys: the
+   * folder is converted at the first write after start-up, in that one atomic batch.
+   */
+  rewriteLegacyRecords(records: readonly RevisionRecord[]): void {
+    if (records.length === 0) return;
+    this.buffer.add({ revisions: [...revisionsOf(records)], meta: this.kv.meta() });
+    this.legacyRecords = records;
   }
 
   /** The attributes members have published, by member id. */
@@ -162,7 +186,7 @@ export class KvStateMachine implements StateMachine<KvResult> {
         ok: true,
         response: { header: { revision: meta.currentRevision } },
         events: [],
-        changes: { written: [], removed: [], meta },
+        changes: { revisions: [], meta },
         index: pos.index,
       } as unknown as KvResult;
     }
@@ -225,7 +249,7 @@ export class KvStateMachine implements StateMachine<KvResult> {
       ok: true,
       response: { header: { revision: meta.currentRevision }, alarms },
       events: [],
-      changes: { written: [], removed: [], meta },
+      changes: { revisions: [], meta },
       index,
     } as unknown as KvResult;
   }
@@ -247,13 +271,13 @@ export class KvStateMachine implements StateMachine<KvResult> {
       ok: true,
       response: { header: { revision: meta.currentRevision }, authRevision: r.revision },
       events: [],
-      changes: { written: [], removed: [], meta },
+      changes: { revisions: [], meta },
       index,
     } as unknown as KvResult;
   }
 
   private refused(index: number, message: string, error?: CairnError): KvResult {
-    const changes: MvccChanges = { written: [], removed: [], meta: this.kv.meta() };
+    const changes: MvccChanges = { revisions: [], meta: this.kv.meta() };
     return {
       ok: false,
       error: error ?? new CairnError(ErrorCode.INVALID_ARGUMENT, message),
@@ -276,14 +300,17 @@ export class KvStateMachine implements StateMachine<KvResult> {
     const alarmChanges = this.alarmSet.takeChanges();
     const alarms = replaceWith ? { activated: this.alarmSet.list(), deactivated: [] } : alarmChanges;
     const auth = replaceWith || this.authChanged ? this.auth.serialize() : undefined;
+    const legacyRecords = this.legacyRecords;
     this.authChanged = false;
     this.replaceWith = undefined;
     this.publishedSinceTake = [];
+    this.legacyRecords = [];
     if (!changes && !replaceWith && members.length === 0 && !alarms && !auth) return undefined;
     return {
       ...(auth ? { auth } : {}),
       ...(replaceWith ? { replaceWith } : {}),
       ...(changes ? { changes } : {}),
+      ...(legacyRecords.length > 0 ? { legacyRecords } : {}),
       ...(members.length > 0 ? { members } : {}),
       ...(alarms ? { alarms } : {}),
     };
@@ -352,6 +379,8 @@ export class KvStateMachine implements StateMachine<KvResult> {
     this.kv = restored.store;
     this.appliedIndex = index;
     this.buffer = new MvccChangeBuffer();
+    // Writing replaceWith clears every key first, old-style records included.
+    this.legacyRecords = [];
     this.replaceWith = this.kv.persisted();
     this.memberAttributes.clear();
     for (const m of members) this.memberAttributes.set(m.id, m);
@@ -364,12 +393,20 @@ export class KvStateMachine implements StateMachine<KvResult> {
   }
 }
 
-/** The state machine's key for the mvcc meta record; revision records are 12 bytes, so it cannot collide. */
+/**
+ * The state machine's key for the mvcc meta record. Older versions stored each record under
+ * its 12-byte record key (encodeRecordKey, first byte 0), so no key of another length collides.
+ */
 const META_KEY = new Uint8Array([0]);
 /** Members' attributes live under [1, member id (8 bytes)]: 9 bytes, no collision either. */
 const MEMBER_KEY_PREFIX = 1;
 /** Leases live under [2, lease id (8 bytes)] with the granted TTL (8 bytes) as value. */
 const LEASE_KEY_PREFIX = 2;
+/**
+ * Each revision's records live under [6, main revision (8 bytes)] (encodeRevisionValue); big-endian,
+ * so LevelDB's order is revision order. 3, 4 and 5 are the alarms', the registry's and auth's.
+ */
+const REVISION_KEY_PREFIX = 6;
 
 function idKey(prefix: number, id: number): Uint8Array {
   const k = new Uint8Array(9);
@@ -398,11 +435,20 @@ function leaseOps(lease: LeaseRecord): [Uint8Array, Uint8Array] {
   return [idKey(LEASE_KEY_PREFIX, lease.id), value];
 }
 
+/** The put of a revision's records. */
+function revisionOp(revision: RevisionWrite): [Uint8Array, Uint8Array] {
+  return [idKey(REVISION_KEY_PREFIX, revision.main), encodeRevisionValue(revision.records)];
+}
+
 function changeOps(c: MvccChanges): { puts: [Uint8Array, Uint8Array][]; dels: Uint8Array[] } {
-  const puts: [Uint8Array, Uint8Array][] = c.written.map((r) => [encodeRecordKey(r), encodeRecordValue(r)]);
+  const puts: [Uint8Array, Uint8Array][] = [];
+  const dels: Uint8Array[] = [];
+  for (const revision of c.revisions) {
+    if (revision.records.length > 0) puts.push(revisionOp(revision));
+    else dels.push(idKey(REVISION_KEY_PREFIX, revision.main));
+  }
   puts.push([META_KEY, encodeMeta(c.meta)]);
   for (const lease of c.leasesGranted ?? []) puts.push(leaseOps(lease));
-  const dels = c.removed.map((r) => encodeRecordKey(r));
   for (const id of c.leasesRevoked ?? []) dels.push(idKey(LEASE_KEY_PREFIX, id));
   return { puts, dels };
 }
@@ -413,7 +459,7 @@ export function kvWritesToOps(writes: unknown): StateMachineOps {
   const puts: [Uint8Array, Uint8Array][] = [];
   const dels: Uint8Array[] = [];
   if (w.replaceWith) {
-    for (const r of w.replaceWith.records) puts.push([encodeRecordKey(r), encodeRecordValue(r)]);
+    for (const revision of revisionsOf(w.replaceWith.records)) puts.push(revisionOp(revision));
     puts.push([META_KEY, encodeMeta(w.replaceWith.meta)]);
     for (const lease of w.replaceWith.leases ?? []) puts.push(leaseOps(lease));
   }
@@ -422,6 +468,7 @@ export function kvWritesToOps(writes: unknown): StateMachineOps {
     puts.push(...c.puts);
     dels.push(...c.dels);
   }
+  for (const r of w.legacyRecords ?? []) dels.push(encodeRecordKey(r));
   for (const m of w.members ?? []) puts.push([memberKey(m.id), encodeMemberAttributes(m)]);
   for (const a of w.alarms?.activated ?? []) puts.push([alarmKey(a), new Uint8Array(0)]);
   for (const a of w.alarms?.deactivated ?? []) dels.push(alarmKey(a));
@@ -433,6 +480,8 @@ export function kvWritesToOps(writes: unknown): StateMachineOps {
 export async function recoverKvStateMachine(recovered: RecoveredState): Promise<KvStateMachine> {
   let meta: PersistedMvcc['meta'] | undefined;
   const records: RevisionRecord[] = [];
+  /** Records in the form of older versions: one per key. */
+  const legacy: RevisionRecord[] = [];
   const members: MemberAttributes[] = [];
   const leases: LeaseRecord[] = [];
   const alarms: AlarmMember[] = [];
@@ -454,8 +503,17 @@ export async function recoverKvStateMachine(recovered: RecoveredState): Promise<
         if (m) members.push(m);
       } else if (key.byteLength === 9 && key[0] === LEASE_KEY_PREFIX) {
         leases.push({ id: readU53(key, 1), ttlSeconds: readU53(value, 0) });
-      } else records.push(decodeRecord(key, value));
+      } else if (key.byteLength === 9 && key[0] === REVISION_KEY_PREFIX) {
+        for (const record of decodeRevisionValue(readU53(key, 1), value)) records.push(record);
+      } else if (key.byteLength === RECORD_KEY_BYTES) {
+        // Sorts before every revision value; a folder holds one form or the other (see rewriteLegacyRecords).
+        const record = decodeRecord(key, value);
+        records.push(record);
+        legacy.push(record);
+      } else throw new CairnError(ErrorCode.CORRUPT, `unknown state-machine key of ${key.byteLength} bytes`);
     }
   const store = meta ? MvccStore.load({ meta, records, leases }) : new MvccStore();
-  return new KvStateMachine(store, recovered.appliedIndex, members, alarms, auth);
+  const sm = new KvStateMachine(store, recovered.appliedIndex, members, alarms, auth);
+  sm.rewriteLegacyRecords(legacy);
+  return sm;
 }

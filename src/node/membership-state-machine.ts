@@ -67,7 +67,7 @@ export class MembershipStateMachine implements StateMachine<KvResult> {
   /** A result shaped as the key-value state machine's, for the proposer waiting on a membership change. */
   private result(pos: ApplyPosition, error: CairnError | undefined): KvResult {
     const meta = this.kv.store.meta();
-    const changes = { written: [], removed: [], meta };
+    const changes = { revisions: [], meta };
     if (error) return { ok: false, error, events: [], changes, index: pos.index };
     return {
       ok: true,
@@ -144,7 +144,7 @@ function registryMemberKey(id: number): Uint8Array {
 
 const REGISTRY_META_KEY = new Uint8Array([REGISTRY_KEY_PREFIX]);
 
-/** Whether a state-machine key is the registry's (revision records are 12 bytes, the kv store's other keys start 0 or 1). */
+/** Whether a state-machine key is the registry's (the kv store's keys start with another byte, or are 12 bytes long: old-style records). */
 function isRegistryKey(key: Uint8Array): boolean {
   return key[0] === REGISTRY_KEY_PREFIX && (key.byteLength === 1 || key.byteLength === 9);
 }

@@ -112,17 +112,41 @@ describe('memory', () => {
     expect(store.indexedKeyCount).toBe(2);
   });
 
-  it('reports the removed records so storage can delete them', () => {
+  it('reports every revision it changed, with the records each still holds, so storage can rewrite or delete it', () => {
     const store = history();
     const result = store.apply({ type: 'compact', request: { revision: 6 } });
     expect(result.ok).toBe(true);
-    expect(result.changes.removed).toEqual([
-      { main: 2, sub: 0 },
-      { main: 3, sub: 0 },
-      { main: 5, sub: 0 },
+    expect(result.changes.revisions).toEqual([
+      { main: 2, records: [] },
+      { main: 3, records: [] },
+      { main: 5, records: [] },
     ]);
     expect(result.changes.meta).toEqual({ currentRevision: 9, compactedRevision: 6 });
     expect(result.events).toEqual([]);
+  });
+
+  it('reports a revision it emptied only in part with the records it keeps', () => {
+    const store = newStore();
+    ok(store, {
+      type: 'txn',
+      request: {
+        success: [
+          { requestPut: { key: b('x'), value: b('x2') } },
+          { requestPut: { key: b('y'), value: b('y2') } },
+          { requestPut: { key: b('z'), value: b('z2') } },
+        ],
+      },
+    });
+    put(store, 'y', 'y3');
+    const result = store.apply({ type: 'compact', request: { revision: 3 } });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const kept = result.changes.revisions.map((r) => ({ main: r.main, subs: r.records.map((x) => x.sub) }));
+    // y@(2,1) is gone; x@(2,0) and z@(2,2) stay in revision 2, whose value storage rewrites.
+    expect(kept).toEqual([{ main: 2, subs: [0, 2] }]);
+    expect(
+      result.changes.revisions[0]!.records.map((x) => str(Uint8Array.from(Buffer.from(x.key, 'latin1')))),
+    ).toEqual(['x', 'z']);
   });
 
   it('keeps a tombstone at exactly the compaction revision until the next compaction (etcd 3.6), so its DELETE event can be replayed', () => {

@@ -59,8 +59,9 @@ describe('events', () => {
         ],
       },
     });
-    expect(result.events.map((e) => e.kv)).toEqual(result.changes.written.map((r) => kvOf(r)));
-    expect(result.events.map((e) => e.type)).toEqual(result.changes.written.map((r) => r.type));
+    const written = result.changes.revisions.flatMap((r) => r.records);
+    expect(result.events.map((e) => e.kv)).toEqual(written.map((r) => kvOf(r)));
+    expect(result.events.map((e) => e.type)).toEqual(written.map((r) => r.type));
   });
 });
 

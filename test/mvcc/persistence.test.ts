@@ -1,14 +1,18 @@
-// Proves the persistence records are sufficient: replaying every apply's changes into a fake LevelDB (a byte-ordered map of encoded record keys and values plus the meta value) and loading from it rebuilds a store identical to the live one, at every point of a workload with compactions; also that MvccChangeBuffer batches are equivalent to applying changes one by one.
+// Proves the persistence records are sufficient: replaying every apply's changes into a fake LevelDB (a byte-ordered map of revision keys and revision values plus the meta value) and loading from it rebuilds a store identical to the live one, at every point of a workload with compactions; also that MvccChangeBuffer batches are equivalent to applying changes one by one.
 import { describe, expect, it } from 'vitest';
 import { collectBytes } from '../../src/common/lazy-bytes.js';
+import { writeRecordBody } from '../../src/mvcc/codec/record-codec.js';
 import {
+  ByteWriter,
   decodeMeta,
   decodeRecord,
   decodeRecordKey,
+  decodeRevisionValue,
   EventType,
   encodeMeta,
   encodeRecordKey,
   encodeRecordValue,
+  encodeRevisionValue,
   MvccChangeBuffer,
   type MvccChanges,
   MvccStore,
@@ -17,21 +21,23 @@ import {
 import { b, newStore, put } from './support.js';
 import { readBattery, workload } from './workload.js';
 
-/** What storage/ would keep in LevelDB for the store: hex(record key) -> value, and the meta value. */
+/** What storage/ would keep in LevelDB for the store: hex(main, 8 bytes big-endian) -> revision value, and the meta value. */
 class FakeLevel {
-  readonly records = new Map<string, Uint8Array>();
+  readonly revisions = new Map<string, Uint8Array>();
   meta: Uint8Array | undefined;
 
   write(changes: MvccChanges): void {
-    for (const r of changes.written) this.records.set(hex(encodeRecordKey(r)), encodeRecordValue(r));
-    for (const r of changes.removed) this.records.delete(hex(encodeRecordKey(r)));
+    for (const r of changes.revisions) {
+      if (r.records.length > 0) this.revisions.set(mainKey(r.main), encodeRevisionValue(r.records));
+      else this.revisions.delete(mainKey(r.main));
+    }
     this.meta = encodeMeta(changes.meta);
   }
 
   load(): MvccStore {
-    const keys = [...this.records.keys()].sort(); // hex of big-endian keys sorts like the bytes
-    const records: RevisionRecord[] = keys.map((k) =>
-      decodeRecord(Buffer.from(k, 'hex'), this.records.get(k)!),
+    const keys = [...this.revisions.keys()].sort(); // hex of big-endian keys sorts like the bytes
+    const records: RevisionRecord[] = keys.flatMap((k) =>
+      decodeRevisionValue(Number.parseInt(k, 16), this.revisions.get(k)!),
     );
     const meta =
       this.meta === undefined ? { currentRevision: 1, compactedRevision: 0 } : decodeMeta(this.meta);
@@ -39,6 +45,7 @@ class FakeLevel {
   }
 }
 
+const mainKey = (main: number) => main.toString(16).padStart(16, '0');
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 describe('persistence records', () => {
@@ -62,6 +69,43 @@ describe('persistence records', () => {
     const records = [...store.records()];
     expect(records.map((r) => r.type)).toEqual([EventType.Put, EventType.Delete]);
     for (const r of records) expect(decodeRecord(encodeRecordKey(r), encodeRecordValue(r))).toEqual(r);
+  });
+
+  it('a revision value holds its records, and one that is damaged or out of order is refused', () => {
+    const store = newStore();
+    put(store, 'o', '0');
+    store.apply({ type: 'compact', request: { revision: 2 } });
+    store.apply({
+      type: 'txn',
+      request: {
+        success: [
+          { requestPut: { key: b('p'), value: b('1') } },
+          { requestDeleteRange: { key: b('o') } },
+          { requestPut: { key: b('q'), value: new Uint8Array(300).fill(7) } },
+        ],
+      },
+    });
+    const records = [...store.records()].filter((r) => r.main === 3);
+    expect(records.map((r) => [r.main, r.sub, r.type])).toEqual([
+      [3, 0, EventType.Put],
+      [3, 1, EventType.Delete],
+      [3, 2, EventType.Put],
+    ]);
+    const value = encodeRevisionValue(records);
+    expect(decodeRevisionValue(3, value)).toEqual(records);
+    expect(() => decodeRevisionValue(3, value.subarray(0, value.length - 1))).toThrow(/truncated/);
+    expect(() => decodeRevisionValue(3, Uint8Array.from([...value, 0]))).toThrow(/trailing bytes/);
+    expect(() => decodeRevisionValue(3, Uint8Array.of(1, 0))).toThrow(/without records/);
+    const backwards = new ByteWriter();
+    backwards.u8(1);
+    backwards.uvarint(2);
+    for (const r of [records[2]!, records[0]!]) {
+      backwards.uvarint(r.sub);
+      writeRecordBody(backwards, r);
+    }
+    expect(() => decodeRevisionValue(3, backwards.finish())).toThrow(/sub revision 0 after 2/);
+    expect(() => encodeRevisionValue([records[1]!, records[0]!])).toThrow(/sub order/);
+    expect(() => encodeRevisionValue([])).toThrow(/at least one/);
   });
 
   it('loading from the persisted changes rebuilds the live store at every step', () => {
@@ -94,7 +138,7 @@ describe('persistence records', () => {
     }
     const rest = buffer.take();
     if (rest) batched.write(rest);
-    expect(batched.records).toEqual(perApply.records);
+    expect(batched.revisions).toEqual(perApply.revisions);
     expect(batched.meta).toEqual(perApply.meta);
   });
 

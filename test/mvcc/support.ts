@@ -44,7 +44,7 @@ export function fails(store: MvccStore, command: Command): CairnError {
   if (result.ok) throw new Error('expected an error, the command succeeded');
   expect(store.currentRevision).toBe(before);
   expect(result.events).toEqual([]);
-  expect(result.changes.written).toEqual([]);
+  expect(result.changes.revisions).toEqual([]);
   return result.error;
 }
 

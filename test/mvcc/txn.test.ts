@@ -137,7 +137,7 @@ describe('execution', () => {
     if (!result.ok) return;
     expect(result.response.succeeded).toBe(true);
     expect(result.response.header.revision).toBe(2);
-    expect(result.changes.written.map((r) => [r.main, r.sub])).toEqual([
+    expect(result.changes.revisions.flatMap((rw) => rw.records).map((r) => [r.main, r.sub])).toEqual([
       [2, 0],
       [2, 1],
     ]);

@@ -100,7 +100,9 @@ describe('KvStateMachine over raft', () => {
     await propose(ms[0]!, { type: 'put', request: { key: enc('k'), value: enc('v') } });
     // A single member applies after its own write, so the records follow in the next (idle) flush.
     const writtenKeys = () =>
-      (ms[0]!.storage.smWrites as KvWrites[]).flatMap((w) => (w.changes?.written ?? []).map((r) => r.key));
+      (ms[0]!.storage.smWrites as KvWrites[]).flatMap((w) =>
+        (w.changes?.revisions ?? []).flatMap((rw) => rw.records.map((r) => r.key)),
+      );
     await eventually(
       () => (writtenKeys().includes('k') ? true : undefined),
       'the records of the put in storage',

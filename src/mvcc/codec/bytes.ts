@@ -37,9 +37,9 @@ export class ByteWriter {
     this.buf = new Uint8Array(initialBytes);
   }
 
-  /** The bytes written so far (a copy trimmed to size). */
+  /** The bytes written (trimmed to size: a copy, unless the buffer was filled exactly); the writer is done. */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.length);
+    return this.length === this.buf.length ? this.buf : this.buf.slice(0, this.length);
   }
 
   /** How many bytes were written so far. */

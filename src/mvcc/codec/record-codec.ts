@@ -1,13 +1,18 @@
 /**
- * The persistent form of the store, for storage/ and for snapshots: one record per change,
- * keyed by its revision, plus one small meta value. Record key: main as 8 bytes and sub as 4
- * bytes, big-endian, so LevelDB's byte order is revision order. Record value: u8 format
- * version, u8 event type, key; a PUT adds value, create revision, version and lease (the
- * mod revision is the key's main). Meta: u8 format version, current and compacted revision.
+ * The persistent form of the store, for storage/ and for snapshots: each revision's records
+ * as one value, plus one small meta value. Revision value: u8 format version, varint record
+ * count, then each record as varint sub and its record body. Record body: u8 format version,
+ * u8 event type, key; a PUT adds value, create revision, version and lease (the mod revision
+ * is the key's main). Meta: u8 format version, current and compacted revision. Folders
+ * written before revision values kept one value per record under a record key: main as 8
+ * bytes and sub as 4 bytes, big-endian (so LevelDB's byte order is revision order); those
+ * are still read (decodeRecordKey, decodeRecord).
  */
+import { assert } from '../../common/assert.js';
 import type { MvccMeta } from '../persistence.js';
 import { EventType, type Revision, type RevisionRecord } from '../types.js';
-import { ByteReader, ByteWriter, corrupt } from './bytes.js';
+import { ByteReader, ByteWriter, corrupt, uvarintBytes } from './bytes.js';
+import { recordBodyBytes } from './record-size.js';
 
 const FORMAT_VERSION = 1;
 const SUB_LIMIT = 2 ** 32;
@@ -45,6 +50,47 @@ export function decodeRecord(key: Uint8Array, value: Uint8Array): RevisionRecord
   const record = readRecordBody(r, revision);
   if (!r.done) throw corrupt('trailing bytes after record');
   return record;
+}
+
+const REVISION_FORMAT_VERSION = 1;
+
+/** The value that holds a revision's records (all of one main, in sub order, at least one). */
+export function encodeRevisionValue(records: readonly RevisionRecord[]): Uint8Array {
+  assert(records.length > 0, 'a revision value holds at least one record');
+  let bytes = 1 + uvarintBytes(records.length);
+  for (const record of records) bytes += uvarintBytes(record.sub) + recordBodyBytes(record);
+  const w = new ByteWriter(bytes);
+  w.u8(REVISION_FORMAT_VERSION);
+  w.uvarint(records.length, 'record count');
+  const main = records[0]!.main;
+  let sub = -1;
+  for (const record of records) {
+    assert(record.main === main && record.sub > sub, 'a revision value holds one revision, in sub order');
+    sub = record.sub;
+    w.uvarint(record.sub, 'sub revision');
+    writeRecordBody(w, record);
+  }
+  assert(w.byteLength === bytes, () => `revision value of ${w.byteLength} bytes, sized ${bytes}`);
+  return w.finish();
+}
+
+/** The records of revision main from its revision value, in sub order. */
+export function decodeRevisionValue(main: number, value: Uint8Array): RevisionRecord[] {
+  const r = new ByteReader(value);
+  const version = r.u8();
+  if (version !== REVISION_FORMAT_VERSION) throw corrupt(`unknown revision value format ${version}`);
+  const count = r.uvarint();
+  if (count === 0) throw corrupt(`revision ${main} stored without records`);
+  const records: RevisionRecord[] = [];
+  let previous = -1;
+  for (let i = 0; i < count; i++) {
+    const sub = r.uvarint();
+    if (sub <= previous) throw corrupt(`revision ${main}: sub revision ${sub} after ${previous}`);
+    previous = sub;
+    records.push(readRecordBody(r, { main, sub }));
+  }
+  if (!r.done) throw corrupt(`trailing bytes after the records of revision ${main}`);
+  return records;
 }
 
 /** Writes a record value into a larger layout (snapshots). */
