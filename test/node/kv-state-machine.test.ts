@@ -3,7 +3,8 @@
  * Txn proposed on any member resolve with the store's response, every member serves the
  * same data after a linearizable barrier, a refused command (compaction of a future
  * revision) is refused identically everywhere without changing the store, the
- * persistence records of each apply reach storage, and a member that needs a snapshot
+ * persistence records of each apply reach storage (with the next write, after a moment
+ * when none comes, and at stop, never ahead of the commit index on disk), and a member that needs a snapshot
  * receives the mvcc snapshot and ends with the same hashKV.
  */
 import { afterEach, describe, expect, test } from 'vitest';
@@ -108,6 +109,31 @@ describe('KvStateMachine over raft', () => {
       'the records of the put in storage',
     );
     expect(ms[0]!.storage.smApplied).toBe(ms[0]!.sm.appliedIndex);
+  });
+
+  test('what a member applied reaches its storage with the next write, within a moment when none comes, and at stop, never ahead of the commit index on disk', async () => {
+    const ms = start([1, 2, 3]);
+    const lead = await eventually(() => ms.find((m) => m.node.status().role === 'leader'), 'a leader');
+    const diskCommit = (m: KvMember) => m.storage.raftStorage.initialState().hardState.commit;
+    const first = await propose(lead, { type: 'put', request: { key: enc('k1'), value: enc('1') } });
+    // Nothing else is written afterwards: the flush takes what each member applied.
+    for (const m of ms)
+      await eventually(
+        () => (m.storage.smApplied >= first.index ? true : undefined),
+        `member ${m.id} writes what it applied`,
+      );
+    for (const m of ms) expect(diskCommit(m)).toBeGreaterThanOrEqual(m.storage.smApplied);
+    const second = await propose(lead, { type: 'put', request: { key: enc('k2'), value: enc('2') } });
+    for (const m of ms)
+      await eventually(
+        () => (m.sm.appliedIndex >= second.index ? true : undefined),
+        `member ${m.id} applies`,
+      );
+    await Promise.all(ms.map((m) => m.node.stop()));
+    for (const m of ms) {
+      expect(m.storage.smApplied).toBe(m.sm.appliedIndex);
+      expect(diskCommit(m)).toBeGreaterThanOrEqual(m.storage.smApplied);
+    }
   });
 
   test('a member that missed compacted entries gets the mvcc snapshot and the same data', async () => {
