@@ -593,8 +593,6 @@ export class RaftNode<R> {
     const changesTermOrVote =
       hs !== undefined && (hs.term !== this.persistedTerm || hs.vote !== this.persistedVote);
     if (rd.snapshot !== undefined || changesTermOrVote) {
-      // Its hard state supersedes any deferred one, and its write takes the state machine's changes.
-      this.deferredHardState = undefined;
       await this.writesDone();
       await this.handleReadyInFull(rd);
       return;
@@ -636,8 +634,7 @@ export class RaftNode<R> {
       for (const rs of rd.readStates) this.reads.onReadState(rs);
       return;
     }
-    const hardState = rd.hardState ?? this.deferredHardState;
-    this.deferredHardState = undefined;
+    const hardState = this.hardStateToWrite(rd);
     const lastEntry = rd.entries[rd.entries.length - 1];
     const written = this.opts.storage
       .persist({
@@ -687,7 +684,7 @@ export class RaftNode<R> {
     this.countAppended(rd.entries);
 
     await this.opts.storage.persist({
-      hardState: rd.hardState,
+      hardState: this.hardStateToWrite(rd),
       entries: rd.entries,
       snapshot: rd.snapshot,
       stateMachineWrites: this.opts.stateMachine.takeWrites(),
@@ -706,6 +703,13 @@ export class RaftNode<R> {
     this.applyDurable();
     if (rd.snapshot) this.applied.markApplied(rd.snapshot.metadata.index);
     for (const rs of rd.readStates) this.reads.onReadState(rs);
+  }
+
+  /** The hard state a Ready's write carries: its own (the newest), else one deferred by an earlier Ready. */
+  private hardStateToWrite(rd: Ready): HardState | undefined {
+    const hs = rd.hardState ?? this.deferredHardState;
+    this.deferredHardState = undefined;
+    return hs;
   }
 
   /** Applies, in log order, the committed entries that are synced here. */
