@@ -47,6 +47,14 @@ export interface Workload {
   run(ctx: RunContext): Promise<Measured>;
 }
 
+/**
+ * TTL in seconds of leases that must outlive the whole run (the lease rows' 10,000, the
+ * membership row's). A full run with the defaults takes about 9 minutes, but longer rows
+ * (--seconds) or a slow machine stretch it; leases expiring within it would be revoked by
+ * thousands during later rows, on both systems alike.
+ */
+export const RUN_LEASE_TTL_SECONDS = 3600;
+
 /** How long a client pauses after a failed call before it tries again (no hot loop on a sick cluster). */
 const ERROR_PAUSE_MS = 10;
 

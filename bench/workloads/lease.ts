@@ -6,12 +6,16 @@ import type * as grpc from '@grpc/grpc-js';
 import type { System } from '../cluster.js';
 import { newLeaseId, unary, type Wire } from '../grpc.js';
 import { Latencies } from '../histogram.js';
-import { countedLoop, type Measured, type RunContext, type Workload } from '../workload.js';
+import {
+  countedLoop,
+  type Measured,
+  RUN_LEASE_TTL_SECONDS,
+  type RunContext,
+  type Workload,
+} from '../workload.js';
 
 /** Leases granted per system, for the keep-alive row that follows the grant row. */
 const granted = new Map<System, number[]>();
-/** TTL of the benchmark's leases: none expires during a run. */
-const TTL_SECONDS = 600;
 /** Renewals in flight per stream. */
 const WINDOW = 32;
 
@@ -22,7 +26,10 @@ function leaseCount(ctx: RunContext): number {
 async function grant(ctx: RunContext): Promise<Measured> {
   const ids: number[] = [];
   const m = await countedLoop(leaseCount(ctx), 64, async (i, w) => {
-    const r = await unary(ctx.pool.stubsFor(w).lease, 'LeaseGrant', { TTL: TTL_SECONDS, ID: newLeaseId() });
+    const r = await unary(ctx.pool.stubsFor(w).lease, 'LeaseGrant', {
+      TTL: RUN_LEASE_TTL_SECONDS,
+      ID: newLeaseId(),
+    });
     if (r.error) throw new Error(r.error);
     ids[i] = r.ID;
   });

@@ -8,7 +8,13 @@
 import type * as grpc from '@grpc/grpc-js';
 import { bytes, newLeaseId, prefixEnd, unary, type Wire } from '../grpc.js';
 import { Latencies } from '../histogram.js';
-import { forEachLimited, type Measured, type RunContext, type Workload } from '../workload.js';
+import {
+  forEachLimited,
+  type Measured,
+  RUN_LEASE_TTL_SECONDS,
+  type RunContext,
+  type Workload,
+} from '../workload.js';
 import { openWatchers } from './watch.js';
 
 /** Registrations in flight. */
@@ -69,7 +75,12 @@ async function propagate(ctx: RunContext): Promise<Measured> {
     if (++e.seen === subscribers && e.ackAt !== undefined) record(e);
   };
   const lease = (
-    await unary(ctx.pool.stubsFor(0).lease, 'LeaseGrant', { TTL: 600, ID: newLeaseId() }, 10_000)
+    await unary(
+      ctx.pool.stubsFor(0).lease,
+      'LeaseGrant',
+      { TTL: RUN_LEASE_TTL_SECONDS, ID: newLeaseId() },
+      10_000,
+    )
   ).ID;
   const handle =
     ctx.system === 'cairn'
