@@ -14,7 +14,6 @@ import {
   decodeCommand,
   decodeMeta,
   decodeRecord,
-  decodeRecordKey,
   decodeRevisionValue,
   encodeMeta,
   encodeRecordKey,

@@ -46,7 +46,6 @@ class FakeLevel {
 }
 
 const mainKey = (main: number) => main.toString(16).padStart(16, '0');
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 describe('persistence records', () => {
   it('a record key names its revision and sorts in revision order', () => {
