@@ -892,9 +892,12 @@ export class RaftNode<R> {
       : applied > this.snapshotIndex &&
         (applied - this.snapshotIndex >= this.opts.snapshotCount ||
           this.logBytesSinceSnapshot >= logBytesMax);
-    if (!due || applied > this.stableIndex) return;
-    // The snapshot stands for the state machine's data up to `applied`: write what waits.
+    if (!due || applied > this.stableIndex || this.fatal) return;
+    // The snapshot stands for the state machine's data up to `applied`: write what waits, and
+    // record no snapshot unless it landed (a failed member writes nothing more).
     this.flushDeferred();
+    await this.writesDone();
+    if (this.fatal) return;
     // The state machine's changes up to `applied` went into writes queued before this one, and
     // storage writes land in order: once the snapshot is on disk, so is the data it stands
     // for, as the state machine's own keys. The snapshot only marks where the log may start;
