@@ -32,7 +32,7 @@ import {
 } from '../raft/index.js';
 import { ApplyWaiters } from './apply-waiters.js';
 import { decodeEnvelope, EntryKind, type Envelope, encodeEnvelope } from './envelope.js';
-import type { NodeStorage, PeerTransport, StateMachine } from './ports.js';
+import type { NodeStorage, PeerTransport, PersistBatch, StateMachine } from './ports.js';
 import { ProposalTracker } from './proposal-tracker.js';
 import { ReadIndexLoop } from './read-index-loop.js';
 
@@ -530,19 +530,9 @@ export class RaftNode<R> {
   /** Queues a write of what the state machine and the commit index have not written yet, if anything. */
   private flushDeferred(): void {
     if (this.fatal) return;
-    const writes = this.opts.stateMachine.takeWrites();
-    const hardState = this.deferredHardState;
-    this.deferredHardState = undefined;
-    if (writes === undefined && hardState === undefined) return;
-    this.trackWrite(
-      this.opts.storage.persist({
-        hardState,
-        entries: [],
-        stateMachineWrites: writes,
-        appliedIndex: this.opts.stateMachine.appliedIndex,
-        sync: false,
-      }),
-    );
+    const batch = this.batchWith({ entries: [], sync: false });
+    if (batch.stateMachineWrites === undefined && batch.hardState === undefined) return;
+    this.trackWrite(this.opts.storage.persist(batch));
   }
 
   /** Runs after the state machine's writes are flushed, so the snapshot and the data on disk agree. */
@@ -634,19 +624,14 @@ export class RaftNode<R> {
       for (const rs of rd.readStates) this.reads.onReadState(rs);
       return;
     }
-    const hardState = this.hardStateToWrite(rd);
     const lastEntry = rd.entries[rd.entries.length - 1];
     const written = this.opts.storage
-      .persist({
-        hardState,
-        entries: rd.entries,
-        stateMachineWrites: this.opts.stateMachine.takeWrites(),
-        appliedIndex: this.opts.stateMachine.appliedIndex,
+      .persist(
         // New entries must be on disk before any message depends on them. A Ready that only
         // moves the commit index need not be synced (as in etcd): a commit index lost in a
         // crash is learned again from the leader.
-        sync: rd.mustSync,
-      })
+        this.batchWith({ hardState: rd.hardState, entries: rd.entries, sync: rd.mustSync }),
+      )
       .then(() => {
         if (this.stopped || this.fatal) return;
         if (lastEntry) this.stableIndex = lastEntry.index;
@@ -683,14 +668,9 @@ export class RaftNode<R> {
     this.applyDurable();
     this.countAppended(rd.entries);
 
-    await this.opts.storage.persist({
-      hardState: this.hardStateToWrite(rd),
-      entries: rd.entries,
-      snapshot: rd.snapshot,
-      stateMachineWrites: this.opts.stateMachine.takeWrites(),
-      appliedIndex: this.opts.stateMachine.appliedIndex,
-      sync: true,
-    });
+    await this.opts.storage.persist(
+      this.batchWith({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, sync: true }),
+    );
     const lastEntry = rd.entries[rd.entries.length - 1];
     if (rd.snapshot) this.stableIndex = Math.max(this.stableIndex, rd.snapshot.metadata.index);
     if (lastEntry) this.stableIndex = lastEntry.index;
@@ -705,11 +685,20 @@ export class RaftNode<R> {
     for (const rs of rd.readStates) this.reads.onReadState(rs);
   }
 
-  /** The hard state a Ready's write carries: its own (the newest), else one deferred by an earlier Ready. */
-  private hardStateToWrite(rd: Ready): HardState | undefined {
-    const hs = rd.hardState ?? this.deferredHardState;
+  /**
+   * A write of `part` that also takes everything deferred until now: the state machine's
+   * changes with its applied index, and a commit index an earlier Ready deferred (unless
+   * `part` brings a hard state of its own, which is newer).
+   */
+  private batchWith(part: Pick<PersistBatch, 'hardState' | 'entries' | 'snapshot' | 'sync'>): PersistBatch {
+    const hardState = part.hardState ?? this.deferredHardState;
     this.deferredHardState = undefined;
-    return hs;
+    return {
+      ...part,
+      hardState,
+      stateMachineWrites: this.opts.stateMachine.takeWrites(),
+      appliedIndex: this.opts.stateMachine.appliedIndex,
+    };
   }
 
   /** Applies, in log order, the committed entries that are synced here. */

@@ -66,7 +66,8 @@ export class ByteWriter {
   uvarint(value: number, what = 'value'): void {
     requireSafeInteger(value, what);
     if (value < 0) throw new CairnError(ErrorCode.INVALID_ARGUMENT, `${what} ${value} is negative`);
-    this.reserve(8);
+    // Exactly what the value takes, so a writer sized with uvarintBytes never grows.
+    this.reserve(value < 0x80 ? 1 : uvarintBytes(value));
     let v = value;
     while (v >= 0x80) {
       this.buf[this.length++] = (v % 0x80) | 0x80;
@@ -85,7 +86,7 @@ export class ByteWriter {
     const negative = value < 0;
     const magnitude = Math.abs(value);
     const rest = Math.floor(magnitude / 0x40);
-    this.reserve(9);
+    this.reserve(1);
     this.buf[this.length++] = (magnitude % 0x40) | (negative ? 0x40 : 0) | (rest > 0 ? 0x80 : 0);
     if (rest > 0) this.uvarint(rest, what);
   }

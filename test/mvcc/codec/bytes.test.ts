@@ -1,6 +1,7 @@
-// Proves the binary primitives round-trip at their edges (0, 2^53-1, negatives, empty and large byte strings), that big-endian keys sort like the numbers they hold, and that malformed input is refused as CORRUPT rather than misread.
+// Proves the binary primitives round-trip (and that a writer sized exactly never grows) at their edges (0, 2^53-1, negatives, empty and large byte strings), that big-endian keys sort like the numbers they hold, and that malformed input is refused as CORRUPT rather than misread.
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, isCairnError } from '../../../src/common/errors.js';
+import { svarintBytes, uvarintBytes } from '../../../src/mvcc/codec/bytes.js';
 import { ByteReader, ByteWriter } from '../../../src/mvcc/index.js';
 
 const EDGES = [
@@ -42,6 +43,19 @@ describe('varints', () => {
     w.uvarint(127);
     w.svarint(-63);
     expect(w.finish()).toHaveLength(2);
+  });
+
+  it('a writer sized with uvarintBytes and svarintBytes holds its varints without growing or copying', () => {
+    for (const v of EDGES) {
+      const w = new ByteWriter(1 + uvarintBytes(v) + svarintBytes(-v));
+      w.u8(7);
+      w.uvarint(v);
+      w.svarint(-v);
+      const out = w.finish();
+      // finish() copies only a buffer that grew or was not filled: the same array comes back twice.
+      expect(w.finish()).toBe(out);
+      expect(out).toHaveLength(1 + uvarintBytes(v) + svarintBytes(-v));
+    }
   });
 
   it('refuses unsafe and negative unsigned values', () => {
