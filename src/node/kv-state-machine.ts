@@ -47,6 +47,7 @@ import {
 import { AUTH_STATE_KEY, authTrailer, isAuthStateKey, splitAuthTrailer } from './auth-state.js';
 import { commandAccess, decodeCommandAs, userPermitted } from './command-access.js';
 import { EntryKind, type Envelope } from './envelope.js';
+import { LEGACY_RECORDS_PER_WRITE, LegacyRecords } from './legacy-records.js';
 import {
   decodeMemberAttributes,
   encodeMemberAttributes,
@@ -64,10 +65,10 @@ export interface KvWrites {
   /** Then apply these changes (revisions written or compacted, meta). */
   readonly changes?: MvccChanges;
   /**
-   * Records an older version stored one per key (see recoverKvStateMachine): deleted, as
-   * `changes` holds their revisions in today's form.
+   * Old-style record keys (data format 2, one record per key) to delete, as `changes` holds
+   * their revisions in today's form (see legacy-records.ts).
    */
-  readonly legacyRecords?: readonly Revision[];
+  readonly legacyKeys?: readonly Revision[];
   /** Members' attributes published (or, with replaceWith, all of them). */
   readonly members?: readonly MemberAttributes[];
   /** Alarms raised and cleared (with replaceWith: every active alarm, as activated). */
@@ -118,8 +119,8 @@ export class KvStateMachine implements StateMachine<KvResult> {
   readonly auth: AuthStore;
   /** Whether the auth state changed since the last takeWrites. */
   private authChanged = false;
-  /** Records stored one per key by an older version, to delete with the next writes (see rewriteLegacyRecords). */
-  private legacyRecords: readonly Revision[] = [];
+  /** Records stored one per key by an older version, converted a chunk per write (see convertLegacyRecords). */
+  private legacy: LegacyRecords | undefined;
 
   constructor(
     store: MvccStore,
@@ -136,14 +137,18 @@ export class KvStateMachine implements StateMachine<KvResult> {
   }
 
   /**
-   * Has the next writes store records that an older version kept one per key (theirs, in
-   * revision order) in today's form, a value per revision, and delete the old keys: the
-   * folder is converted at the first write after start-up, in that one atomic batch.
+   * Has the next writes store the revisions of records that an older version kept one per
+   * key (their positions, in revision order) in today's form, a value per revision, and
+   * delete the old keys: a bounded chunk with each write (LEGACY_RECORDS_PER_WRITE), so the
+   * folder is converted without one batch the size of the store.
    */
-  rewriteLegacyRecords(records: readonly RevisionRecord[]): void {
-    if (records.length === 0) return;
-    this.buffer.add({ revisions: [...revisionsOf(records)], meta: this.kv.meta() });
-    this.legacyRecords = records;
+  convertLegacyRecords(records: readonly Revision[]): void {
+    this.legacy = records.length > 0 ? new LegacyRecords(records) : undefined;
+  }
+
+  /** Old-style records not converted yet (see convertLegacyRecords). */
+  get legacyRecordsLeft(): number {
+    return this.legacy?.remaining ?? 0;
   }
 
   /** The attributes members have published, by member id. */
@@ -291,25 +296,52 @@ export class KvStateMachine implements StateMachine<KvResult> {
     this.appliedIndex = pos.index;
   }
 
+  /**
+   * Adds the next chunk of old-style records to a write: their revisions' values, as the
+   * store holds them now, and their old keys to delete. A write that touches a revision still
+   * in the old form (compaction does) converts every revision up to it in the same batch, so
+   * no revision is ever stored in both forms.
+   */
+  private withLegacyChunk(changes: MvccChanges | undefined): {
+    changes: MvccChanges | undefined;
+    legacyKeys: readonly Revision[];
+  } {
+    const legacy = this.legacy;
+    if (legacy === undefined) return { changes, legacyKeys: [] };
+    const lastMain = legacy.lastMain;
+    let through = 0;
+    for (const r of changes?.revisions ?? []) if (r.main <= lastMain && r.main > through) through = r.main;
+    const chunk = legacy.take(LEGACY_RECORDS_PER_WRITE, through);
+    if (legacy.remaining === 0) this.legacy = undefined;
+    if (chunk === undefined) return { changes, legacyKeys: [] };
+    const outside = (r: RevisionWrite): boolean => r.main < chunk.fromMain || r.main > chunk.toMain;
+    const revisions = [
+      ...(changes?.revisions.filter(outside) ?? []),
+      ...revisionsOf(this.kv.records(chunk.fromMain, chunk.toMain)),
+    ];
+    return {
+      changes: { ...changes, revisions, meta: changes?.meta ?? this.kv.meta() },
+      legacyKeys: chunk.keys,
+    };
+  }
+
   /** @inheritdoc */
   takeWrites(): KvWrites | undefined {
-    const changes = this.buffer.take();
+    const { changes, legacyKeys } = this.withLegacyChunk(this.buffer.take());
     const replaceWith = this.replaceWith;
     const members = replaceWith ? [...this.memberAttributes.values()] : this.publishedSinceTake;
     const alarmChanges = this.alarmSet.takeChanges();
     const alarms = replaceWith ? { activated: this.alarmSet.list(), deactivated: [] } : alarmChanges;
     const auth = replaceWith || this.authChanged ? this.auth.serialize() : undefined;
-    const legacyRecords = this.legacyRecords;
     this.authChanged = false;
     this.replaceWith = undefined;
     this.publishedSinceTake = [];
-    this.legacyRecords = [];
     if (!changes && !replaceWith && members.length === 0 && !alarms && !auth) return undefined;
     return {
       ...(auth ? { auth } : {}),
       ...(replaceWith ? { replaceWith } : {}),
       ...(changes ? { changes } : {}),
-      ...(legacyRecords.length > 0 ? { legacyRecords } : {}),
+      ...(legacyKeys.length > 0 ? { legacyKeys } : {}),
       ...(members.length > 0 ? { members } : {}),
       ...(alarms ? { alarms } : {}),
     };
@@ -379,7 +411,7 @@ export class KvStateMachine implements StateMachine<KvResult> {
     this.appliedIndex = index;
     this.buffer = new MvccChangeBuffer();
     // Writing replaceWith clears every key first, old-style records included.
-    this.legacyRecords = [];
+    this.legacy = undefined;
     this.replaceWith = this.kv.persisted();
     this.memberAttributes.clear();
     for (const m of members) this.memberAttributes.set(m.id, m);
@@ -467,7 +499,7 @@ export function kvWritesToOps(writes: unknown): StateMachineOps {
     puts.push(...c.puts);
     dels.push(...c.dels);
   }
-  for (const r of w.legacyRecords ?? []) dels.push(encodeRecordKey(r));
+  for (const r of w.legacyKeys ?? []) dels.push(encodeRecordKey(r));
   for (const m of w.members ?? []) puts.push([memberKey(m.id), encodeMemberAttributes(m)]);
   for (const a of w.alarms?.activated ?? []) puts.push([alarmKey(a), new Uint8Array(0)]);
   for (const a of w.alarms?.deactivated ?? []) dels.push(alarmKey(a));
@@ -479,7 +511,7 @@ export function kvWritesToOps(writes: unknown): StateMachineOps {
 export async function recoverKvStateMachine(recovered: RecoveredState): Promise<KvStateMachine> {
   let meta: PersistedMvcc['meta'] | undefined;
   const records: RevisionRecord[] = [];
-  /** Records in the form of older versions: one per key. */
+  /** Records in the form of data format 2: one per key (all of them sort before the revision values). */
   const legacy: RevisionRecord[] = [];
   const members: MemberAttributes[] = [];
   const leases: LeaseRecord[] = [];
@@ -505,14 +537,38 @@ export async function recoverKvStateMachine(recovered: RecoveredState): Promise<
       } else if (key.byteLength === 9 && key[0] === REVISION_KEY_PREFIX) {
         for (const record of decodeRevisionValue(readU53(key, 1), value)) records.push(record);
       } else if (key.byteLength === RECORD_KEY_BYTES) {
-        // Sorts before every revision value; a folder holds one form or the other (see rewriteLegacyRecords).
-        const record = decodeRecord(key, value);
-        records.push(record);
-        legacy.push(record);
+        legacy.push(decodeRecord(key, value));
       } else throw new CairnError(ErrorCode.CORRUPT, `unknown state-machine key of ${key.byteLength} bytes`);
     }
-  const store = meta ? MvccStore.load({ meta, records, leases }) : new MvccStore();
+  const all = legacy.length === 0 ? records : mergeByRevision(legacy, records);
+  const store = meta ? MvccStore.load({ meta, records: all, leases }) : new MvccStore();
   const sm = new KvStateMachine(store, recovered.appliedIndex, members, alarms, auth);
-  sm.rewriteLegacyRecords(legacy);
+  sm.convertLegacyRecords(legacy);
   return sm;
+}
+
+/**
+ * Two lists of records in revision order as one. A folder partly converted (legacy-records.ts)
+ * holds old-style records between revision values older and newer than them.
+ */
+function mergeByRevision(a: readonly RevisionRecord[], b: readonly RevisionRecord[]): RevisionRecord[] {
+  const out: RevisionRecord[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x.main < y.main || (x.main === y.main && x.sub < y.sub)) {
+      out.push(x);
+      i++;
+    } else {
+      if (x.main === y.main)
+        throw new CairnError(ErrorCode.CORRUPT, `revision ${x.main} is stored in both forms`);
+      out.push(y);
+      j++;
+    }
+  }
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
 }

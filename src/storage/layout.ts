@@ -30,9 +30,18 @@ export const Prefix = {
 
 /**
  * The version of this layout, stored under 'V'. 2: 'A' and 'K' values became checksummed
- * records. A folder without it (written before version 2) or with another version is refused.
+ * records. 3: the key-value store keeps one value per revision instead of one per record.
+ * A folder without it (written before version 2) or with a version not in
+ * READABLE_FORMAT_VERSIONS is refused.
  */
-export const DATA_FORMAT_VERSION = 2;
+export const DATA_FORMAT_VERSION = 3;
+
+/**
+ * The versions this Cairn opens. A version-2 folder is marked 3 when it is opened (its
+ * records are converted as it is written, see legacy-records.ts), so an older Cairn refuses
+ * it by its version instead of misreading it.
+ */
+export const READABLE_FORMAT_VERSIONS: readonly number[] = [2, 3];
 
 /** The key of the log entry at index. */
 export function logKey(index: number): Uint8Array {

@@ -43,6 +43,7 @@ import {
   logKey,
   Prefix,
   prefixRange,
+  READABLE_FORMAT_VERSIONS,
   singleKey,
   stateMachineKey,
 } from './layout.js';
@@ -203,29 +204,44 @@ function lockedDataDir(dir: string, reason: string): CairnError {
 }
 
 /**
- * Checks the folder's data format version; writes it into a folder that holds nothing yet.
- * A folder with data but no version was written before version 2 and is refused, as is one
- * from another version: reading it as this one would misread every record.
+ * Checks the folder's data format version; writes it into a folder that holds nothing yet,
+ * and marks a folder of an older readable version with this one. A folder with data but no
+ * version was written before version 2 and is refused, as is one of a version this Cairn
+ * does not read: reading it as this one would misread every record.
  */
-async function checkFormatVersion(db: Level<Uint8Array, Uint8Array>, dir: string): Promise<void> {
+async function checkFormatVersion(
+  db: Level<Uint8Array, Uint8Array>,
+  dir: string,
+  log: Logger,
+): Promise<void> {
   const key = singleKey(Prefix.formatVersion);
+  const current = new TextEncoder().encode(String(DATA_FORMAT_VERSION));
   const stored = await db.get(key);
   if (stored === undefined) {
     for await (const _ of db.keys({ limit: 1 }))
       throw new CairnError(
         ErrorCode.DATA_DIR_UNREADABLE,
         `cannot use the data folder ${dir}: it holds data but no format version record (written by a Cairn ` +
-          `older than data format ${DATA_FORMAT_VERSION}, or damaged); ${DAMAGED_DATA_DIR_ADVICE}`,
+          `older than data format ${READABLE_FORMAT_VERSIONS[0]}, or damaged); ${DAMAGED_DATA_DIR_ADVICE}`,
       );
-    await db.put(key, new TextEncoder().encode(String(DATA_FORMAT_VERSION)), { sync: true });
+    await db.put(key, current, { sync: true });
     return;
   }
   const version = new TextDecoder().decode(stored);
-  if (version !== String(DATA_FORMAT_VERSION))
+  const readable = READABLE_FORMAT_VERSIONS.find((v) => String(v) === version);
+  if (readable === undefined)
     throw new CairnError(
       ErrorCode.DATA_DIR_UNREADABLE,
-      `cannot use the data folder ${dir}: it holds data format version ${JSON.stringify(version.slice(0, 16))}; this Cairn reads version ${DATA_FORMAT_VERSION}`,
+      `cannot use the data folder ${dir}: it holds data format version ${JSON.stringify(version.slice(0, 16))}; ` +
+        `this Cairn reads versions ${READABLE_FORMAT_VERSIONS.join(' and ')}`,
     );
+  if (readable !== DATA_FORMAT_VERSION) {
+    await db.put(key, current, { sync: true });
+    log.info(
+      { from: readable, to: DATA_FORMAT_VERSION },
+      'data folder marked with the current format version',
+    );
+  }
 }
 
 /** LevelDB-backed storage for one member. */
@@ -270,7 +286,7 @@ export class LevelStorage {
       throw unreadableDataDir(dir, err);
     }
     try {
-      await checkFormatVersion(db, dir);
+      await checkFormatVersion(db, dir, opts.logger);
       const hsBytes = await db.get(singleKey(Prefix.hardState));
       const metaBytes = await db.get(singleKey(Prefix.snapshotMeta));
       const appliedBytes = await db.get(singleKey(Prefix.applied));

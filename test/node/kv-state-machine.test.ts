@@ -4,7 +4,8 @@
  * same data after a linearizable barrier, a refused command (compaction of a future
  * revision) is refused identically everywhere without changing the store, the
  * persistence records of each apply reach storage (with the next write, after a moment
- * when none comes, and at stop, never ahead of the commit index on disk), and a member that needs a snapshot
+ * when none comes, and at stop, never ahead of the commit index on disk), an idle member
+ * converts an older folder's records a chunk per flush to the end, and a member that needs a snapshot
  * receives the mvcc snapshot and ends with the same hashKV.
  */
 import { afterEach, describe, expect, test } from 'vitest';
@@ -18,6 +19,7 @@ import {
 } from '../../src/mvcc/index.js';
 import { EntryKind } from '../../src/node/envelope.js';
 import { type KvResult, KvStateMachine, type KvWrites } from '../../src/node/kv-state-machine.js';
+import { LEGACY_RECORDS_PER_WRITE } from '../../src/node/legacy-records.js';
 import { eventually, Hub, type MemMember, retryRetriable, startClusterWith } from './support.js';
 
 type KvMember = MemMember<KvResult, KvStateMachine>;
@@ -134,6 +136,40 @@ describe('KvStateMachine over raft', () => {
       expect(m.storage.smApplied).toBe(m.sm.appliedIndex);
       expect(diskCommit(m)).toBeGreaterThanOrEqual(m.storage.smApplied);
     }
+  });
+
+  test('an idle member converts old-style records a chunk per flush until none is left', async () => {
+    // A store as a data-format-2 folder would load it: every record still under its old key.
+    const store = new MvccStore();
+    for (let t = 0; t < 10 * (LEGACY_RECORDS_PER_WRITE / 100) + 5; t++)
+      store.apply({
+        type: 'txn',
+        request: {
+          success: Array.from({ length: 100 }, (_, i) => ({
+            requestPut: { key: enc(`bulk/${t}/${i}`), value: enc('v') },
+          })),
+        },
+      });
+    const positions = [...store.records()].map((r) => ({ main: r.main, sub: r.sub }));
+    expect(positions.length).toBeGreaterThan(10 * LEGACY_RECORDS_PER_WRITE);
+    running = startClusterWith<KvResult, KvStateMachine>(
+      [1],
+      () => {
+        const sm = new KvStateMachine(store, 0);
+        sm.convertLegacyRecords(positions);
+        return sm;
+      },
+      new Hub(),
+    );
+    const [m] = running;
+    // Nothing is proposed: every tick runs the Ready loop, which arms the flush that takes the next chunk.
+    const written = () => (m!.storage.smWrites as KvWrites[]).flatMap((w) => w.legacyKeys ?? []);
+    await eventually(
+      () => (written().length === positions.length ? true : undefined),
+      'every record converted and written',
+    );
+    expect(written()).toEqual(positions);
+    expect(m!.sm.legacyRecordsLeft).toBe(0);
   });
 
   test('a member that missed compacted entries gets the mvcc snapshot and the same data', async () => {

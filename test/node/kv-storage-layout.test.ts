@@ -2,7 +2,8 @@
  * Proves how the key-value state machine lays its store out in LevelDB: one value per
  * revision (a Txn of many puts is one LevelDB entry, compaction rewrites or deletes a
  * revision's value), read back into the same store; and that a folder an older version wrote,
- * one record per key, is read and converted to that layout by the first write after start-up.
+ * one record per key, is read and converted to that layout a bounded chunk per write, readable
+ * half converted, with a compaction of old-style revisions converting them at once.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,7 @@ import {
   kvWritesToOps,
   recoverKvStateMachine,
 } from '../../src/node/kv-state-machine.js';
+import { LEGACY_RECORDS_PER_WRITE } from '../../src/node/legacy-records.js';
 import { Prefix } from '../../src/storage/layout.js';
 import { LevelStorage, type StateMachineOps } from '../../src/storage/level-storage.js';
 import { readBattery, workload } from '../mvcc/workload.js';
@@ -103,6 +105,33 @@ async function mvccKeys(dir: string): Promise<{ records: number; revisions: numb
   return out;
 }
 
+/** The old layout's writer, whatever the state machine has to write: the whole store, one record per key. */
+function oldLayout(source: KvStateMachine): (writes: unknown) => StateMachineOps {
+  return () => legacyOps(source.store);
+}
+
+/** A store of the seeded workload (compactions included) and 120 Txns of 100 puts: three conversion chunks. */
+function bulkSource(): KvStateMachine {
+  const source = new KvStateMachine(new MvccStore(), 0);
+  const next = applyAll(
+    source,
+    workload(32, 300, () => source.store),
+  );
+  const bulk: Command[] = Array.from({ length: 120 }, (_, t) => ({
+    type: 'txn',
+    request: {
+      success: Array.from({ length: 100 }, (_, i) => ({
+        requestPut: {
+          key: new TextEncoder().encode(`bulk/${(t * 100 + i) % 900}`),
+          value: new Uint8Array(8).fill(t),
+        },
+      })),
+    },
+  }));
+  applyAll(source, bulk, next);
+  return source;
+}
+
 /** The main revisions that hold records. */
 function mains(store: MvccStore): number {
   return new Set([...store.records()].map((r) => r.main)).size;
@@ -151,29 +180,66 @@ describe('the key-value store in LevelDB', () => {
     expect(await mvccKeys(dir)).toEqual({ records: 0, revisions: mains(sm.store) });
   });
 
-  it('reads a folder written one record per key, and converts it with the first write', async () => {
+  it('reads a folder written one record per key, and converts it a chunk of whole revisions per write, readable at every step', async () => {
     const dir = folder();
-    const source = new KvStateMachine(new MvccStore(), 0);
-    applyAll(
-      source,
-      workload(32, 300, () => source.store),
-    );
+    const source = bulkSource();
     expect(source.store.compactedRevision).toBeGreaterThan(0);
-    const oldLayout = (_writes: unknown): StateMachineOps => legacyOps(source.store);
-    await persist(dir, source, oldLayout);
     const records = source.store.recordCount;
+    expect(records).toBeGreaterThan(LEGACY_RECORDS_PER_WRITE);
+    await persist(dir, source, oldLayout(source));
     expect(await mvccKeys(dir)).toEqual({ records, revisions: 0 });
 
     // Read as it is: the same store.
-    const read = await recover(dir);
-    expect(readBattery(read.store)).toEqual(readBattery(source.store));
-    // The first write converts it: old keys deleted, one value per revision put.
-    const writes = read.takeWrites() as KvWrites;
-    expect(writes.legacyRecords?.length).toBe(records);
-    await persist(dir, read, kvWritesToOps, writes);
+    let sm = await recover(dir);
+    expect(readBattery(sm.store)).toEqual(readBattery(source.store));
+    expect(sm.legacyRecordsLeft).toBe(records);
+    let left = records;
+    let chunks = 0;
+    while (left > 0) {
+      const writes = sm.takeWrites() as KvWrites;
+      const converted = writes.legacyKeys?.length ?? 0;
+      // At least a chunk (or what is left), and never much more: whole revisions of at most 100 records.
+      expect(converted).toBeGreaterThanOrEqual(Math.min(LEGACY_RECORDS_PER_WRITE, left));
+      expect(converted).toBeLessThan(LEGACY_RECORDS_PER_WRITE + 100);
+      await persist(dir, sm, kvWritesToOps, writes);
+      left -= converted;
+      chunks++;
+      expect((await mvccKeys(dir)).records).toBe(left);
+      // Read back half converted: the same store (a revision in both forms would be refused as CORRUPT).
+      sm = await recover(dir);
+      expect(sm.legacyRecordsLeft).toBe(left);
+      expect(readBattery(sm.store)).toEqual(readBattery(source.store));
+    }
+    expect(chunks).toBeGreaterThan(1);
     expect(await mvccKeys(dir)).toEqual({ records: 0, revisions: mains(source.store) });
-    const converted = await recover(dir);
-    expect(readBattery(converted.store)).toEqual(readBattery(source.store));
-    expect(converted.takeWrites()).toBeUndefined();
+    expect(sm.takeWrites()).toBeUndefined();
+  });
+
+  it('converts, in the same write, every old-style revision up to one a compaction touches', async () => {
+    const dir = folder();
+    const source = bulkSource();
+    await persist(dir, source, oldLayout(source));
+    const sm = await recover(dir);
+    await persist(dir, sm, kvWritesToOps, sm.takeWrites());
+    // More than a chunk is left, so converting through the compaction is more than the next chunk.
+    expect(sm.legacyRecordsLeft).toBeGreaterThan(LEGACY_RECORDS_PER_WRITE + 100);
+    // A compaction deep into the revisions still in the old form: it drops records of theirs.
+    const compact: Command = { type: 'compact', request: { revision: source.store.currentRevision - 3 } };
+    const before = sm.store.recordCount;
+    applyAll(source, [compact], source.appliedIndex + 1);
+    applyAll(sm, [compact], sm.appliedIndex + 1);
+    expect(sm.store.recordCount).toBeLessThan(before);
+    const writes = sm.takeWrites() as KvWrites;
+    // The revisions the compaction rewrote reach beyond the next chunk: the write converts through them.
+    const touched = Math.max(...(writes.changes?.revisions ?? []).map((r) => r.main));
+    const converted = writes.legacyKeys ?? [];
+    expect(converted.length).toBeGreaterThan(LEGACY_RECORDS_PER_WRITE + 100);
+    expect(Math.max(...converted.map((k) => k.main))).toBeGreaterThanOrEqual(
+      Math.min(touched, sm.store.currentRevision),
+    );
+    await persist(dir, sm, kvWritesToOps, writes);
+    const back = await recover(dir);
+    expect(readBattery(back.store)).toEqual(readBattery(source.store));
+    expect(back.store.recordCount).toBe(source.store.recordCount);
   });
 });

@@ -129,7 +129,7 @@ describe('the data format version', () => {
   test('a new folder gets the version, and a folder without it that holds data is refused', async () => {
     const dir = await folderWithData();
     await tamper(dir, async (db) => {
-      expect(Buffer.from((await db.get(singleKey(Prefix.formatVersion)))!).toString()).toBe('2');
+      expect(Buffer.from((await db.get(singleKey(Prefix.formatVersion)))!).toString()).toBe('3');
       await db.del(singleKey(Prefix.formatVersion));
     });
     const err = await refusal(dir);
@@ -140,11 +140,25 @@ describe('the data format version', () => {
     expect(err.message).toContain(dir);
   });
 
-  test('a folder from another version is refused, naming both versions', async () => {
+  test('a folder of a version this Cairn does not read is refused, naming the versions', async () => {
+    for (const other of ['1', '4']) {
+      const dir = await folderWithData();
+      await tamper(dir, (db) => db.put(singleKey(Prefix.formatVersion), enc(other)));
+      const err = await refusal(dir);
+      expect(err.code).toBe(ErrorCode.DATA_DIR_UNREADABLE);
+      expect(err.message).toContain(`version "${other}"; this Cairn reads versions 2 and 3`);
+    }
+  });
+
+  test('a version-2 folder opens, keeps its data and is marked 3, so an older Cairn refuses it by its version', async () => {
     const dir = await folderWithData();
-    await tamper(dir, (db) => db.put(singleKey(Prefix.formatVersion), enc('3')));
-    const err = await refusal(dir);
-    expect(err.code).toBe(ErrorCode.DATA_DIR_UNREADABLE);
-    expect(err.message).toContain('version "3"; this Cairn reads version 2');
+    await tamper(dir, (db) => db.put(singleKey(Prefix.formatVersion), enc('2')));
+    const { storage, recovered } = await open(dir);
+    expect(recovered.appliedIndex).toBe(7);
+    await storage.close();
+    await tamper(dir, async (db) => {
+      expect(Buffer.from((await db.get(singleKey(Prefix.formatVersion)))!).toString()).toBe('3');
+      expect(Buffer.from((await db.get(stateMachineKey(enc('alpha'))))!).byteLength).toBeGreaterThan(0);
+    });
   });
 });
