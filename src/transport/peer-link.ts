@@ -10,9 +10,9 @@ import type { Logger } from '../common/logger.js';
 import type { Message, NodeId } from '../raft/types.js';
 import { Backoff } from './backoff.js';
 import { peerDialUrl } from './dial-redirect.js';
+import { encodeEnvelopeFrame } from './envelope-wire.js';
 import { laneOf } from './lanes.js';
 import { PeerStream, type StreamBounds, type StreamStats } from './peer-stream.js';
-import { encodeEnvelope } from './raft-codec.js';
 import { loadRaftProto } from './raft-proto.js';
 import { SnapshotSender } from './snapshot-sender.js';
 
@@ -143,7 +143,7 @@ export class PeerLink {
       this.sendSnapshot(m, eagerBytes(m.snapshot?.data ?? new Uint8Array(0)));
       return true;
     }
-    const frame = loadRaftProto().serializeEnvelope(encodeEnvelope(this.opts.clusterId, m));
+    const frame = encodeEnvelopeFrame(this.opts.clusterId, m);
     if (frame.byteLength > this.opts.messageBytesMax) {
       this.opts.log.error(
         { type: m.type, bytes: frame.byteLength, messageBytesMax: this.opts.messageBytesMax },
