@@ -65,15 +65,19 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
     gate.requireUser(c);
   };
   const admin: AuthRule = (c) => gate.requireAdmin(c);
+  // Coordination recipes and watch streams read the caller from callerContext and carry it
+  // always; the other services read only its user (commandEntry) and carry it only when it
+  // has one (see guardService).
   const add = (
     def: grpc.ServiceDefinition,
     impl: unknown,
     rules: Record<string, AuthRule>,
     fallback: AuthRule,
+    carriesCaller = true,
   ): void =>
     server.addService(
       def,
-      guardService(def, impl as grpc.UntypedServiceImplementation, gate, rules, fallback),
+      guardService(def, impl as grpc.UntypedServiceImplementation, gate, rules, fallback, carriesCaller),
     );
 
   // Lock and Election: recipes over this member's KV, their waits served by the watch hub;
@@ -121,6 +125,7 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
       Txn: (c, w) => gate.checkTxn(c, txnFromWire(w), keysOfLease),
     },
     user,
+    false,
   );
   add(
     defs.auth,
@@ -135,6 +140,7 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
     }),
     authServiceRules(gate),
     admin,
+    false,
   );
   const maintenance: MaintenanceBackend = {
     header: backend.header,
@@ -169,6 +175,7 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
       Alarm: (c, w) => (Number(w?.action ?? 0) === 0 ? user(c, w) : admin(c, w)),
     },
     admin,
+    false,
   );
   const watchService = new WatchService(
     hub,
@@ -186,7 +193,7 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
   );
   // Watch: any caller may open the stream; each create is checked (and re-checked on auth changes).
   add(defs.watch, watchService.handlers(), {}, OPEN);
-  add(defs.cluster, clusterHandlers(info, status, ctx.membership(true)), { MemberList: OPEN }, admin);
+  add(defs.cluster, clusterHandlers(info, status, ctx.membership(true)), { MemberList: OPEN }, admin, false);
   const leaseKeys =
     (access: 'read' | 'write'): AuthRule =>
     (c, w) => {
@@ -217,6 +224,7 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
       LeaseTimeToLive: (c, w) => (w?.keys === true ? leaseKeys('read')(c, w) : user(c, w)),
     },
     user,
+    false,
   );
   add(defs.lock, lockHandlers(coordination, headerAt), {}, user);
   add(defs.election, electionHandlers(coordination, headerAt), {}, user);
