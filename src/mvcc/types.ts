@@ -34,7 +34,8 @@ export interface MvccEvent {
   readonly type: EventType;
   /** For PUT the new version; for DELETE only key and modRevision are set (as etcd). */
   readonly kv: KeyValue;
-  readonly prevKv?: KeyValue;
+  /** Undefined when the key had no previous version (or, as a getter, made lazily). */
+  readonly prevKv?: KeyValue | undefined;
 }
 
 /** A position in the history: the main revision of a write, and the change's index within it. */

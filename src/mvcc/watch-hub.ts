@@ -159,6 +159,8 @@ export class WatchHub {
       () => `notify(${revision}) with the store at ${this.store.currentRevision}, last ${this.lastNotified}`,
     );
     this.lastNotified = revision;
+    // No synced watcher: nothing to match, and the events' KeyValues need not be made.
+    if (this.syncedByKey.size === 0 && this.syncedRanges.size === 0) return;
     const matched = new Map<Watcher, MvccEvent[]>();
     const add = (w: Watcher, ev: MvccEvent): void => {
       if (revision < w.nextRevision || !w.wants(ev)) return;

@@ -9,7 +9,36 @@ import type { BinaryString } from './binary-string.js';
 import type { KeyRange } from './key-range.js';
 import type { ReadView } from './range.js';
 import type { KvState } from './state.js';
-import { EventType, kvOf, type MvccEvent, type RevisionRecord } from './types.js';
+import { EventType, type KeyValue, kvOf, type MvccEvent, type RevisionRecord } from './types.js';
+
+/**
+ * The event of one change, its KeyValues made when first read: most writes have no watcher
+ * to read them, and each KeyValue costs fresh byte arrays of its key and value (off the V8
+ * heap for a value over 64 bytes), which the apply path made twice per put for nothing.
+ */
+class WrittenEvent implements MvccEvent {
+  readonly type: EventType;
+  private madeKv: KeyValue | undefined;
+  private madePrevKv: KeyValue | undefined;
+
+  constructor(
+    private readonly record: RevisionRecord,
+    private readonly prev: RevisionRecord | undefined,
+  ) {
+    this.type = record.type;
+  }
+
+  get kv(): KeyValue {
+    this.madeKv ??= kvOf(this.record);
+    return this.madeKv;
+  }
+
+  get prevKv(): KeyValue | undefined {
+    if (this.prev === undefined) return undefined;
+    this.madePrevKv ??= kvOf(this.prev);
+    return this.madePrevKv;
+  }
+}
 
 /** What a finished write changed: the records it appended and the events watchers get. */
 export interface WriteOutcome {
@@ -102,9 +131,6 @@ export class WriteTxn implements ReadView {
   private append(record: RevisionRecord): void {
     const prev = this.state.appendRecord(record);
     this.records.push(record);
-    const kv = kvOf(record);
-    this.events.push(
-      prev === undefined ? { type: record.type, kv } : { type: record.type, kv, prevKv: kvOf(prev) },
-    );
+    this.events.push(new WrittenEvent(record, prev));
   }
 }

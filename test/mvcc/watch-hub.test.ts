@@ -338,3 +338,36 @@ describe('restore from a snapshot', () => {
     expect(sink.ends).toEqual([{ kind: 'compacted', compactRevision: 4 }]);
   });
 });
+
+describe('events of a write', () => {
+  test('carry the KeyValues of the write and of the previous version, the same objects on every read', () => {
+    const { store } = setup();
+    store.apply({ type: 'put', request: { key: b('k'), value: b('old') } });
+    const r = store.apply({ type: 'put', request: { key: b('k'), value: b('new') } });
+    if (!r.ok) throw r.error;
+    const [ev] = r.events;
+    expect(show(ev!)).toBe('PUT k=new@3 (prev old@2)');
+    expect(ev!.kv).toBe(ev!.kv);
+    expect(ev!.prevKv).toBe(ev!.prevKv);
+    const first = store.apply({ type: 'put', request: { key: b('fresh'), value: b('v') } });
+    if (!first.ok) throw first.error;
+    expect(first.events[0]!.prevKv).toBeUndefined();
+  });
+
+  test('are not read when no watcher is synced (their KeyValues need not be made)', () => {
+    const { store, hub } = setup();
+    put(store, hub, 'a', '1');
+    const unread: MvccEvent = {
+      type: EventType.Put,
+      get kv(): never {
+        throw new Error('kv read with no synced watcher');
+      },
+    };
+    store.apply({ type: 'put', request: { key: b('a'), value: b('2') } });
+    expect(() => hub.notify(store.currentRevision, [unread])).not.toThrow();
+    watch(hub, { key: 'z' });
+    put(store, hub, 'z', '1');
+    store.apply({ type: 'put', request: { key: b('a'), value: b('3') } });
+    expect(() => hub.notify(store.currentRevision, [unread])).toThrow('kv read with no synced watcher');
+  });
+});
