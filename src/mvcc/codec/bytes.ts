@@ -145,7 +145,14 @@ export class ByteWriter {
 export class ByteReader {
   private offset = 0;
 
-  constructor(private readonly buf: Uint8Array) {}
+  /**
+   * With `copies` false, bytes() returns views of buf instead of copies: for values that do
+   * not outlive buf (a command decoded to be applied at once).
+   */
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly copies = true,
+  ) {}
 
   /** Whether every byte was consumed. */
   get done(): boolean {
@@ -189,10 +196,14 @@ export class ByteReader {
     return magnitude === 0 ? 0 : -magnitude;
   }
 
-  /** A length-prefixed byte string, copied so it does not pin the input buffer. */
+  /** A length-prefixed byte string, copied so it does not pin the input buffer (unless the reader was made not to copy). */
   bytes(): Uint8Array {
     const length = this.uvarint();
-    return this.raw(length);
+    if (this.copies) return this.raw(length);
+    this.need(length);
+    const out = this.buf.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return out;
   }
 
   /** A length-prefixed byte string (as bytes() reads it), as a binary string. */
