@@ -42,6 +42,11 @@ export class ByteWriter {
     return this.length === this.buf.length ? this.buf : this.buf.slice(0, this.length);
   }
 
+  /** The bytes written, as a view of the writer's buffer (no copy: for bytes copied on at once); the writer is done. */
+  finishView(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+
   /** How many bytes were written so far. */
   get byteLength(): number {
     return this.length;

@@ -175,6 +175,18 @@ describe('command codec round trips', () => {
     }
   });
 
+  it('a put is written into one buffer sized for it, whatever its value', () => {
+    for (const valueBytes of [0, 1, 256, 5000]) {
+      const c: Command = {
+        type: 'put',
+        request: { key: b('k/1'), value: new Uint8Array(valueBytes).fill(7), lease: 2 ** 50 },
+      };
+      const bytes = encodeCommand(c);
+      expect(bytes.buffer.byteLength).toBe(48 + 3 + valueBytes);
+      expect(decodeCommand(bytes)).toEqual(c);
+    }
+  });
+
   it('decoded byte strings are views of the entry, and the store applying them keeps none', () => {
     const entry = encodeCommand({ type: 'put', request: { key: b('key'), value: b('value') } });
     const decoded = decodeCommand(entry);
