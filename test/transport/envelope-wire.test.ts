@@ -4,7 +4,8 @@
  * proto-loader's own round trip gives (and back to the raft message), frames proto-loader
  * serializes decode here to its own decoding, safe integers stay exact at 2^53 - 1 while
  * larger ones come out unsafe (so raft-codec refuses them), unknown fields and unpacked ids
- * are read, and a truncated frame is refused.
+ * are read, a truncated frame, an over-long varint and an unknown wire type are refused, and
+ * damaged frames either decode or throw an Error.
  */
 import { describe, expect, test } from 'vitest';
 import { MessageType } from '../../src/raft/types.js';
@@ -110,5 +111,38 @@ describe('envelope wire codec', () => {
     expect(() => decodeEnvelopeFrame(frame.subarray(0, frame.length - 6))).toThrow(
       /beyond the frame|truncated/,
     );
+  });
+
+  test('refuses over-long varints and unknown wire types, and any damaged frame either decodes or throws an Error', () => {
+    expect(() => decodeEnvelopeFrame(Buffer.from([0x08, ...Array(10).fill(0xff), 0x01]))).toThrow(
+      /longer than 10/,
+    );
+    for (const wireType of [3, 4, 6, 7])
+      expect(() => decodeEnvelopeFrame(Buffer.from([(9 << 3) | wireType, 0]))).toThrow(/wire type/);
+    // Seeded damage to real frames: a flipped byte, a cut, garbage appended. Nothing hangs or
+    // throws anything but an Error, and what decodes is still checked by raft-codec after.
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const frames = everyWireMessage(1, 2).map((m) => encodeEnvelopeFrame(CLUSTER, m));
+    let refused = 0;
+    for (let i = 0; i < 3000; i++) {
+      const frame = Buffer.from(frames[random(frames.length)]!);
+      let damaged: Buffer;
+      if (i % 3 === 0) {
+        frame[random(frame.length)] = random(256);
+        damaged = frame;
+      } else if (i % 3 === 1) damaged = frame.subarray(0, random(frame.length));
+      else damaged = Buffer.concat([frame, Buffer.from([random(256), random(256), random(256)])]);
+      try {
+        decodeEnvelopeFrame(damaged);
+      } catch (err) {
+        expect(err).toBeInstanceOf(Error);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
   });
 });
