@@ -264,20 +264,27 @@ function readIds(r: FrameReader, wireType: number, into: number[]): void {
   while (!p.done) into.push(p.varint());
 }
 
+/** Reads every field of r: `read` consumes those it knows and answers false for the rest, which are skipped. */
+function eachField(r: FrameReader, read: (field: number, wireType: number) => boolean): void {
+  while (!r.done) {
+    const tag = r.tag();
+    const wireType = tag & 7;
+    if (!read(Math.floor(tag / 8), wireType)) r.skip(wireType);
+  }
+}
+
 const EMPTY = Buffer.alloc(0);
 
 function readEntry(r: FrameReader): WireEntry {
   const e: WireEntry = { term: 0, index: 0, type: 0, data: EMPTY };
-  while (!r.done) {
-    const tag = r.tag();
-    const field = Math.floor(tag / 8);
-    const wt = tag & 7;
+  eachField(r, (field, wt) => {
     if (field === 1 && wt === WIRE_VARINT) e.term = r.varint();
     else if (field === 2 && wt === WIRE_VARINT) e.index = r.varint();
     else if (field === 3 && wt === WIRE_VARINT) e.type = r.varint();
     else if (field === 4 && wt === WIRE_LEN) e.data = r.bytes();
-    else r.skip(wt);
-  }
+    else return false;
+    return true;
+  });
   return e;
 }
 
@@ -289,31 +296,27 @@ function readConfState(r: FrameReader): WireConfState {
     learners_next: [],
     auto_leave: false,
   };
-  while (!r.done) {
-    const tag = r.tag();
-    const field = Math.floor(tag / 8);
-    const wt = tag & 7;
+  eachField(r, (field, wt) => {
     if (field === 1) readIds(r, wt, c.voters);
     else if (field === 2) readIds(r, wt, c.learners);
     else if (field === 3) readIds(r, wt, c.voters_outgoing);
     else if (field === 4) readIds(r, wt, c.learners_next);
     else if (field === 5 && wt === WIRE_VARINT) c.auto_leave = r.varint() !== 0;
-    else r.skip(wt);
-  }
+    else return false;
+    return true;
+  });
   return c;
 }
 
 function readSnapshotMetadata(r: FrameReader): WireSnapshotMetadata {
   const md: WireSnapshotMetadata = { index: 0, term: 0, conf_state: null };
-  while (!r.done) {
-    const tag = r.tag();
-    const field = Math.floor(tag / 8);
-    const wt = tag & 7;
+  eachField(r, (field, wt) => {
     if (field === 1 && wt === WIRE_VARINT) md.index = r.varint();
     else if (field === 2 && wt === WIRE_VARINT) md.term = r.varint();
     else if (field === 3 && wt === WIRE_LEN) md.conf_state = readConfState(r.sub());
-    else r.skip(wt);
-  }
+    else return false;
+    return true;
+  });
   return md;
 }
 
@@ -333,10 +336,7 @@ function readMessage(r: FrameReader): WireMessage {
     has_context: false,
     context: EMPTY,
   };
-  while (!r.done) {
-    const tag = r.tag();
-    const field = Math.floor(tag / 8);
-    const wt = tag & 7;
+  eachField(r, (field, wt) => {
     if (wt === WIRE_VARINT) {
       if (field === 1) m.type = r.varint();
       else if (field === 2) m.to = r.varint();
@@ -348,12 +348,13 @@ function readMessage(r: FrameReader): WireMessage {
       else if (field === 10) m.reject = r.varint() !== 0;
       else if (field === 11) m.reject_hint = r.varint();
       else if (field === 12) m.has_context = r.varint() !== 0;
-      else r.skip(wt);
+      else return false;
     } else if (wt === WIRE_LEN && field === 7) m.entries.push(readEntry(r.sub()));
     else if (wt === WIRE_LEN && field === 9) m.snapshot = readSnapshotMetadata(r.sub());
     else if (wt === WIRE_LEN && field === 13) m.context = r.bytes();
-    else r.skip(wt);
-  }
+    else return false;
+    return true;
+  });
   return m;
 }
 
@@ -364,15 +365,13 @@ function readMessage(r: FrameReader): WireMessage {
 export function decodeEnvelopeFrame(frame: Buffer): WireEnvelope {
   const r = new FrameReader(frame, 0, frame.byteLength);
   const env: WireEnvelope = { cluster_id: 0, from: 0, to: 0, message: null };
-  while (!r.done) {
-    const tag = r.tag();
-    const field = Math.floor(tag / 8);
-    const wt = tag & 7;
+  eachField(r, (field, wt) => {
     if (field === 1 && wt === WIRE_VARINT) env.cluster_id = r.varint();
     else if (field === 2 && wt === WIRE_VARINT) env.from = r.varint();
     else if (field === 3 && wt === WIRE_VARINT) env.to = r.varint();
     else if (field === 4 && wt === WIRE_LEN) env.message = readMessage(r.sub());
-    else r.skip(wt);
-  }
+    else return false;
+    return true;
+  });
   return env;
 }
