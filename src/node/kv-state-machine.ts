@@ -558,15 +558,11 @@ function mergeByRevision(a: readonly RevisionRecord[], b: readonly RevisionRecor
   while (i < a.length && j < b.length) {
     const x = a[i]!;
     const y = b[j]!;
-    if (x.main < y.main || (x.main === y.main && x.sub < y.sub)) {
-      out.push(x);
-      i++;
-    } else {
-      if (x.main === y.main)
-        throw new CairnError(ErrorCode.CORRUPT, `revision ${x.main} is stored in both forms`);
-      out.push(y);
-      j++;
-    }
+    // A revision is in one form or the other: the same main in both lists is damage.
+    if (x.main === y.main)
+      throw new CairnError(ErrorCode.CORRUPT, `revision ${x.main} is stored in both forms`);
+    if (x.main < y.main) out.push(a[i++]!);
+    else out.push(b[j++]!);
   }
   while (i < a.length) out.push(a[i++]!);
   while (j < b.length) out.push(b[j++]!);
