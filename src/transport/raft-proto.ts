@@ -109,7 +109,6 @@ export const SNAPSHOT_METHOD = '/cairn.raft.RaftPeer/Snapshot';
 export interface RaftProto {
   readonly service: grpc.ServiceDefinition;
   readonly Client: grpc.ServiceClientConstructor;
-  readonly serializeEnvelope: (e: WireEnvelope) => Buffer;
   readonly serializeChunk: (c: WireSnapshotChunk) => Buffer;
   readonly deserializeAck: (b: Buffer) => WireAck;
 }
@@ -129,7 +128,6 @@ export function loadRaftProto(): RaftProto {
     // The Stream call's frames are decoded by envelope-wire.ts (one pass instead of two).
     service: { ...Client.service, Stream: { ...stream, requestDeserialize: decodeEnvelopeFrame } },
     Client,
-    serializeEnvelope: stream.requestSerialize as (e: WireEnvelope) => Buffer,
     serializeChunk: snapshot.requestSerialize as (c: WireSnapshotChunk) => Buffer,
     deserializeAck: stream.responseDeserialize as (b: Buffer) => WireAck,
   };
