@@ -9,6 +9,7 @@
  * fields are read in any order, unknown fields are skipped, and repeated ids are read packed
  * or not, so either side interoperates with proto-loader's codec.
  */
+import { uvarintBytes } from '../common/varint.js';
 import type { Message, SnapshotMetadata } from '../raft/types.js';
 import type {
   WireConfState,
@@ -23,29 +24,14 @@ const WIRE_I64 = 1;
 const WIRE_LEN = 2;
 const WIRE_I32 = 5;
 
-/** Bytes of a varint holding n (a non-negative integer below 2^64). */
-function varintBytes(n: number): number {
-  if (n < 0x80) return 1;
-  if (n < 0x4000) return 2;
-  if (n < 0x200000) return 3;
-  if (n < 0x10000000) return 4;
-  let bytes = 4;
-  let rest = Math.floor(n / 0x10000000);
-  while (rest > 0) {
-    bytes++;
-    rest = Math.floor(rest / 0x80);
-  }
-  return bytes;
-}
-
 /** Bytes of a varint field (tag and value), or 0 for a zero value (left out, as proto3). */
 function uintFieldBytes(n: number): number {
-  return n === 0 ? 0 : 1 + varintBytes(n);
+  return n === 0 ? 0 : 1 + uvarintBytes(n);
 }
 
 /** Bytes of a length-delimited field of len bytes with a one-byte tag. */
 function lenFieldBytes(len: number): number {
-  return 1 + varintBytes(len) + len;
+  return 1 + uvarintBytes(len) + len;
 }
 
 function confStateBytes(md: SnapshotMetadata): number {
@@ -54,7 +40,7 @@ function confStateBytes(md: SnapshotMetadata): number {
   for (const ids of [c.voters, c.learners, c.votersOutgoing, c.learnersNext]) {
     if (ids.length === 0) continue;
     let packed = 0;
-    for (const id of ids) packed += varintBytes(id);
+    for (const id of ids) packed += uvarintBytes(id);
     n += lenFieldBytes(packed);
   }
   return n + (c.autoLeave ? 2 : 0);
@@ -138,7 +124,7 @@ function writeSnapshotMetadata(w: FrameWriter, md: SnapshotMetadata): void {
     const ids = lists[i]!;
     if (ids.length === 0) continue;
     let packed = 0;
-    for (const id of ids) packed += varintBytes(id);
+    for (const id of ids) packed += uvarintBytes(id);
     w.len(i + 1, packed);
     for (const id of ids) w.varint(id);
   }

@@ -6,6 +6,7 @@
  */
 import { assert } from '../../common/assert.js';
 import { CairnError, ErrorCode } from '../../common/errors.js';
+import { uvarintBytes } from '../../common/varint.js';
 import { type BinaryString, binaryOf, writeBinary } from '../binary-string.js';
 
 const TWO_POW_32 = 2 ** 32;
@@ -15,12 +16,8 @@ function requireSafeInteger(value: number, what: string): void {
     throw new CairnError(ErrorCode.INVALID_ARGUMENT, `${what} ${value} is not a safe integer`);
 }
 
-/** How many bytes ByteWriter.uvarint writes for value. */
-export function uvarintBytes(value: number): number {
-  let bytes = 1;
-  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) bytes++;
-  return bytes;
-}
+/** How many bytes ByteWriter.uvarint writes for value (the same LEB128 as protobuf's). */
+export { uvarintBytes };
 
 /** How many bytes ByteWriter.svarint writes for value. */
 export function svarintBytes(value: number): number {
@@ -72,7 +69,7 @@ export class ByteWriter {
     requireSafeInteger(value, what);
     if (value < 0) throw new CairnError(ErrorCode.INVALID_ARGUMENT, `${what} ${value} is negative`);
     // Exactly what the value takes, so a writer sized with uvarintBytes never grows.
-    this.reserve(value < 0x80 ? 1 : uvarintBytes(value));
+    this.reserve(uvarintBytes(value));
     let v = value;
     while (v >= 0x80) {
       this.buf[this.length++] = (v % 0x80) | 0x80;
