@@ -18,22 +18,9 @@
  * revoked if the call fails, so a caller that never got an answer leaves nothing behind.
  */
 import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
-import {
-  CompareResult,
-  CompareTarget,
-  type KeyValue,
-  type RequestOp,
-  type ResponseHeader,
-} from '../mvcc/index.js';
-import {
-  createRevisionIs,
-  firstCreated,
-  mutexPrefixOf,
-  participantKey,
-  participantPrefix,
-  prefixRangeEnd,
-} from './keys.js';
-import { acquireLock, type HeldLock } from './lock.js';
+import { CompareResult, CompareTarget, type KeyValue, type ResponseHeader } from '../mvcc/index.js';
+import { createRevisionIs, firstCreated, participantKey, participantPrefix, prefixRangeEnd } from './keys.js';
+import { acquireLock, type HeldLock, handOverTo, nextInLine, stampedByReleaser } from './lock.js';
 import { type LockParticipant, participantOf } from './lock-queries.js';
 import type { CoordinationKv, CoordinationLeases } from './ports.js';
 import { leaveLine } from './queue.js';
@@ -167,21 +154,6 @@ async function stamp(
 }
 
 /**
- * The header to answer with when the previous holder's Release already stamped this waiter's
- * key (see releaseFencedLock): the key, same generation, was written after this call joined
- * the line. The stamp's Txn deleted the holder's key and wrote ours in one revision while ours
- * was next, so at that revision, inside this call, the key existed and was first: the lock was
- * taken then. A serializable read suffices: the wait ended on the deletion from that Txn, so
- * this member has applied it. Undefined when there is no such stamp (the caller stamps).
- */
-async function stampedByReleaser(kv: CoordinationKv, held: HeldLock): Promise<ResponseHeader | undefined> {
-  const own = await kv.range({ key: held.key, serializable: true });
-  const k = own.kvs[0];
-  if (k === undefined || k.createRevision !== held.createRevision) return undefined;
-  return k.modRevision > held.joinedAtRevision ? own.header : undefined;
-}
-
-/**
  * Takes the lock (by default the exclusive one), waiting in line (first come, first served)
  * until its turn, the wait timeout, or `signal` (the caller cancelled); a waiter that gives
  * up leaves the line.
@@ -298,26 +270,6 @@ export interface ReleaseRequest {
 }
 
 /**
- * The Mutex participant next in line after the holder releasing `key` (created at
- * fencingToken), from this member's applied state: undefined unless that key is first in line
- * there and the next one is a Mutex key too. A stale state cannot name the wrong waiter: keys
- * are only ever added behind it, and one that left the line since fails the stamp's guard.
- */
-async function nextInLine(
-  kv: CoordinationKv,
-  key: Uint8Array,
-  fencingToken: number,
-): Promise<KeyValue | undefined> {
-  const prefix = mutexPrefixOf(key);
-  if (prefix === undefined || fencingToken === 0) return undefined;
-  const line = await kv.range({ ...firstCreated(prefix), limit: 2, serializable: true });
-  const [first, next] = line.kvs;
-  if (first === undefined || next === undefined) return undefined;
-  if (first.createRevision !== fencingToken || Buffer.compare(first.key, key) !== 0) return undefined;
-  return mutexPrefixOf(next.key) === undefined ? undefined : next;
-}
-
-/**
  * Deletes a lock key (and revokes its lease if asked); says whether a key was deleted. A
  * holder's release of a Mutex also hands the lock over: the same Txn stamps the next waiter's
  * key (guarded by its create revision) as that waiter's own stamp would, so the waiter, woken
@@ -328,22 +280,11 @@ export async function releaseFencedLock(
   leases: CoordinationLeases,
   req: ReleaseRequest,
 ): Promise<{ released: boolean; header: ResponseHeader }> {
-  const next = await nextInLine(kv, req.key, req.fencingToken);
-  const handOver: RequestOp[] =
-    next === undefined
-      ? []
-      : [
-          {
-            requestTxn: {
-              compare: [createRevisionIs(next.key, next.createRevision)],
-              success: [{ requestPut: { key: next.key, value: next.value, ignoreLease: true } }],
-              failure: [],
-            },
-          },
-        ];
+  const line = req.fencingToken === 0 ? undefined : await nextInLine(kv, req.key);
+  const next = line?.holderCreateRevision === req.fencingToken ? line.next : undefined;
   const r = await kv.txn({
     compare: req.fencingToken !== 0 ? [createRevisionIs(req.key, req.fencingToken)] : [],
-    success: [{ requestDeleteRange: { key: req.key } }, ...handOver],
+    success: [{ requestDeleteRange: { key: req.key } }, ...handOverTo(next)],
   });
   const deleted =
     r.succeeded &&

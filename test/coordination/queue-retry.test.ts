@@ -9,16 +9,26 @@
 import { describe, expect, test } from 'vitest';
 import { CairnError, ErrorCode } from '../../src/common/errors.js';
 import { acquireLock, releaseLock } from '../../src/coordination/lock.js';
-import type { RangeRequest, RangeResponse } from '../../src/mvcc/index.js';
+import type { RangeRequest, RangeResponse, TxnRequest, TxnResponse } from '../../src/mvcc/index.js';
 import { b, InProcessKv, settle, str, track } from './support.js';
 
 const never = new AbortController().signal;
 
-/** An in-process kv whose next `failRanges` reads fail as a read barrier that timed out. */
+/**
+ * An in-process kv whose next `failRanges` reads fail as a read barrier that timed out; the
+ * next Txn sets failRanges to `failRangesAfterTxn` (a release's own read before it goes through).
+ */
 class FlakyKv extends InProcessKv {
   failRanges = 0;
+  failRangesAfterTxn = 0;
   failed = 0;
   beforeFailure: () => void = () => undefined;
+  override async txn(req: TxnRequest): Promise<TxnResponse> {
+    const r = await super.txn(req);
+    this.failRanges = this.failRangesAfterTxn;
+    this.failRangesAfterTxn = 0;
+    return r;
+  }
   override async range(req: RangeRequest): Promise<RangeResponse> {
     if (this.failRanges > 0) {
       this.failRanges--;
@@ -37,7 +47,7 @@ describe('a waiter in line and passing failures', () => {
     const second = track(acquireLock(kv, b('l'), 2, never));
     await settle();
     const token = kv.store.range({ key: b('l/2') }).kvs[0]!.createRevision;
-    kv.failRanges = 3;
+    kv.failRangesAfterTxn = 3;
     await releaseLock(kv, first.key);
     const held = await second.promise;
     expect(kv.failed).toBe(3);
@@ -52,7 +62,7 @@ describe('a waiter in line and passing failures', () => {
     const first = await acquireLock(kv, b('m'), 1, never);
     const second = track(acquireLock(kv, b('m'), 2, never));
     await settle();
-    kv.failRanges = 1;
+    kv.failRangesAfterTxn = 1;
     // While the read fails, the waiter's lease ends: its key goes.
     kv.beforeFailure = () => {
       kv.apply({ type: 'txn', request: { success: [{ requestDeleteRange: { key: b('m/2') } }] } });

@@ -8,8 +8,10 @@
  * a holder's Release stamps the next waiter's key in its own Txn, so the waiter answers with
  * no write of its own, at the release's revision; a stale view of the line (the next waiter
  * already gone) stamps nobody and the real next waiter stamps itself; read-write lock keys
- * are never stamped by a release. Over a real MvccStore in process; serializable reads of
- * the lagging member are the store read at an older revision.
+ * are never stamped by a release. etcd's Unlock hands over the same way, so etcd's recipe
+ * too answers a waiter whose turn came by a release with no linearizable read, and an Unlock
+ * still deletes whatever generation of the key it is given. Over a real MvccStore in
+ * process; serializable reads of the lagging member are the store read at an older revision.
  */
 import { describe, expect, test } from 'vitest';
 import { ErrorCode } from '../../src/common/errors.js';
@@ -18,7 +20,7 @@ import {
   type LockRequest,
   releaseFencedLock,
 } from '../../src/coordination/fenced-lock.js';
-import { acquireLock } from '../../src/coordination/lock.js';
+import { acquireLock, releaseLock } from '../../src/coordination/lock.js';
 import type { RangeRequest, RangeResponse, TxnRequest, TxnResponse } from '../../src/mvcc/index.js';
 import { b, InProcessKv, settle, track } from './support.js';
 import { InProcessLeases } from './support-leases.js';
@@ -209,5 +211,67 @@ describe('the hand-over in a release', () => {
     const after = kv.store.range({ key: before.key }).kvs[0]!;
     expect(after.modRevision === released.header.revision).toBe(false);
     await waiting.promise;
+  });
+});
+
+describe("the hand-over in etcd's Unlock", () => {
+  /** An etcd-recipe holder and a waiter behind it (still waiting), each with its own lease. */
+  async function mutexHolderAndWaiter() {
+    const { kv, leases } = counting();
+    const a = await leases.grant(60);
+    const w = await leases.grant(60);
+    const held = await acquireLock(kv, b('pay'), a.id, never);
+    const waiting = track(acquireLock(kv, b('pay'), w.id, never));
+    await settle();
+    expect(waiting.done).toBe(false);
+    return { kv, leases, held, waiting, a, w };
+  }
+
+  test('Unlock stamps the next waiter in its own Txn, and the waiter answers with no linearizable read', async () => {
+    const { kv, held, waiting } = await mutexHolderAndWaiter();
+    kv.linearizable = 0;
+    kv.txns = 0;
+    const unlocked = await releaseLock(kv, held.key);
+    const got = await waiting.promise;
+    expect(kv.linearizable).toBe(0);
+    expect(kv.txns).toBe(1);
+    expect(got.confirmed).toBe(true);
+    expect(got.createRevision).toBeGreaterThan(held.createRevision);
+    expect(got.header.revision).toBeGreaterThanOrEqual(unlocked.revision);
+    expect(kv.store.range({ key: held.key }).kvs).toHaveLength(0);
+    const key = kv.store.range({ key: got.key }).kvs[0]!;
+    expect(key.modRevision).toBe(unlocked.revision);
+    expect(key.createRevision).toBe(got.createRevision);
+    expect(key.value.byteLength).toBe(0);
+  });
+
+  test('Unlock of a generation newer than the one its member saw leading deletes the key and stamps nobody', async () => {
+    const { kv, held, waiting, a } = await mutexHolderAndWaiter();
+    // The holder's key is deleted and put again (a new generation, now behind the waiter),
+    // which the unlocking member has not applied yet: its view shows the old generation first.
+    kv.apply({ type: 'deleteKeys', keys: [held.key] });
+    const turned = await waiting.promise;
+    kv.apply({
+      type: 'txn',
+      request: { success: [{ requestPut: { key: held.key, value: b(''), lease: a.id } }] },
+    });
+    const rejoined = kv.store.range({ key: held.key }).kvs[0]!;
+    kv.lagRevisions = 2;
+    kv.staleReads = 1;
+    const beforeWaiter = kv.store.range({ key: turned.key }).kvs[0]!;
+    const unlocked = await releaseLock(kv, held.key);
+    expect(unlocked.revision).toBeGreaterThan(rejoined.modRevision);
+    expect(kv.store.range({ key: held.key }).kvs).toHaveLength(0);
+    // The waiter that now holds was not stamped by the guarded hand-over.
+    expect(kv.store.range({ key: turned.key }).kvs[0]!.modRevision).toBe(beforeWaiter.modRevision);
+  });
+
+  test('Unlock of a key that does not lead deletes only that key', async () => {
+    const { kv, held, waiting } = await mutexHolderAndWaiter();
+    const waiterKey = kv.store.range({ key: b('pay/'), rangeEnd: b('pay0') }).kvs[1]!;
+    const holderBefore = kv.store.range({ key: held.key }).kvs[0]!;
+    await releaseLock(kv, waiterKey.key);
+    await expect(waiting.promise).rejects.toMatchObject({ code: ErrorCode.LOCK_SESSION_EXPIRED });
+    expect(kv.store.range({ key: held.key }).kvs[0]!.modRevision).toBe(holderBefore.modRevision);
   });
 });
