@@ -12,7 +12,7 @@
  * member's applied state and answers at once: without the stamp it would need a linearizable
  * read (a ReadIndex round to the leader and a quorum) to confirm that its key still exists.
  */
-import { CairnError, ErrorCode } from '../common/errors.js';
+import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
 import {
   EMPTY_BYTES,
   type KeyValue,
@@ -106,20 +106,25 @@ export async function acquireLock(
  * Releases a lock by deleting its key (as etcd's Unlock: whoever holds the key may delete it,
  * whatever its generation). If the key leads the line on this member, the same Txn hands the
  * lock to the next waiter (see the header), guarded so that it happens only if the key deleted
- * is the generation that led.
+ * is the generation that led. The hand-over reads the line and writes the next key: a caller
+ * refused that (etcd's Unlock needs write on its own key only) gets the plain delete.
  */
 export async function releaseLock(kv: CoordinationKv, key: Uint8Array): Promise<ResponseHeader> {
-  const line = await nextInLine(kv, key);
   const deleteKey: RequestOp = { requestDeleteRange: { key } };
-  const resp = await kv.txn(
-    line === undefined
-      ? { success: [deleteKey] }
-      : {
-          compare: [createRevisionIs(key, line.holderCreateRevision)],
-          success: [deleteKey, ...handOverTo(line.next)],
-          failure: [deleteKey],
-        },
-  );
+  try {
+    const line = await nextInLine(kv, key);
+    if (line !== undefined) {
+      const resp = await kv.txn({
+        compare: [createRevisionIs(key, line.holderCreateRevision)],
+        success: [deleteKey, ...handOverTo(line.next)],
+        failure: [deleteKey],
+      });
+      return resp.header;
+    }
+  } catch (err) {
+    if (!isCairnError(err, ErrorCode.PERMISSION_DENIED)) throw err;
+  }
+  const resp = await kv.txn({ success: [deleteKey] });
   return resp.header;
 }
 

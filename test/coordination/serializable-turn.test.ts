@@ -14,7 +14,7 @@
  * process; serializable reads of the lagging member are the store read at an older revision.
  */
 import { describe, expect, test } from 'vitest';
-import { ErrorCode } from '../../src/common/errors.js';
+import { CairnError, ErrorCode } from '../../src/common/errors.js';
 import {
   acquireFencedLock,
   type LockRequest,
@@ -273,5 +273,31 @@ describe("the hand-over in etcd's Unlock", () => {
     await releaseLock(kv, waiterKey.key);
     await expect(waiting.promise).rejects.toMatchObject({ code: ErrorCode.LOCK_SESSION_EXPIRED });
     expect(kv.store.range({ key: held.key }).kvs[0]!.modRevision).toBe(holderBefore.modRevision);
+  });
+  test('a caller allowed to delete its key but not to read the line or write the next key still unlocks', async () => {
+    const { kv, held, waiting } = await mutexHolderAndWaiter();
+    // As an auth rule that grants write on the holder's own key only: the hand-over's read of
+    // the line and its write of the next key are refused, the delete is not.
+    const own = Buffer.from(held.key);
+    const denied = () => new CairnError(ErrorCode.PERMISSION_DENIED, 'etcdserver: permission denied');
+    const range = kv.range.bind(kv);
+    const txn = kv.txn.bind(kv);
+    kv.range = async (req) =>
+      Buffer.compare(Buffer.from(req.key), own) === 0 && !req.rangeEnd
+        ? range(req)
+        : Promise.reject(denied());
+    kv.txn = async (req) => {
+      const ops = [...(req.success ?? []), ...(req.failure ?? [])];
+      const onlyOwnDelete = ops.every(
+        (o) => 'requestDeleteRange' in o && Buffer.compare(Buffer.from(o.requestDeleteRange.key), own) === 0,
+      );
+      return onlyOwnDelete && (req.compare ?? []).length === 0 ? txn(req) : Promise.reject(denied());
+    };
+    await releaseLock(kv, held.key);
+    kv.range = range;
+    kv.txn = txn;
+    expect(kv.store.range({ key: held.key }).kvs).toHaveLength(0);
+    const got = await waiting.promise;
+    expect(got.createRevision).toBeGreaterThan(held.createRevision);
   });
 });
