@@ -40,6 +40,7 @@ import { createObservability, type MemberObservability } from './observability/o
 import { registerPeerServices } from './peer-services.js';
 import { PeerSync } from './peer-sync.js';
 import { SpaceQuota } from './space-quota.js';
+import { unaryStatusInterceptor } from './unary-status.js';
 
 /** A running member. */
 export interface RunningServer {
@@ -297,8 +298,9 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     // request gets etcd's own error ("request is too large") rather than a transport error.
     'grpc.max_receive_message_length': config.maxRequestBytes + 512 * 1024,
     'grpc.max_send_message_length': 2 ** 31 - 1,
-    // Every client call passes one interceptor that counts it (grpc_server_handled_total).
-    ...(observability ? { interceptors: [observability.interceptor] } : {}),
+    // Every client call passes one interceptor that counts it (grpc_server_handled_total), and
+    // a unary call's status leaves with its response.
+    interceptors: [...(observability ? [observability.interceptor] : []), unaryStatusInterceptor],
   };
   const clientServer = new grpc.Server(grpcOptions);
   const clientServices = registerClientServices(clientServer, ctx);
