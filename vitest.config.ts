@@ -10,7 +10,8 @@ export default defineConfig({
     maxWorkers: 2,
     // Builds dist/ once, for the member processes and CLI runs the tests start (test/support/entry.ts).
     globalSetup: ['test/global-setup.ts'],
-    // A failed test prints the recent logs of the test clusters still running.
-    setupFiles: ['test/support/failure-logs.ts'],
+    // A failed test prints the recent logs of the test clusters still running; records loaded
+    // from disk compare with written ones by their fields.
+    setupFiles: ['test/support/failure-logs.ts', 'test/support/record-equality.ts'],
   },
 });

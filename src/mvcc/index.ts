@@ -33,7 +33,8 @@
  *   - meta: { currentRevision, compactedRevision } -> put one meta key => encodeMeta(meta)
  * Write them in the same LevelDB batch as the applied raft index (MvccChangeBuffer merges
  * several applies into one batch). At start-up, read the meta and every revision in order,
- * decodeRevisionValue each, and call `MvccStore.load({ meta, records })`. After installing a
+ * decodeRevisionValue each (with one SlabWriter, so values stay off the V8 heap: loaded-record.ts),
+ * and call `MvccStore.load({ meta, records })`. After installing a
  * raft snapshot, replace all revisions and the meta with `store.persisted()` (revisionsOf
  * groups its records). Folders of older versions hold one record per key (encodeRecordKey,
  * decodeRecord). The mvcc keys should live under a prefix of their own in the LevelDB key space.
@@ -68,6 +69,7 @@ export { type MvccErrorCode, mvccError } from './errors.js';
 export type { HashKVResult } from './hash.js';
 export { compareKeys } from './key-range.js';
 export { LEASE_TTL_SECONDS_MAX, type LeaseRecord, LeaseTable } from './lease-table.js';
+export { kvOf, SlabWriter } from './loaded-record.js';
 export {
   MvccChangeBuffer,
   type MvccChanges,

@@ -10,9 +10,10 @@ import { ErrorCode } from '../common/errors.js';
 import { compareBinary } from './binary-string.js';
 import type { MvccErrorCode } from './errors.js';
 import { keyRangeOf } from './key-range.js';
+import { kvOf } from './loaded-record.js';
 import { type RangeRequest, type RangeResponse, SortOrder, SortTarget } from './requests.js';
 import type { KvState } from './state.js';
-import { kvOf, type RevisionRecord } from './types.js';
+import type { RevisionRecord } from './types.js';
 
 /** The store as a read sees it: the state, and the revision that counts as "now". */
 export interface ReadView {

@@ -10,6 +10,7 @@ import { snapshotRecordBytes } from './codec/record-size.js';
 import { KeyIndex } from './key-index.js';
 import type { KeyRange } from './key-range.js';
 import { LeaseTable } from './lease-table.js';
+import { LoadedRecord } from './loaded-record.js';
 import type { RevisionWrite } from './persistence.js';
 import { createSortedMap, type SortedMap } from './sorted-map.js';
 import { EventType, type RevisionRecord } from './types.js';
@@ -104,7 +105,11 @@ export class KvState {
    */
   loadRecord(record: RevisionRecord): void {
     const ki = this.keys.get(record.key);
-    this.add(ki === undefined ? record : { ...record, key: ki.key }, ki);
+    if (ki === undefined) this.add(record, ki);
+    else if (record instanceof LoadedRecord) {
+      record.shareKey(ki.key);
+      this.add(record, ki);
+    } else this.add({ ...record, key: ki.key }, ki);
   }
 
   /** Adds a record whose key's index entry (if it has one yet) is ki. */
@@ -245,6 +250,7 @@ export class KvState {
     assert(revision !== undefined && revision.slots[record.sub] === record, 'dropping a record not stored');
     this.records--;
     this.recordBytes -= snapshotRecordBytes(record);
+    if (record instanceof LoadedRecord) record.release();
     if (revision.live === 1) {
       this.history.delete(record.main);
       return;

@@ -12,12 +12,13 @@ import type { Command, ResponseOf } from './commands.js';
 import { mvccError } from './errors.js';
 import { type HashKVResult, hashRecords } from './hash.js';
 import type { LeaseRecord } from './lease-table.js';
+import { kvOf } from './loaded-record.js';
 import { loadState, type MvccMeta, type PersistedMvcc } from './persistence.js';
 import { executeRange, type ReadView, rangeRevisionError } from './range.js';
 import type { RangeRequest, RangeResponse, TxnRequest, TxnResponse } from './requests.js';
 import { KvState } from './state.js';
 import { checkPath, choosePath, executeTxn, type LeaseLookup } from './txn.js';
-import { type KeyValue, kvOf, type RevisionRecord } from './types.js';
+import type { KeyValue, RevisionRecord } from './types.js';
 import { DEFAULT_MAX_TXN_OPS, validateRange, validateTxn } from './validate.js';
 import { WriteTxn } from './write-txn.js';
 

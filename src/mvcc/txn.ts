@@ -14,6 +14,7 @@ import { binaryOf } from './binary-string.js';
 import { comparesHold } from './compare.js';
 import { mvccError } from './errors.js';
 import { keyRangeOf } from './key-range.js';
+import { kvOf } from './loaded-record.js';
 import { executeRange, type ReadView, rangeRevisionError } from './range.js';
 import type {
   DeleteRangeRequest,
@@ -25,7 +26,7 @@ import type {
   TxnRequest,
   TxnResponse,
 } from './requests.js';
-import { EMPTY_BYTES, kvOf } from './types.js';
+import { EMPTY_BYTES } from './types.js';
 import type { WriteTxn } from './write-txn.js';
 
 /** Tells whether a lease exists; supplied by the lease machinery (replicated state). */

@@ -4,7 +4,7 @@
  * immutable once built.
  */
 
-import { type BinaryString, bytesOf } from './binary-string.js';
+import type { BinaryString } from './binary-string.js';
 
 /** An empty byte string, shared so that absent values never allocate. */
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
@@ -57,18 +57,6 @@ export interface RevisionRecord extends Revision {
   readonly createRevision: number;
   readonly version: number;
   readonly lease: number;
-}
-
-/** The KeyValue a record stands for, with fresh byte arrays. */
-export function kvOf(record: RevisionRecord, withValue = true): KeyValue {
-  return {
-    key: bytesOf(record.key),
-    createRevision: record.createRevision,
-    modRevision: record.main,
-    version: record.version,
-    value: withValue && record.value !== '' ? bytesOf(record.value) : EMPTY_BYTES,
-    lease: record.lease,
-  };
 }
 
 /** Orders revisions: by main, then by sub. */

@@ -15,8 +15,9 @@
  */
 import { assert } from '../common/assert.js';
 import { bytesEqual, compareKeys, type KeyRange, keyRangeOf } from './key-range.js';
+import { kvOf } from './loaded-record.js';
 import type { MvccStore } from './store.js';
-import { EventType, kvOf, type MvccEvent, type RevisionRecord } from './types.js';
+import { EventType, type MvccEvent, type RevisionRecord } from './types.js';
 import {
   DEFAULT_WATCH_HUB_LIMITS,
   eventSizeBytes,

@@ -7,9 +7,10 @@
 import { assert } from '../common/assert.js';
 import type { BinaryString } from './binary-string.js';
 import type { KeyRange } from './key-range.js';
+import { kvOf } from './loaded-record.js';
 import type { ReadView } from './range.js';
 import type { KvState } from './state.js';
-import { EventType, type KeyValue, kvOf, type MvccEvent, type RevisionRecord } from './types.js';
+import { EventType, type KeyValue, type MvccEvent, type RevisionRecord } from './types.js';
 
 /**
  * The event of one change, its KeyValues made when first read: most writes have no watcher

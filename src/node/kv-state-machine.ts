@@ -29,6 +29,7 @@ import {
   type RevisionRecord,
   type RevisionWrite,
   revisionsOf,
+  SlabWriter,
 } from '../mvcc/index.js';
 import type { RecoveredState, StateMachineOps } from '../storage/level-storage.js';
 import {
@@ -517,6 +518,7 @@ export async function recoverKvStateMachine(recovered: RecoveredState): Promise<
   const leases: LeaseRecord[] = [];
   const alarms: AlarmMember[] = [];
   const auth = new AuthStore();
+  const slabs = new SlabWriter();
   for await (const batch of recovered.stateMachine)
     for (const [key, value] of batch) {
       if (isAuthStateKey(key)) {
@@ -535,7 +537,7 @@ export async function recoverKvStateMachine(recovered: RecoveredState): Promise<
       } else if (key.byteLength === 9 && key[0] === LEASE_KEY_PREFIX) {
         leases.push({ id: readU53(key, 1), ttlSeconds: readU53(value, 0) });
       } else if (key.byteLength === 9 && key[0] === REVISION_KEY_PREFIX) {
-        for (const record of decodeRevisionValue(readU53(key, 1), value)) records.push(record);
+        for (const record of decodeRevisionValue(readU53(key, 1), value, slabs)) records.push(record);
       } else if (key.byteLength === RECORD_KEY_BYTES) {
         legacy.push(decodeRecord(key, value));
       } else throw new CairnError(ErrorCode.CORRUPT, `unknown state-machine key of ${key.byteLength} bytes`);

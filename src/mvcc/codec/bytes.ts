@@ -208,6 +208,19 @@ export class ByteReader {
     return out;
   }
 
+  /** The bytes read from. */
+  get buffer(): Uint8Array {
+    return this.buf;
+  }
+
+  /** Steps over a length-prefixed byte string and returns its length: it ends at position. */
+  skipBytes(): number {
+    const length = this.uvarint();
+    this.need(length);
+    this.offset += length;
+    return length;
+  }
+
   /** A length-prefixed byte string (as bytes() reads it), as a binary string. */
   binary(): BinaryString {
     const length = this.uvarint();

@@ -9,6 +9,7 @@
  * are still read (decodeRecordKey, decodeRecord).
  */
 import { assert } from '../../common/assert.js';
+import { LoadedRecord, type SlabWriter, valueLengthOf } from '../loaded-record.js';
 import type { MvccMeta } from '../persistence.js';
 import { EventType, type Revision, type RevisionRecord } from '../types.js';
 import { ByteReader, ByteWriter, corrupt, uvarintBytes } from './bytes.js';
@@ -38,7 +39,7 @@ export function decodeRecordKey(key: Uint8Array): Revision {
 
 /** The record value of a change. */
 export function encodeRecordValue(record: RevisionRecord): Uint8Array {
-  const w = new ByteWriter(16 + record.key.length + record.value.length);
+  const w = new ByteWriter(16 + record.key.length + valueLengthOf(record));
   writeRecordBody(w, record);
   return w.finish();
 }
@@ -74,8 +75,11 @@ export function encodeRevisionValue(records: readonly RevisionRecord[]): Uint8Ar
   return w.finish();
 }
 
-/** The records of revision main from its revision value, in sub order. */
-export function decodeRevisionValue(main: number, value: Uint8Array): RevisionRecord[] {
+/**
+ * The records of revision main from its revision value, in sub order; with slabs, the values
+ * of PUT records are copied into them (see loaded-record.ts) instead of becoming strings.
+ */
+export function decodeRevisionValue(main: number, value: Uint8Array, slabs?: SlabWriter): RevisionRecord[] {
   const r = new ByteReader(value);
   const version = r.u8();
   if (version !== REVISION_FORMAT_VERSION) throw corrupt(`unknown revision value format ${version}`);
@@ -87,7 +91,7 @@ export function decodeRevisionValue(main: number, value: Uint8Array): RevisionRe
     const sub = r.uvarint();
     if (sub <= previous) throw corrupt(`revision ${main}: sub revision ${sub} after ${previous}`);
     previous = sub;
-    records.push(readRecordBody(r, { main, sub }));
+    records.push(readRecordBody(r, { main, sub }, slabs));
   }
   if (!r.done) throw corrupt(`trailing bytes after the records of revision ${main}`);
   return records;
@@ -99,14 +103,18 @@ export function writeRecordBody(w: ByteWriter, record: RevisionRecord): void {
   w.u8(record.type);
   w.binary(record.key);
   if (record.type === EventType.Delete) return;
-  w.binary(record.value);
+  if (record instanceof LoadedRecord) w.bytes(record.valueBytes());
+  else w.binary(record.value);
   w.svarint(record.createRevision, 'createRevision');
   w.svarint(record.version, 'version');
   w.svarint(record.lease, 'lease');
 }
 
-/** Reads a record value written by writeRecordBody, for the revision stored beside it. */
-export function readRecordBody(r: ByteReader, revision: Revision): RevisionRecord {
+/**
+ * Reads a record value written by writeRecordBody, for the revision stored beside it; with
+ * slabs, a PUT's value is copied into them (see loaded-record.ts).
+ */
+export function readRecordBody(r: ByteReader, revision: Revision, slabs?: SlabWriter): RevisionRecord {
   const version = r.u8();
   if (version !== FORMAT_VERSION) throw corrupt(`unknown record format ${version}`);
   const type = r.u8();
@@ -115,6 +123,14 @@ export function readRecordBody(r: ByteReader, revision: Revision): RevisionRecor
   if (type === EventType.Delete)
     return { main, sub, type, key, value: '', createRevision: 0, version: 0, lease: 0 };
   if (type !== EventType.Put) throw corrupt(`unknown event type ${type}`);
+  if (slabs !== undefined) {
+    const length = r.skipBytes();
+    const start = r.position - length;
+    const createRevision = r.svarint();
+    const kvVersion = r.svarint();
+    const lease = r.svarint();
+    return slabs.put(main, sub, key, r.buffer, start, length, createRevision, kvVersion, lease);
+  }
   const value = r.binary();
   const createRevision = r.svarint();
   const kvVersion = r.svarint();

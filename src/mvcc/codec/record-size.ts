@@ -3,6 +3,7 @@
  * body as record-codec writes it), without writing it: the store keeps the total of its
  * records' sizes as they come and go, so a snapshot announces its length at once.
  */
+import { valueLengthOf } from '../loaded-record.js';
 import { EventType, type RevisionRecord } from '../types.js';
 import { svarintBytes, uvarintBytes } from './bytes.js';
 
@@ -11,7 +12,7 @@ export function recordBodyBytes(record: RevisionRecord): number {
   const key = record.key.length;
   const head = 2 + uvarintBytes(key) + key;
   if (record.type === EventType.Delete) return head;
-  const value = record.value.length;
+  const value = valueLengthOf(record);
   return (
     head +
     uvarintBytes(value) +

@@ -8,6 +8,7 @@
 import { crc32 } from '../../common/crc32.js';
 import type { LazyBytes } from '../../common/lazy-bytes.js';
 import type { LeaseRecord } from '../lease-table.js';
+import { SlabWriter } from '../loaded-record.js';
 import type { MvccMeta, PersistedMvcc } from '../persistence.js';
 import type { RevisionRecord } from '../types.js';
 import { ByteReader, ByteWriter, corrupt, uvarintBytes } from './bytes.js';
@@ -113,10 +114,12 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   const meta = { currentRevision: r.uvarint(), compactedRevision: r.uvarint() };
   const count = r.uvarint();
   const records: RevisionRecord[] = [];
+  // Values go into slabs: a snapshot of a large store would otherwise become one string per value.
+  const slabs = new SlabWriter();
   for (let i = 0; i < count; i++) {
     const main = r.uvarint();
     const sub = r.uvarint();
-    records.push(readRecordBody(r, { main, sub }));
+    records.push(readRecordBody(r, { main, sub }, slabs));
   }
   const leases: LeaseRecord[] = [];
   if (version >= 2) {

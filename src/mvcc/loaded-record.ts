@@ -1,0 +1,180 @@
+/**
+ * Records read from disk or from a snapshot keep their values outside the V8 heap. Loading a
+ * store made one 256-byte string per value, and the young-generation collector copied every
+ * one of them twice on its way to the old generation: at a million keys that copying was
+ * most of the start-up's time. A loaded record instead holds where its value lies in a
+ * ValueSlab (a large byte array filled at load), and builds the string only when read.
+ *
+ * A slab stays in memory while any record in it does. So that a few long-lived values do not
+ * pin slabs that compaction has mostly emptied, a slab whose live bytes fall below a quarter
+ * of what it holds gives every record still in it a string of its own, and lets go of them.
+ */
+import { assert } from '../common/assert.js';
+import { type BinaryString, binaryOf, bytesOf } from './binary-string.js';
+import { EMPTY_BYTES, EventType, type KeyValue, type RevisionRecord } from './types.js';
+
+/** Bytes of one slab. */
+export const SLAB_BYTES = 256 * 1024;
+/** Larger values are loaded as strings (each would take a good part of a slab). */
+export const SLAB_VALUE_BYTES_MAX = 4 * 1024;
+/** A slab hands its records strings of their own when its live bytes fall below 1/this of its used bytes. */
+const SLAB_SPARSE_RATIO = 4;
+
+/** A byte array that holds the values of many loaded records. */
+class ValueSlab {
+  readonly bytes = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  /** Bytes filled so far. */
+  used = 0;
+  /** Invariant: the lengths of the values of the records in `records` not yet released. */
+  liveBytes = 0;
+  /** The records whose values lie here; emptied once they have strings of their own. */
+  records: LoadedRecord[] = [];
+
+  /** Called when one of its records is dropped: hands the others strings once few bytes are live. */
+  released(length: number): void {
+    this.liveBytes -= length;
+    assert(this.liveBytes >= 0, 'a slab released more bytes than it holds');
+    if (this.records.length === 0 || this.liveBytes * SLAB_SPARSE_RATIO >= this.used) return;
+    for (const r of this.records) r.ownValue();
+    this.records = [];
+  }
+}
+
+/** A PUT record loaded from disk or a snapshot, its value in a slab until it needs a string. */
+export class LoadedRecord implements RevisionRecord {
+  readonly type = EventType.Put;
+  #key: BinaryString;
+  #slab: ValueSlab | undefined;
+  #start: number;
+  #length: number;
+  #value: BinaryString | undefined;
+  #released = false;
+
+  constructor(
+    readonly main: number,
+    readonly sub: number,
+    key: BinaryString,
+    slab: ValueSlab,
+    start: number,
+    length: number,
+    readonly createRevision: number,
+    readonly version: number,
+    readonly lease: number,
+  ) {
+    this.#key = key;
+    this.#slab = slab;
+    this.#start = start;
+    this.#length = length;
+  }
+
+  /** The key. */
+  get key(): BinaryString {
+    return this.#key;
+  }
+
+  /** The value, as a string built now (unless the record has one of its own). */
+  get value(): BinaryString {
+    return this.#value ?? binaryOf(this.#slab!.bytes, this.#start, this.#start + this.#length);
+  }
+
+  /** The value's length in bytes, without building it. */
+  get valueLength(): number {
+    return this.#length;
+  }
+
+  /** Whether the value still lies in a slab (false once the record has a string of its own). */
+  get inSlab(): boolean {
+    return this.#value === undefined;
+  }
+
+  /** The value's bytes, in a new array. */
+  valueBytes(): Uint8Array {
+    if (this.#value !== undefined) return bytesOf(this.#value);
+    const out = new Uint8Array(this.#length);
+    out.set(this.#slab!.bytes.subarray(this.#start, this.#start + this.#length));
+    return out;
+  }
+
+  /**
+   * Takes an equal key string (the one the key's other records share), so that a key loaded
+   * many times is held once. Only while loading, before anything else sees the record.
+   */
+  shareKey(key: BinaryString): void {
+    assert(key === this.#key, 'a record can only take an equal key');
+    this.#key = key;
+  }
+
+  /** The store dropped this record (compaction): its bytes no longer count as live in its slab. */
+  release(): void {
+    assert(!this.#released, 'a loaded record released twice');
+    this.#released = true;
+    if (this.#value === undefined) this.#slab!.released(this.#length);
+  }
+
+  /** Gives the record a string of its own and lets go of its slab (unless released: nothing reads those but old views). */
+  ownValue(): void {
+    if (this.#released || this.#value !== undefined) return;
+    this.#value = this.value;
+    this.#slab = undefined;
+  }
+}
+
+/** Copies values into slabs while a store is loaded; one per load. */
+export class SlabWriter {
+  private slab: ValueSlab | undefined;
+
+  /**
+   * The record of a PUT whose value is bytes [start, start + length) of src: a LoadedRecord
+   * with the value copied into a slab, or a plain record for an empty or large value.
+   */
+  put(
+    main: number,
+    sub: number,
+    key: BinaryString,
+    src: Uint8Array,
+    start: number,
+    length: number,
+    createRevision: number,
+    version: number,
+    lease: number,
+  ): RevisionRecord {
+    if (length === 0 || length > SLAB_VALUE_BYTES_MAX) {
+      const value = binaryOf(src, start, start + length);
+      return { main, sub, type: EventType.Put, key, value, createRevision, version, lease };
+    }
+    let slab = this.slab;
+    if (slab === undefined || slab.used + length > SLAB_BYTES) {
+      slab = new ValueSlab();
+      this.slab = slab;
+    }
+    slab.bytes.set(src.subarray(start, start + length), slab.used);
+    const record = new LoadedRecord(main, sub, key, slab, slab.used, length, createRevision, version, lease);
+    slab.used += length;
+    slab.liveBytes += length;
+    slab.records.push(record);
+    return record;
+  }
+}
+
+/** A record's value length in bytes, without building a loaded record's string. */
+export function valueLengthOf(record: RevisionRecord): number {
+  return record instanceof LoadedRecord ? record.valueLength : record.value.length;
+}
+
+/** A record's value as bytes, in a new array (empty values share EMPTY_BYTES). */
+export function valueBytesOf(record: RevisionRecord): Uint8Array {
+  if (record instanceof LoadedRecord) return record.valueBytes();
+  return record.value === '' ? EMPTY_BYTES : bytesOf(record.value);
+}
+
+/** The KeyValue a record stands for, with fresh byte arrays. */
+export function kvOf(record: RevisionRecord, withValue = true): KeyValue {
+  return {
+    key: bytesOf(record.key),
+    createRevision: record.createRevision,
+    modRevision: record.main,
+    version: record.version,
+    value: withValue ? valueBytesOf(record) : EMPTY_BYTES,
+    lease: record.lease,
+  };
+}

@@ -1,0 +1,138 @@
+// Proves that a store loaded with its values in slabs (src/mvcc/loaded-record.ts) is the store it was saved from and stays so through further writes and compactions; that empty and large values stay plain strings; that values crossing a slab's end land whole in the next; that a loaded record takes only an equal key; and that a slab compaction has mostly emptied hands its survivors strings of their own, and not before.
+import { describe, expect, it } from 'vitest';
+import { collectBytes } from '../../src/common/lazy-bytes.js';
+import {
+  decodeRevisionValue,
+  encodeRevisionValue,
+  MvccStore,
+  type RevisionRecord,
+  revisionsOf,
+  SlabWriter,
+} from '../../src/mvcc/index.js';
+import { LoadedRecord, SLAB_BYTES, SLAB_VALUE_BYTES_MAX } from '../../src/mvcc/loaded-record.js';
+import { b, newStore, ok, str } from './support.js';
+import { readBattery, workload } from './workload.js';
+
+/** A store as recovery builds it: its records saved as revision values and read back through slabs. */
+function reloaded(store: MvccStore): MvccStore {
+  const slabs = new SlabWriter();
+  const records: RevisionRecord[] = [];
+  for (const { main, records: rs } of revisionsOf([...store.records()]))
+    records.push(...decodeRevisionValue(main, encodeRevisionValue(rs), slabs));
+  return MvccStore.load(
+    {
+      meta: { currentRevision: store.currentRevision, compactedRevision: store.compactedRevision },
+      records,
+    },
+    { leaseExists: () => true },
+  );
+}
+
+const loadedShare = (store: MvccStore): number => {
+  const all = [...store.records()];
+  return all.filter((r) => r instanceof LoadedRecord).length / all.length;
+};
+
+/** A store of n keys k00000.. holding values of `bytes` bytes, written in Txns of 100 puts. */
+function bulk(n: number, bytes: number): MvccStore {
+  const store = newStore();
+  for (let first = 0; first < n; first += 100) {
+    const success = [];
+    for (let i = first; i < Math.min(n, first + 100); i++)
+      success.push({
+        requestPut: { key: b(`k${String(i).padStart(5, '0')}`), value: b(`${i}:`.padEnd(bytes, 'x')) },
+      });
+    ok(store, { type: 'txn', request: { success } });
+  }
+  return store;
+}
+
+describe('records loaded into slabs', () => {
+  for (const seed of [11, 12, 13]) {
+    it(`a reloaded store is the saved one, through later writes and compactions (seed ${seed})`, () => {
+      const source = newStore();
+      for (const c of workload(seed, 400, () => source)) source.apply(c);
+      const loaded = reloaded(source);
+      expect(loadedShare(loaded)).toBeGreaterThan(0.5);
+      expect(readBattery(loaded)).toEqual(readBattery(source));
+      expect(loaded.hashKV()).toEqual(source.hashKV());
+      expect(collectBytes(loaded.snapshot(7))).toEqual(collectBytes(source.snapshot(7)));
+      let step = 0;
+      for (const c of workload(seed + 50, 300, () => source)) {
+        expect(loaded.apply(c)).toEqual(source.apply(c));
+        if (++step % 25 === 0) {
+          expect(readBattery(loaded)).toEqual(readBattery(source));
+          expect(loaded.hashKV()).toEqual(source.hashKV());
+        }
+      }
+      expect(collectBytes(loaded.snapshot(8))).toEqual(collectBytes(source.snapshot(8)));
+    });
+  }
+
+  it('empty and large values stay strings; values up to the limit go into slabs', () => {
+    const store = newStore();
+    ok(store, { type: 'put', request: { key: b('empty'), value: new Uint8Array(0) } });
+    ok(store, {
+      type: 'put',
+      request: { key: b('limit'), value: new Uint8Array(SLAB_VALUE_BYTES_MAX).fill(7) },
+    });
+    ok(store, {
+      type: 'put',
+      request: { key: b('large'), value: new Uint8Array(SLAB_VALUE_BYTES_MAX + 1).fill(8) },
+    });
+    const loaded = reloaded(store);
+    const byKey = new Map([...loaded.records()].map((r) => [r.key, r]));
+    expect(byKey.get('empty')).not.toBeInstanceOf(LoadedRecord);
+    expect(byKey.get('limit')).toBeInstanceOf(LoadedRecord);
+    expect(byKey.get('large')).not.toBeInstanceOf(LoadedRecord);
+    for (const key of ['empty', 'limit', 'large'])
+      expect(loaded.range({ key: b(key) }).kvs).toEqual(store.range({ key: b(key) }).kvs);
+  });
+
+  it('values that cross a slab end land whole in the next slab', () => {
+    const valueBytes = 1000;
+    const n = Math.ceil((3 * SLAB_BYTES) / valueBytes);
+    const store = bulk(n, valueBytes);
+    const loaded = reloaded(store);
+    expect(loadedShare(loaded)).toBe(1);
+    const got = loaded.range({ key: b('k'), rangeEnd: b('l') }).kvs;
+    expect(got.length).toBe(n);
+    for (let i = 0; i < n; i++) expect(str(got[i]!.value)).toBe(`${i}:`.padEnd(valueBytes, 'x'));
+  });
+
+  it('a slab mostly emptied by compaction hands its survivors strings of their own, and not before', () => {
+    const valueBytes = 200;
+    const n = Math.floor(SLAB_BYTES / valueBytes); // one slab's worth
+    const loaded = reloaded(bulk(n, valueBytes));
+    const rewrite = (from: number, to: number): void => {
+      for (let i = from; i < to; i++)
+        ok(loaded, { type: 'put', request: { key: b(`k${String(i).padStart(5, '0')}`), value: b('new') } });
+      ok(loaded, { type: 'compact', request: { revision: loaded.currentRevision } });
+    };
+    const original = () => [...loaded.records()].filter((r): r is LoadedRecord => r instanceof LoadedRecord);
+    // 70% of the slab's values replaced: 30% still live, above a quarter: still in the slab.
+    rewrite(0, Math.floor(n * 0.7));
+    expect(original().length).toBe(n - Math.floor(n * 0.7));
+    expect(original().every((r) => r.inSlab)).toBe(true);
+    // 80% replaced: below a quarter live: every survivor has its own string, with its value.
+    rewrite(Math.floor(n * 0.7), Math.floor(n * 0.8));
+    const left = original();
+    expect(left.length).toBe(n - Math.floor(n * 0.8));
+    expect(left.every((r) => !r.inSlab)).toBe(true);
+    for (const r of left) expect(r.value).toBe(`${Number(r.key.slice(1))}:`.padEnd(valueBytes, 'x'));
+    const all = loaded.range({ key: b('k'), rangeEnd: b('l') }).kvs;
+    expect(all.length).toBe(n);
+    for (let i = 0; i < n; i++)
+      expect(str(all[i]!.value)).toBe(i < Math.floor(n * 0.8) ? 'new' : `${i}:`.padEnd(valueBytes, 'x'));
+  });
+
+  it('a key loaded in several records reads back in each, and a loaded record takes only an equal key string', () => {
+    const store = newStore();
+    for (let i = 0; i < 3; i++) ok(store, { type: 'put', request: { key: b('same'), value: b(`v${i}`) } });
+    const loaded = reloaded(store);
+    const keys = [...loaded.records()].map((r) => r.key);
+    expect(keys).toEqual(['same', 'same', 'same']);
+    const record = new SlabWriter().put(1, 0, 'a', b('x'), 0, 1, 1, 1, 0) as LoadedRecord;
+    expect(() => record.shareKey('b')).toThrow();
+  });
+});
