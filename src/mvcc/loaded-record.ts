@@ -91,8 +91,14 @@ export class LoadedRecord implements RevisionRecord {
   valueBytes(): Uint8Array {
     if (this.#value !== undefined) return bytesOf(this.#value);
     const out = new Uint8Array(this.#length);
-    out.set(this.#slab!.bytes.subarray(this.#start, this.#start + this.#length));
+    out.set(this.valueView());
     return out;
+  }
+
+  /** The value's bytes, to be copied at once (a view of the slab while the value lies there). */
+  valueView(): Uint8Array {
+    if (this.#value !== undefined) return bytesOf(this.#value);
+    return this.#slab!.bytes.subarray(this.#start, this.#start + this.#length);
   }
 
   /**

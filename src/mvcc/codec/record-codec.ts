@@ -103,7 +103,7 @@ export function writeRecordBody(w: ByteWriter, record: RevisionRecord): void {
   w.u8(record.type);
   w.binary(record.key);
   if (record.type === EventType.Delete) return;
-  if (record instanceof LoadedRecord) w.bytes(record.valueBytes());
+  if (record instanceof LoadedRecord) w.bytes(record.valueView());
   else w.binary(record.value);
   w.svarint(record.createRevision, 'createRevision');
   w.svarint(record.version, 'version');
