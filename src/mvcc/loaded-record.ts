@@ -1,9 +1,9 @@
 /**
  * Records read from disk or from a snapshot keep their values outside the V8 heap. Loading a
- * store made one 256-byte string per value, and the young-generation collector copied every
- * one of them twice on its way to the old generation: at a million keys that copying was
- * most of the start-up's time. A loaded record instead holds where its value lies in a
- * ValueSlab (a large byte array filled at load), and builds the string only when read.
+ * store made one string per value, and the young-generation collector copied every one of
+ * them twice on its way to the old generation: at a million 256-byte values they were half
+ * of the heap. A loaded record instead holds where its value lies in a ValueSlab (a large
+ * byte array filled at load), and builds the string only when read.
  *
  * A slab stays in memory while any record in it does. So that a few long-lived values do not
  * pin slabs that compaction has mostly emptied, a slab whose live bytes fall below a quarter
