@@ -9,6 +9,7 @@
  * are still read (decodeRecordKey, decodeRecord).
  */
 import { assert } from '../../common/assert.js';
+import { binaryOf } from '../binary-string.js';
 import { LoadedRecord, type SlabWriter, valueLengthOf } from '../loaded-record.js';
 import type { MvccMeta } from '../persistence.js';
 import { EventType, type Revision, type RevisionRecord } from '../types.js';
@@ -123,18 +124,14 @@ export function readRecordBody(r: ByteReader, revision: Revision, slabs?: SlabWr
   if (type === EventType.Delete)
     return { main, sub, type, key, value: '', createRevision: 0, version: 0, lease: 0 };
   if (type !== EventType.Put) throw corrupt(`unknown event type ${type}`);
-  if (slabs !== undefined) {
-    const length = r.skipBytes();
-    const start = r.position - length;
-    const createRevision = r.svarint();
-    const kvVersion = r.svarint();
-    const lease = r.svarint();
-    return slabs.put(main, sub, key, r.buffer, start, length, createRevision, kvVersion, lease);
-  }
-  const value = r.binary();
+  const length = r.skipBytes();
+  const start = r.position - length;
   const createRevision = r.svarint();
   const kvVersion = r.svarint();
   const lease = r.svarint();
+  if (slabs !== undefined)
+    return slabs.put(main, sub, key, r.buffer, start, length, createRevision, kvVersion, lease);
+  const value = binaryOf(r.buffer, start, start + length);
   return { main, sub, type, key, value, createRevision, version: kvVersion, lease };
 }
 
