@@ -1,5 +1,6 @@
 /** Configuration of a raft node, validated once at construction. */
 import { CairnError, ErrorCode } from '../common/errors.js';
+import { leaseTicksFor } from './read-lease.js';
 import type { Storage } from './storage.js';
 import type { NodeId } from './types.js';
 
@@ -20,7 +21,11 @@ export interface RaftLogger {
 export enum ReadOnlyOption {
   /** ReadIndex: one heartbeat round confirms leadership (batched across reads). */
   Safe = 'safe',
-  /** Lease-based: trust the election timeout; requires checkQuorum and bounded clock drift. */
+  /**
+   * Lease-based: a leader answers reads while a quorum acknowledged one of its heartbeats
+   * within the last electionTimeoutTicks - 3 ticks (see read-lease.ts); requires checkQuorum,
+   * a driver whose ticks keep pace with a monotonic clock, and clock rates within about 10%.
+   */
   LeaseBased = 'lease-based',
 }
 
@@ -48,6 +53,11 @@ export interface RaftConfig {
   /** Candidates first ask whether they could win (thesis 9.6), so a rejoining node cannot disrupt. */
   readonly preVote?: boolean;
   readonly readOnlyOption?: ReadOnlyOption;
+  /**
+   * Lease mode: tick() leaves the lease clock alone and the driver moves it from a monotonic
+   * clock (advanceLeaseClock). Without it, each tick() is taken to be one tick of real time.
+   */
+  readonly leaseClockByDriver?: boolean;
   /** Refuse proposals on followers (with a leader hint) instead of forwarding them. */
   readonly disableProposalForwarding?: boolean;
   readonly logger?: RaftLogger;
@@ -94,6 +104,7 @@ export function resolveConfig(c: RaftConfig): ResolvedRaftConfig {
     checkQuorum: c.checkQuorum ?? false,
     preVote: c.preVote ?? false,
     readOnlyOption: c.readOnlyOption ?? ReadOnlyOption.Safe,
+    leaseClockByDriver: c.leaseClockByDriver ?? false,
     disableProposalForwarding: c.disableProposalForwarding ?? false,
     logger: c.logger,
     testOnlyBrokenCommitRule: c.testOnlyBrokenCommitRule ?? false,
@@ -101,6 +112,9 @@ export function resolveConfig(c: RaftConfig): ResolvedRaftConfig {
   if (r.inflightMessagesMax <= 0) throw invalid('inflightMessagesMax must be > 0');
   if (r.readOnlyOption === ReadOnlyOption.LeaseBased && !r.checkQuorum) {
     throw invalid('lease-based reads require checkQuorum');
+  }
+  if (r.readOnlyOption === ReadOnlyOption.LeaseBased && leaseTicksFor(r.electionTimeoutTicks) < 1) {
+    throw invalid('lease-based reads need an election timeout of at least 4 ticks');
   }
   return r;
 }

@@ -13,6 +13,7 @@ import { type RaftConfig, ReadOnlyOption, type ResolvedRaftConfig, resolveConfig
 import { RaftLog } from './log.js';
 import { ProgressState } from './progress.js';
 import { VoteResult } from './quorum.js';
+import { leaseTicksFor, ReadLease } from './read-lease.js';
 import { ReadOnly } from './read-only.js';
 import { ProgressTracker } from './tracker.js';
 import {
@@ -105,6 +106,21 @@ export class Raft {
   /** ReadIndex requests that arrived before this leader committed an entry of its term. */
   pendingReadIndexMessages: Message[] = [];
 
+  /** Lease mode: this leader's read lease in its term (see read-lease.ts). */
+  readLease = new ReadLease();
+  /** Lease mode: reads wait for a lease and no heartbeat round has been sent for them yet. */
+  leaseRoundWanted = false;
+  /**
+   * The lease clock, in ticks from 1 when this node was made: moved by tick(), or only by
+   * advanceLeaseClock when the driver keeps it (leaseClockByDriver); never by
+   * advanceElectionClock. Stamped on a leader's heartbeats in lease mode.
+   */
+  leaseClockTicks = 1;
+  /**
+   * Lease mode: whether this node started with a term on disk, so may have acknowledged a
+   * leader's heartbeat before a restart (a node persists a term before it answers in it).
+   */
+  private readonly startedWithTerm: boolean;
   /** Ticks since the last election timeout reset (followers/candidates) or the last check-quorum (leader). */
   electionElapsedTicks = 0;
   heartbeatElapsedTicks = 0;
@@ -116,6 +132,7 @@ export class Raft {
     this.id = this.cfg.id;
     this.log = new RaftLog(this.cfg.storage, this.cfg.committedSizeBytesPerReadyMax);
     const { hardState, confState } = this.cfg.storage.initialState();
+    this.startedWithTerm = hardState.term > 0;
     const cp = restoreConfState(confState, {
       lastIndex: this.log.lastIndex(),
       inflightMessagesMax: this.cfg.inflightMessagesMax,
@@ -297,7 +314,9 @@ export class Raft {
     // A follower may not have the leader's whole log yet: never tell it to commit beyond what it matches.
     const pr = this.tracker.progress.get(to)!;
     const commit = Math.min(pr.match, this.log.committed);
-    this.send({ type: MessageType.Heartbeat, to, commit, context });
+    // In lease mode the index field carries the lease clock at sending; the follower echoes it.
+    const index = this.leaseMode() ? this.leaseClockTicks : 0;
+    this.send({ type: MessageType.Heartbeat, to, commit, index, context });
   }
 
   /** Sends appends to every member that is not paused. */
@@ -317,8 +336,14 @@ export class Raft {
 
   /** Sends one heartbeat round for every read queued since the last one (called before a Ready is built). */
   flushReadIndexBroadcast(): void {
-    if (this.role !== Role.Leader || !this.readOnly.needsBroadcast()) return;
-    this.bcastHeartbeatWithContext(this.readOnly.takeBroadcastContext());
+    if (this.role !== Role.Leader) return;
+    if (this.readOnly.needsBroadcast()) {
+      this.leaseRoundWanted = false;
+      this.bcastHeartbeatWithContext(this.readOnly.takeBroadcastContext());
+    } else if (this.leaseRoundWanted) {
+      this.leaseRoundWanted = false;
+      this.bcastHeartbeat();
+    }
   }
 
   // --------------------------------------------------------------- commit
@@ -357,6 +382,8 @@ export class Raft {
     this.uncommittedSizeBytes = 0;
     this.readOnly = new ReadOnly();
     this.pendingReadIndexMessages = [];
+    this.readLease = new ReadLease();
+    this.leaseRoundWanted = false;
   }
 
   /**
@@ -494,8 +521,44 @@ export class Raft {
 
   /** Advances time by one tick. */
   tick(): void {
+    if (!this.cfg.leaseClockByDriver) this.leaseClockTicks++;
     if (this.role === Role.Leader) this.tickHeartbeat();
     else this.tickElection();
+  }
+
+  /**
+   * Moves a follower's or candidate's election clock `ticks` ahead, as that many ticks would,
+   * without moving the lease clock (a driver's initial election advance, not time passing).
+   */
+  advanceElectionClock(ticks: number): void {
+    if (this.role === Role.Leader) return;
+    for (let i = 0; i < ticks; i++) this.tickElection();
+  }
+
+  /**
+   * Moves the lease clock forward to `ticks` (never back): a driver whose tick() calls may
+   * fall behind real time (timers fire late under load) keeps the clock at 1 + the whole
+   * ticks a monotonic clock counted since this node was made, and calls this before every
+   * step, read and tick (leaseClockByDriver).
+   */
+  advanceLeaseClock(ticks: number): void {
+    if (ticks > this.leaseClockTicks) this.leaseClockTicks = ticks;
+  }
+
+  /** Whether reads are served under a leader lease (ReadOnlyOption.LeaseBased). */
+  leaseMode(): boolean {
+    return this.cfg.readOnlyOption === ReadOnlyOption.LeaseBased;
+  }
+
+  /**
+   * Lease mode, for the first electionTimeoutTicks ticks after a restart: this node may have
+   * acknowledged a leader's heartbeat just before it and forgotten it, so it neither votes
+   * for another candidate nor campaigns until that leader's lease has run out.
+   */
+  private inStartupLease(): boolean {
+    return (
+      this.leaseMode() && this.startedWithTerm && this.leaseClockTicks - 1 < this.cfg.electionTimeoutTicks
+    );
   }
 
   private pastElectionTimeout(): boolean {
@@ -504,7 +567,7 @@ export class Raft {
 
   private tickElection(): void {
     this.electionElapsedTicks++;
-    if (this.promotable() && this.pastElectionTimeout()) {
+    if (this.promotable() && this.pastElectionTimeout() && !this.inStartupLease()) {
       this.electionElapsedTicks = 0;
       this.step(this.local(MessageType.Hup));
     }
@@ -592,9 +655,10 @@ export class Raft {
       if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
         const force = isTransferContext(m.context);
         const inLease =
-          this.cfg.checkQuorum &&
-          this.leader !== NONE &&
-          this.electionElapsedTicks < this.cfg.electionTimeoutTicks;
+          (this.cfg.checkQuorum &&
+            this.leader !== NONE &&
+            this.electionElapsedTicks < this.cfg.electionTimeoutTicks) ||
+          this.inStartupLease();
         if (!force && inLease) {
           // We heard from a leader within the minimum election timeout: a healthy leader
           // exists, so this campaign is disruptive (thesis 4.2.3). Ignore it entirely.
@@ -772,8 +836,12 @@ export class Raft {
         pr.probeSent = false;
         if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
         if (pr.match < this.log.lastIndex()) this.sendAppend(m.from);
-        if (this.cfg.readOnlyOption !== ReadOnlyOption.Safe || !m.context || m.context.byteLength === 0)
-          return;
+        if (this.leaseMode()) {
+          this.readLease.recordAck(m.from, m.index);
+          this.releaseLeaseReads();
+        }
+        // A context is a ReadIndex round's (Safe mode, or lease mode after a forfeit).
+        if (!m.context || m.context.byteLength === 0) return;
         const acks = this.readOnly.recvAck(m.from, m.context);
         if (!acks) return;
         const votes = new Map<NodeId, boolean>();
@@ -879,10 +947,51 @@ export class Raft {
 
   private acceptReadIndex(m: Message): void {
     // A single voter needs nobody to confirm its leadership.
-    if (this.cfg.readOnlyOption === ReadOnlyOption.LeaseBased || this.tracker.isSingleton()) {
+    if (this.tracker.isSingleton()) {
       this.respondToReadIndex(m, this.log.committed);
       return;
     }
+    if (this.leaseMode() && !this.readLease.forfeited) {
+      if (this.leaseHolds()) {
+        this.respondToReadIndex(m, this.log.committed);
+      } else {
+        this.readLease.wait(m);
+        this.leaseRoundWanted = true;
+      }
+      return;
+    }
+    this.queueReadRound(m);
+  }
+
+  /** Whether this node would answer a read now under its lease: a lease-mode leader, with an entry of its term committed, holding its lease. */
+  holdsReadLease(): boolean {
+    return (
+      this.role === Role.Leader &&
+      this.leaseMode() &&
+      !this.readLease.forfeited &&
+      this.committedEntryInCurrentTerm() &&
+      this.leaseHolds()
+    );
+  }
+
+  /** Whether this leader holds its read lease now (lease mode). */
+  private leaseHolds(): boolean {
+    return this.readLease.holds(
+      this.tracker.config.voters,
+      this.id,
+      this.leaseClockTicks,
+      leaseTicksFor(this.cfg.electionTimeoutTicks),
+    );
+  }
+
+  /** Answers the reads waiting for the lease, if it holds now. */
+  private releaseLeaseReads(): void {
+    if (this.readLease.waitingCount === 0 || !this.leaseHolds()) return;
+    for (const r of this.readLease.takeWaiting()) this.respondToReadIndex(r, this.log.committed);
+  }
+
+  /** Queues a read for the next ReadIndex heartbeat round (thesis 6.4). */
+  private queueReadRound(m: Message): void {
     this.readOnly.addRequest(this.log.committed, m);
     this.readOnly.recvAck(this.id, m.context);
     // The heartbeat round is sent when the next Ready is built, shared by all reads queued until then.
@@ -1019,7 +1128,8 @@ export class Raft {
 
   private handleHeartbeat(m: Message): void {
     this.log.commitTo(m.commit);
-    this.send({ type: MessageType.HeartbeatResp, to: m.from, context: m.context });
+    // Echo the lease stamp (index) and the ReadIndex round (context).
+    this.send({ type: MessageType.HeartbeatResp, to: m.from, index: m.index, context: m.context });
   }
 
   private handleSnapshot(m: Message): void {
@@ -1077,7 +1187,19 @@ export class Raft {
   // ---------------------------------------------------- leadership transfer
 
   private sendTimeoutNow(to: NodeId): void {
+    this.forfeitReadLease();
     this.send({ type: MessageType.TimeoutNow, to });
+  }
+
+  /**
+   * The transferee will campaign past the voters' lease: stop serving reads under it for the
+   * rest of this term, and move the reads waiting for it to a ReadIndex round.
+   */
+  private forfeitReadLease(): void {
+    if (!this.leaseMode() || this.readLease.forfeited) return;
+    this.readLease.forfeited = true;
+    this.leaseRoundWanted = false;
+    for (const r of this.readLease.takeWaiting()) this.queueReadRound(r);
   }
 
   /** Gives up a transfer in progress. */

@@ -167,7 +167,7 @@ export class RawNode {
   /** Whether ready() has anything to hand out. */
   hasReady(): boolean {
     const r = this.raft;
-    if (r.role === Role.Leader && r.readOnly.needsBroadcast()) return true;
+    if (r.role === Role.Leader && (r.readOnly.needsBroadcast() || r.leaseRoundWanted)) return true;
     const ss = r.softState();
     if (ss.leader !== this.prevSoftState.leader || ss.role !== this.prevSoftState.role) return true;
     if (!sameHardState(r.hardState(), this.prevHardState)) return true;
@@ -241,6 +241,21 @@ export class RawNode {
   /** The link to the leader broke: campaign `extraTicks` after the base election timeout, not later (see Raft.expediteElection). */
   expediteElection(extraTicks: number): void {
     this.raft.expediteElection(extraTicks);
+  }
+
+  /** Moves the election clock of a node that does not lead `ticks` ahead, leaving the lease clock (see Raft.advanceElectionClock). */
+  advanceElectionClock(ticks: number): void {
+    this.raft.advanceElectionClock(ticks);
+  }
+
+  /** Whether this node is a leader that would answer a read now under its lease (lease mode). */
+  holdsReadLease(): boolean {
+    return this.raft.holdsReadLease();
+  }
+
+  /** Moves the lease clock forward to `ticks` (leaseClockByDriver; see Raft.advanceLeaseClock). */
+  advanceLeaseClock(ticks: number): void {
+    this.raft.advanceLeaseClock(ticks);
   }
 
   /** The leader this node knows of (NONE: none); cheaper than status(). */

@@ -2,11 +2,11 @@
  * Proves ReadIndex reads: a new leader holds reads until it has committed an entry of its
  * term; reads queued together share a single heartbeat round; a follower's read is
  * answered through the leader with the leader's commit index; a leader that lost its
- * quorum answers no read; and lease-based reads need check-quorum and send no heartbeat.
+ * quorum answers no read. Lease-based reads: read-lease.test.ts.
  */
 import { describe, expect, test } from 'vitest';
-import { MemoryStorage, MessageType, RawNode, ReadOnlyOption } from '../../src/raft/index.js';
-import { data, TestCluster, testPrng } from './harness.js';
+import { MessageType } from '../../src/raft/index.js';
+import { data, TestCluster } from './harness.js';
 
 describe('ReadIndex', () => {
   test('a leader holds reads until an entry of its term is committed', () => {
@@ -62,30 +62,5 @@ describe('ReadIndex', () => {
     c.get(1).node.readIndex(data('x'));
     c.stabilize();
     expect(c.get(1).readStates).toHaveLength(0);
-  });
-
-  test('lease-based reads require check-quorum', () => {
-    const make = (checkQuorum: boolean) =>
-      new RawNode({
-        id: 1,
-        storage: new MemoryStorage(),
-        electionTimeoutTicks: 10,
-        heartbeatIntervalTicks: 1,
-        prng: testPrng(1),
-        checkQuorum,
-        readOnlyOption: ReadOnlyOption.LeaseBased,
-      });
-    expect(() => make(false)).toThrow(/require checkQuorum/);
-    expect(() => make(true)).not.toThrow();
-  });
-
-  test('lease-based reads are answered without a heartbeat round', () => {
-    const c = new TestCluster([1, 2, 3], { readOnlyOption: ReadOnlyOption.LeaseBased, checkQuorum: true });
-    c.elect(1);
-    c.sent = [];
-    c.get(1).node.readIndex(data('l'));
-    c.stabilize();
-    expect(c.sentOf(MessageType.Heartbeat)).toHaveLength(0);
-    expect(c.get(1).readStates).toHaveLength(1);
   });
 });

@@ -13,6 +13,7 @@ export interface Violation {
     | 'LeaderCompleteness'
     | 'StateMachineSafety'
     | 'LinearizableRead'
+    | 'LeaseExclusion'
     | 'Liveness'
     | 'Exception';
   readonly message: string;

@@ -14,6 +14,7 @@ const { values } = parseArgs({
     start: { type: 'string', default: '1' },
     'broken-commit': { type: 'boolean', default: false },
     figure8: { type: 'boolean', default: false },
+    'lease-reads': { type: 'boolean', default: false },
     'fault-ticks': { type: 'string', default: '300' },
     quiet: { type: 'boolean', default: false },
   },
@@ -22,10 +23,11 @@ const { values } = parseArgs({
 const brokenCommitRule = values['broken-commit'] === true;
 const figure8 = values.figure8 === true;
 const faultTicks = Number(values['fault-ticks']);
+const leaseReads = values['lease-reads'] === true;
 
 if (values.seed !== undefined) {
   const seed = Number(values.seed);
-  const r = runSeed(seed, { brokenCommitRule, tracing: true, faultTicks, figure8 });
+  const r = runSeed(seed, { brokenCommitRule, tracing: true, faultTicks, figure8, leaseReads });
   if (!values.quiet) for (const line of r.trace ?? []) console.log(line);
   console.log(
     `seed=${seed} members=${r.clusterSize} steps=${r.steps} violations=${r.violations.length} hash=${r.stateHash}`,
@@ -41,14 +43,14 @@ let steps = 0;
 let violations = 0;
 const failing: number[] = [];
 for (let seed = start; seed < start + count; seed++) {
-  const r = runSeed(seed, { brokenCommitRule, faultTicks, figure8 });
+  const r = runSeed(seed, { brokenCommitRule, faultTicks, figure8, leaseReads });
   steps += r.steps;
   if (r.violations.length > 0) {
     violations += r.violations.length;
     failing.push(seed);
     const v = r.violations[0]!;
     console.log(
-      `seed ${seed}: ${v.property}: ${v.message}   (replay: npm run sim -- --seed ${seed}${brokenCommitRule ? ' --broken-commit' : ''}${figure8 ? ' --figure8' : ''})`,
+      `seed ${seed}: ${v.property}: ${v.message}   (replay: npm run sim -- --seed ${seed}${brokenCommitRule ? ' --broken-commit' : ''}${figure8 ? ' --figure8' : ''}${leaseReads ? ' --lease-reads' : ''})`,
     );
   }
 }

@@ -31,6 +31,8 @@ export interface RunOptions {
   readonly convergenceBoundTicks?: number;
   /** Always five members with leader churn: the schedule under which the Figure 8 case arises most. */
   readonly figure8?: boolean;
+  /** Lease-based reads (with check-quorum) on every member instead of ReadIndex rounds. */
+  readonly leaseReads?: boolean;
 }
 
 /**
@@ -59,11 +61,12 @@ function runSeedUnguarded(seed: number, ro: RunOptions): RunResult {
   const size = ro.figure8 ? 5 : drawnSize;
   const safetyFeatures = prng.chance(0.8);
   const opts: WorldOptions = {
-    checkQuorum: safetyFeatures || prng.chance(0.5),
+    checkQuorum: safetyFeatures || prng.chance(0.5) || ro.leaseReads === true,
     preVote: safetyFeatures || prng.chance(0.5),
     messageSizeBytesMax: prng.chance(0.5) ? 48 : 1 << 20,
     inflightMessagesMax: prng.chance(0.5) ? 2 : 64,
     brokenCommitRule: ro.brokenCommitRule ?? false,
+    leaseReads: ro.leaseReads ?? false,
     dropRate: prng.nextInt(10) / 100,
     duplicateRate: prng.nextInt(5) / 100,
     maxDelayUnits: 1 + prng.nextInt(3 * TICK_UNITS),

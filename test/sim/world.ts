@@ -16,6 +16,7 @@ import {
   MessageType,
   type NodeId,
   RawNode,
+  ReadOnlyOption,
   type Ready,
   Role,
 } from '../../src/raft/index.js';
@@ -37,6 +38,8 @@ export interface WorldOptions {
   readonly messageSizeBytesMax: number;
   readonly inflightMessagesMax: number;
   readonly brokenCommitRule: boolean;
+  /** Lease-based reads instead of ReadIndex rounds (needs checkQuorum). */
+  readonly leaseReads: boolean;
   /** Probabilities of network faults per message. */
   dropRate: number;
   duplicateRate: number;
@@ -191,6 +194,7 @@ export class World {
       inflightMessagesMax: this.opts.inflightMessagesMax,
       uncommittedSizeBytesMax: 1 << 20,
       testOnlyBrokenCommitRule: this.opts.brokenCommitRule,
+      readOnlyOption: this.opts.leaseReads ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
     });
     this.schedule(1 + this.prng.nextInt(TICK_UNITS), {
       kind: 'tick',
@@ -475,6 +479,7 @@ export class World {
     if (n.disk.initialState().hardState.term !== st.term) return;
     const v1 = this.electionSafety.observeLeader(st.term, n.id);
     if (v1) this.violate(v1);
+    this.checkLeaseExclusion(n, st.term);
     const first = n.disk.firstIndex();
     const termAt = (i: number) => n.raw!.termAt(i);
     if (n.wasLeaderTerm !== st.term) {
@@ -485,6 +490,28 @@ export class World {
     }
     const v3 = this.appendOnly.observe(`${n.id}#${n.incarnation}`, st.term, st.lastIndex, termAt, first);
     if (v3) this.violate(v3);
+  }
+
+  /**
+   * Lease mode: no leader of a later term exists while a leader of an earlier term still holds
+   * its read lease (it would answer reads that miss the later leader's writes). Checked from
+   * both sides whenever a leader handles an event: its own lease against later leaders, and
+   * its own term against earlier leaders' leases.
+   */
+  private checkLeaseExclusion(n: SimNode, term: number): void {
+    if (!this.opts.leaseReads) return;
+    const holds = n.raw!.holdsReadLease();
+    for (const o of this.nodes.values()) {
+      if (o === n || !o.raw) continue;
+      const ost = o.raw.status();
+      if (ost.role !== Role.Leader || o.disk.initialState().hardState.term !== ost.term) continue;
+      const [older, newer] = ost.term < term ? [o, n] : [n, o];
+      if (ost.term === term || !(older === n ? holds : o.raw.holdsReadLease())) continue;
+      this.violate({
+        property: 'LeaseExclusion',
+        message: `node ${newer.id} leads a later term while node ${older.id} still holds its read lease`,
+      });
+    }
   }
 
   violate(v: Violation): void {
