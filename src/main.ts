@@ -20,7 +20,8 @@ usage: cairn [flags]   (flags are etcd's where the meaning is the same)
   --log-level, --config-file (YAML with the same keys); CAIRN_<FLAG> environment variables.
   Cairn's own: --snapshot-catchup-entries (default 5000), --snapshot-log-bytes (a snapshot also
   once the log grew by this many bytes, and at most half as many kept behind it; default 64 MiB),
-  --experimental-lease-reads.
+  --lease-reads (default true: the leader answers linearizable reads under its lease; false:
+  a ReadIndex round each, as etcd does).
   TLS (https:// URLs need them): --cert-file, --key-file, --trusted-ca-file, --client-cert-auth,
   --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth.`;
 

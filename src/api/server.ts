@@ -130,6 +130,9 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
           },
         }),
   });
+  // Our data folder's lock is held: any earlier incarnation of this member has stopped, so
+  // the startup lease of lease reads may count from here (its load counts toward it).
+  const leaseClockOriginMs = performance.now();
   const sm = await recoverMembershipStateMachine(recovered);
   const registry = sm.registry;
   let identity: Identity;
@@ -207,6 +210,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     snapshotCatchUpEntries: config.snapshotCatchUpEntries,
     snapshotLogBytes: config.snapshotLogBytes,
     leaseReads: config.leaseReads,
+    leaseClockOriginMs,
     onFatal: onFatal.call,
     onLeaderChange: (leader) => {
       leases?.onLeaderChange(leader);

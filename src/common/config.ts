@@ -38,7 +38,10 @@ export interface ServerConfig {
   /** How long a write or linearizable read may wait before answering "request timed out". */
   readonly requestTimeoutMs: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
-  /** Whether lease-based linearizable reads are used instead of a ReadIndex round (requires bounded clock drift). */
+  /**
+   * Whether the leader answers linearizable reads under its lease instead of a ReadIndex round
+   * (src/raft/read-lease.ts; assumes members' clocks run at rates within about 10% of each other).
+   */
   readonly leaseReads: boolean;
   /** Interval of watch progress notifications (etcd's --experimental-watch-progress-notify-interval); 10 minutes if unset. */
   readonly watchProgressNotifyIntervalMs?: number;
@@ -78,7 +81,7 @@ export const SERVER_DEFAULTS = {
   quotaBackendBytes: 2 * 1024 * 1024 * 1024,
   requestTimeoutMs: 7_000,
   logLevel: 'info',
-  leaseReads: false,
+  leaseReads: true,
   clientCertAuth: false,
   peerClientCertAuth: false,
 } as const;
@@ -103,6 +106,7 @@ const SETTINGS = {
   'quota-backend-bytes': ['quotaBackendBytes', 'int'],
   'request-timeout': ['requestTimeoutMs', 'int'],
   'log-level': ['logLevel', 'level'],
+  'lease-reads': ['leaseReads', 'bool'],
   'experimental-lease-reads': ['leaseReads', 'bool'],
   'cert-file': ['certFile', 'string'],
   'key-file': ['keyFile', 'string'],

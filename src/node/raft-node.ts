@@ -4,7 +4,7 @@
  * apply the rest -> advance), proposal tracking, batched ReadIndex reads, snapshots for
  * log compaction, and configuration changes. "How a write travels" in DESIGN.md.
  */
-import { InvariantViolation } from '../common/assert.js';
+import { assert, InvariantViolation } from '../common/assert.js';
 import { CairnError, ErrorCode } from '../common/errors.js';
 import type { LazyBytes } from '../common/lazy-bytes.js';
 import type { Logger } from '../common/logger.js';
@@ -60,6 +60,12 @@ export interface RaftNodeOptions<R> {
    */
   readonly snapshotLogBytes?: number;
   readonly leaseReads: boolean;
+  /**
+   * performance.now() at a moment after this member's previous incarnation stopped (its data
+   * folder's lock was taken): the lease clock counts from it, so the startup lease (see
+   * Raft.inStartupLease) covers time spent loading. Default: when the RaftNode is made.
+   */
+  readonly leaseClockOriginMs?: number;
   /** Called after a configuration change was applied (membership registry, transport peers). */
   readonly onConfChange?: (cc: ConfChange, confState: ConfState, index: number) => void;
   /** Called when this node learns of a new leader (or of none). */
@@ -89,6 +95,8 @@ export class RaftNode<R> {
   private readonly reads: ReadIndexLoop;
   private readonly applied = new ApplyWaiters();
   private ticker: NodeJS.Timeout | undefined;
+  /** performance.now() at the origin of the core's lease clock (see syncLeaseClock). */
+  private readonly leaseClockOriginMs: number;
   private processing = false;
   private stopped = false;
   /** A fatal error (storage failure, invariant violation): the node stops serving. */
@@ -132,6 +140,8 @@ export class RaftNode<R> {
     this.stableIndex = rs.lastIndex();
     this.snapshotIndex = rs.snapshot().metadata.index;
     this.logBytesSinceSnapshot = rs.dataBytesAfter(this.snapshotIndex);
+    this.leaseClockOriginMs = opts.leaseClockOriginMs ?? performance.now();
+    assert(this.leaseClockOriginMs <= performance.now(), 'the lease clock cannot start in the future');
     const hs = rs.initialState().hardState;
     this.persistedTerm = hs.term;
     this.persistedVote = hs.vote;
@@ -148,6 +158,7 @@ export class RaftNode<R> {
       checkQuorum: true,
       preVote: true,
       readOnlyOption: opts.leaseReads ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
+      leaseClockByDriver: true,
       logger: opts.logger.child({ component: 'raft' }),
     });
     this.proposals = new ProposalTracker<R>(
@@ -158,6 +169,7 @@ export class RaftNode<R> {
     this.reads = new ReadIndexLoop(
       {
         requestReadIndex: (ctx) => {
+          this.syncLeaseClock();
           this.raw.readIndex(ctx);
           this.schedule();
         },
@@ -217,11 +229,18 @@ export class RaftNode<R> {
     return this.raw.status();
   }
 
+  /** Whether this member is a leader answering reads under its lease right now (lease reads on). */
+  holdsReadLease(): boolean {
+    this.syncLeaseClock();
+    return this.raw.holdsReadLease();
+  }
+
   /** Starts ticking and processing. */
   start(): void {
     this.ticker = setInterval(() => {
       if (this.stopped || this.fatal) return;
       this.guarded(() => {
+        this.syncLeaseClock();
         this.maybeAdvanceElection();
         this.raw.tick();
       });
@@ -285,7 +304,7 @@ export class RaftNode<R> {
     if (st.role !== Role.Follower || st.leader !== NONE) return;
     // One short of the smallest randomized timeout: none of these ticks can start a campaign.
     const ticks = this.opts.electionTimeoutTicks - 1;
-    for (let i = 0; i < ticks; i++) this.raw.tick();
+    this.raw.advanceElectionClock(ticks);
     this.log.info(
       { reason: sole ? 'sole voter' : `peer ${this.firstPeerUp} is up`, ticks },
       'election clock brought forward',
@@ -295,7 +314,23 @@ export class RaftNode<R> {
   /** Delivers a message from a peer. */
   step(m: Message): void {
     if (this.stopped || this.fatal) return;
-    this.guarded(() => this.raw.step(m));
+    this.guarded(() => {
+      this.syncLeaseClock();
+      this.raw.step(m);
+    });
+  }
+
+  /**
+   * Moves the core's lease clock to the ticks a monotonic clock counted since the core was
+   * made. Ticks come from a timer, which fires late when the event loop is busy: a leader
+   * counting only those would think its lease younger than it is. Election ticks stay on
+   * the timer, so a busy member is slower, never quicker, to time out.
+   */
+  private syncLeaseClock(): void {
+    if (!this.opts.leaseReads) return;
+    this.raw.advanceLeaseClock(
+      1 + Math.floor((performance.now() - this.leaseClockOriginMs) / this.opts.tickIntervalMs),
+    );
   }
 
   /**

@@ -153,10 +153,14 @@ describe('server config', () => {
     });
 
     test('a boolean flag still takes a separate true/false value', () => {
-      const argv = ['--client-cert-auth', 'false', '--experimental-lease-reads', 'true'];
+      const argv = ['--client-cert-auth', 'false', '--lease-reads', 'false'];
       const cfg = loadServerConfig({ argv, env: {}, readFile: noFile });
       expect(cfg.clientCertAuth).toBe(false);
-      expect(cfg.leaseReads).toBe(true);
+      expect(cfg.leaseReads).toBe(false);
+      // Lease reads are on unless turned off; the old experimental name still turns them off.
+      expect(loadServerConfig({ argv: [], env: {}, readFile: noFile }).leaseReads).toBe(true);
+      const old = ['--experimental-lease-reads', 'false'];
+      expect(loadServerConfig({ argv: old, env: {}, readFile: noFile }).leaseReads).toBe(false);
     });
 
     test('CAIRN_* environment variables set them', () => {

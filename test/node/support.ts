@@ -138,6 +138,7 @@ export function startMember<R, S extends StateMachine<R>>(
   snapshotCount = 1_000_000,
   prngSeed = id + Date.now(),
   snapshotLogBytes?: number,
+  leaseReads = false,
 ): MemMember<R, S> {
   const node = new RaftNode<R>({
     id,
@@ -155,7 +156,7 @@ export function startMember<R, S extends StateMachine<R>>(
     snapshotCount,
     snapshotCatchUpEntries: 5,
     ...(snapshotLogBytes !== undefined ? { snapshotLogBytes } : {}),
-    leaseReads: false,
+    leaseReads,
   });
   hub.attach(id, node);
   node.start();
