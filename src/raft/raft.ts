@@ -121,6 +121,8 @@ export class Raft {
    * leader's heartbeat before a restart (a node persists a term before it answers in it).
    */
   private readonly startedWithTerm: boolean;
+  /** Lease mode: how many ticks a quorum-acknowledged stamp keeps the lease (leaseTicksFor). */
+  private readonly leaseTicks: number;
   /** Ticks since the last election timeout reset (followers/candidates) or the last check-quorum (leader). */
   electionElapsedTicks = 0;
   heartbeatElapsedTicks = 0;
@@ -133,6 +135,7 @@ export class Raft {
     this.log = new RaftLog(this.cfg.storage, this.cfg.committedSizeBytesPerReadyMax);
     const { hardState, confState } = this.cfg.storage.initialState();
     this.startedWithTerm = hardState.term > 0;
+    this.leaseTicks = leaseTicksFor(this.cfg.electionTimeoutTicks);
     const cp = restoreConfState(confState, {
       lastIndex: this.log.lastIndex(),
       inflightMessagesMax: this.cfg.inflightMessagesMax,
@@ -966,22 +969,13 @@ export class Raft {
   /** Whether this node would answer a read now under its lease: a lease-mode leader, with an entry of its term committed, holding its lease. */
   holdsReadLease(): boolean {
     return (
-      this.role === Role.Leader &&
-      this.leaseMode() &&
-      !this.readLease.forfeited &&
-      this.committedEntryInCurrentTerm() &&
-      this.leaseHolds()
+      this.role === Role.Leader && this.leaseMode() && this.committedEntryInCurrentTerm() && this.leaseHolds()
     );
   }
 
-  /** Whether this leader holds its read lease now (lease mode). */
+  /** Whether this leader holds its read lease now (lease mode; false once forfeited). */
   private leaseHolds(): boolean {
-    return this.readLease.holds(
-      this.tracker.config.voters,
-      this.id,
-      this.leaseClockTicks,
-      leaseTicksFor(this.cfg.electionTimeoutTicks),
-    );
+    return this.readLease.holds(this.tracker.config.voters, this.id, this.leaseClockTicks, this.leaseTicks);
   }
 
   /** Answers the reads waiting for the lease, if it holds now. */

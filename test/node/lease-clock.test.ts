@@ -7,15 +7,7 @@
  */
 import { afterEach, expect, test } from 'vitest';
 import { EntryKind } from '../../src/node/envelope.js';
-import {
-  eventually,
-  Hub,
-  type MemMember,
-  MemNodeStorage,
-  retryRetriable,
-  startMember,
-  TextStateMachine,
-} from './support.js';
+import { eventually, Hub, type MemMember, retryRetriable, startMemCluster } from './support.js';
 
 /** The support cluster's timing: 5 ms ticks, 10 ticks per election timeout, so a 35 ms lease. */
 const LEASE_MS = 7 * 5;
@@ -28,21 +20,7 @@ afterEach(async () => {
 });
 
 function start(): MemMember[] {
-  const hub = new Hub();
-  const ids = [1, 2, 3];
-  const cs = { voters: ids, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
-  running = ids.map((id) =>
-    startMember(
-      hub,
-      id,
-      new MemNodeStorage(cs),
-      new TextStateMachine(),
-      1_000_000,
-      undefined,
-      undefined,
-      true,
-    ),
-  );
+  running = startMemCluster([1, 2, 3], new Hub(), 1_000_000, undefined, true);
   return running;
 }
 

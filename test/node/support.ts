@@ -105,6 +105,7 @@ export function startMemCluster(
   hub = new Hub(),
   snapshotCount = 1_000_000,
   snapshotLogBytes?: number,
+  leaseReads = false,
 ): MemMember[] {
   return startClusterWith(
     ids,
@@ -112,6 +113,7 @@ export function startMemCluster(
     hub,
     snapshotCount,
     snapshotLogBytes,
+    leaseReads,
   ) as MemMember[];
 }
 
@@ -122,10 +124,20 @@ export function startClusterWith<R, S extends StateMachine<R>>(
   hub = new Hub(),
   snapshotCount = 1_000_000,
   snapshotLogBytes?: number,
+  leaseReads = false,
 ): MemMember<R, S>[] {
   const cs = { voters: ids, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
   return ids.map((id) =>
-    startMember(hub, id, new MemNodeStorage(cs), makeSm(), snapshotCount, undefined, snapshotLogBytes),
+    startMember(
+      hub,
+      id,
+      new MemNodeStorage(cs),
+      makeSm(),
+      snapshotCount,
+      undefined,
+      snapshotLogBytes,
+      leaseReads,
+    ),
   );
 }
 

@@ -6,12 +6,32 @@
  * TimeoutNow stops leasing for its term; reads that find no lease wait for the next round.
  */
 import { describe, expect, test } from 'vitest';
-import { MemoryStorage, MessageType, RawNode, ReadOnlyOption, Role } from '../../src/raft/index.js';
+import {
+  MemoryStorage,
+  type Message,
+  MessageType,
+  RawNode,
+  ReadOnlyOption,
+  Role,
+} from '../../src/raft/index.js';
 import { leaseTicksFor } from '../../src/raft/read-lease.js';
 import { data, TestCluster, testPrng } from './harness.js';
 
 const LEASE = { readOnlyOption: ReadOnlyOption.LeaseBased, checkQuorum: true, preVote: true };
 const ELECTION_TICKS = 10;
+
+/** Starts a read on member `id` and runs the cluster until it settles; returns the heartbeats sent meanwhile. */
+function readAt(c: TestCluster, id: number, ctx: string): Message[] {
+  c.sent = [];
+  c.get(id).node.readIndex(data(ctx));
+  c.stabilize();
+  return c.sentOf(MessageType.Heartbeat);
+}
+
+/** The contexts of the reads member `id` has been answered, in order. */
+function answered(c: TestCluster, id: number): string[] {
+  return c.get(id).readStates.map((r) => new TextDecoder().decode(r.context));
+}
 
 /** A three-member lease cluster whose leader (1) has had one heartbeat round acknowledged. */
 function leasedCluster(): TestCluster {
@@ -27,16 +47,10 @@ describe('lease-based reads', () => {
     const c = new TestCluster([1, 2, 3], LEASE);
     c.elect(1);
     expect(c.get(1).node.holdsReadLease()).toBe(false);
-    c.sent = [];
-    c.get(1).node.readIndex(data('first'));
-    c.stabilize();
-    expect(c.sentOf(MessageType.Heartbeat)).toHaveLength(2);
-    expect(c.get(1).readStates.map((r) => new TextDecoder().decode(r.context))).toEqual(['first']);
-    c.sent = [];
-    c.get(1).node.readIndex(data('second'));
-    c.stabilize();
-    expect(c.sentOf(MessageType.Heartbeat)).toHaveLength(0);
-    expect(c.get(1).readStates).toHaveLength(2);
+    expect(readAt(c, 1, 'first')).toHaveLength(2);
+    expect(answered(c, 1)).toEqual(['first']);
+    expect(readAt(c, 1, 'second')).toHaveLength(0);
+    expect(answered(c, 1)).toEqual(['first', 'second']);
     expect(c.get(1).readStates[1]!.index).toBe(c.get(1).node.status().commit);
   });
 
@@ -44,11 +58,8 @@ describe('lease-based reads', () => {
     const c = leasedCluster();
     c.get(1).node.propose(data('w'));
     c.stabilize();
-    c.sent = [];
-    c.get(3).node.readIndex(data('f'));
-    c.stabilize();
-    expect(c.sentOf(MessageType.Heartbeat)).toHaveLength(0);
-    expect(c.get(3).readStates).toHaveLength(1);
+    expect(readAt(c, 3, 'f')).toHaveLength(0);
+    expect(answered(c, 3)).toEqual(['f']);
     expect(c.get(3).readStates[0]!.index).toBe(c.get(1).node.status().commit);
   });
 
@@ -65,15 +76,12 @@ describe('lease-based reads', () => {
     expect(c.get(1).node.status().role).toBe(Role.Leader);
     expect(c.get(1).node.holdsReadLease()).toBe(false);
     // A read now waits (and asks for a round) instead of being answered.
-    c.sent = [];
-    c.get(1).node.readIndex(data('late'));
-    c.stabilize();
-    expect(c.get(1).readStates.map((r) => new TextDecoder().decode(r.context))).not.toContain('late');
-    expect(c.sentOf(MessageType.Heartbeat).length).toBeGreaterThan(0);
+    expect(readAt(c, 1, 'late').length).toBeGreaterThan(0);
+    expect(answered(c, 1)).not.toContain('late');
     // Once a quorum answers a heartbeat again, the waiting read is answered.
     c.heal();
     c.tick(1, [1]);
-    expect(c.get(1).readStates.map((r) => new TextDecoder().decode(r.context))).toContain('late');
+    expect(answered(c, 1)).toContain('late');
   });
 
   test('nobody is elected while a cut-off leader still holds its lease', () => {
@@ -139,12 +147,9 @@ describe('lease-based reads', () => {
     expect(c.sentOf(MessageType.TimeoutNow)).toHaveLength(1);
     expect(c.get(1).node.status().role).toBe(Role.Leader);
     expect(c.get(1).node.holdsReadLease()).toBe(false);
-    c.sent = [];
-    c.get(1).node.readIndex(data('after-transfer'));
-    c.stabilize();
-    const rounds = c.sentOf(MessageType.Heartbeat).filter((m) => (m.context?.byteLength ?? 0) > 0);
+    const rounds = readAt(c, 1, 'after-transfer').filter((m) => (m.context?.byteLength ?? 0) > 0);
     expect(rounds).toHaveLength(2);
-    expect(c.get(1).readStates.map((r) => new TextDecoder().decode(r.context))).toContain('after-transfer');
+    expect(answered(c, 1)).toContain('after-transfer');
     // The transfer times out, 1 stays leader, and the lease does not come back in this term.
     c.tick(ELECTION_TICKS * 2, [1]);
     expect(c.get(1).node.status().role).toBe(Role.Leader);

@@ -470,13 +470,21 @@ export class World {
     }
   }
 
-  private observeRoles(n: SimNode): void {
-    if (!n.raw) return;
+  /**
+   * The term a member leads, if that term reached its disk. A leadership whose term never did
+   * had no effect on anyone (the driver sends nothing before it is durable) and is forgotten
+   * by a crash: it counts once durable.
+   */
+  private durableLeaderTerm(n: SimNode): number | undefined {
+    if (!n.raw) return undefined;
     const st = n.raw.status();
-    if (st.role !== Role.Leader) return;
-    // A leadership whose term never reached the disk had no effect on anyone (the driver
-    // sends nothing before it is durable) and is forgotten by a crash: count it once durable.
-    if (n.disk.initialState().hardState.term !== st.term) return;
+    if (st.role !== Role.Leader || n.disk.initialState().hardState.term !== st.term) return undefined;
+    return st.term;
+  }
+
+  private observeRoles(n: SimNode): void {
+    if (this.durableLeaderTerm(n) === undefined) return;
+    const st = n.raw!.status();
     const v1 = this.electionSafety.observeLeader(st.term, n.id);
     if (v1) this.violate(v1);
     this.checkLeaseExclusion(n, st.term);
@@ -500,13 +508,11 @@ export class World {
    */
   private checkLeaseExclusion(n: SimNode, term: number): void {
     if (!this.opts.leaseReads) return;
-    const holds = n.raw!.holdsReadLease();
     for (const o of this.nodes.values()) {
-      if (o === n || !o.raw) continue;
-      const ost = o.raw.status();
-      if (ost.role !== Role.Leader || o.disk.initialState().hardState.term !== ost.term) continue;
-      const [older, newer] = ost.term < term ? [o, n] : [n, o];
-      if (ost.term === term || !(older === n ? holds : o.raw.holdsReadLease())) continue;
+      const otherTerm = o === n ? undefined : this.durableLeaderTerm(o);
+      if (otherTerm === undefined || otherTerm === term) continue;
+      const [older, newer] = otherTerm < term ? [o, n] : [n, o];
+      if (!older.raw!.holdsReadLease()) continue;
       this.violate({
         property: 'LeaseExclusion',
         message: `node ${newer.id} leads a later term while node ${older.id} still holds its read lease`,
