@@ -6,7 +6,7 @@
  * that leave no state behind (leader changes, fsync and gRPC durations, round trips) are
  * counted as they happen.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CoordinationView } from './coordination-view.js';
 import type { GrpcCallObservation, GrpcType } from './grpc-observer.js';
 
@@ -31,6 +31,32 @@ export interface MetricsSource {
 
 /** Most label values of one family that grows with user data (services): a bound on the scrape's size. */
 export const LABEL_VALUES_MAX = 1000;
+
+/** Buckets of nodejs_gc_duration_seconds: pauses from a millisecond (a quiet scavenge) to a second. */
+const GC_PAUSE_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+/** How often the event-loop delay is sampled, in ms (prom-client's default). */
+const EVENT_LOOP_SAMPLE_MS = 10;
+
+let processRegistry: Registry | undefined;
+
+/**
+ * The process's own families, collected once per process however many members it runs:
+ * process_* as etcd's Go collector names them (resident memory, CPU seconds, open fds,
+ * start time) and nodejs_* (event-loop delay, GC pauses by kind, heap by space). A member
+ * whose tail latency grows shows here whether its event loop stalled, and on what.
+ */
+function processMetrics(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({
+      register: processRegistry,
+      gcDurationBuckets: GC_PAUSE_BUCKETS_SECONDS,
+      eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS,
+    });
+  }
+  return processRegistry;
+}
 
 /** A member id as etcd prints it in labels (hex). */
 export function memberIdLabel(id: number): string {
@@ -86,6 +112,8 @@ export class MemberMetrics {
   private readonly grpcMethods = new Map<string, GrpcMethodMetrics>();
 
   constructor(source: MetricsSource) {
+    // Started with the member, so GC pauses and event-loop delay are counted from the start.
+    processMetrics();
     const registers = [this.registry];
     // A scrape reads the coordination view once, whichever family asks first.
     let view: CoordinationView | undefined;
@@ -349,8 +377,10 @@ export class MemberMetrics {
     return m;
   }
 
-  /** The exposition text and its content type. */
+  /** The exposition text (this member's families, then the process's) and its content type. */
   async exposition(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const [member, proc] = await Promise.all([this.registry.metrics(), processMetrics().metrics()]);
+    const body = member.endsWith('\n') || member.length === 0 ? member + proc : `${member}\n${proc}`;
+    return { contentType: this.registry.contentType, body };
   }
 }

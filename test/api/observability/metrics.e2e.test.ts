@@ -100,6 +100,26 @@ describe('metrics listener', () => {
     for (const t of texts) expect(sample(t, 'cairn_raft_term')).toBeGreaterThanOrEqual(1);
   });
 
+  it("shows the process's memory, CPU, event-loop delay and GC pauses once on every member", async () => {
+    // Allocate enough short-lived garbage that at least one scavenge happens in this process.
+    let kept = 0;
+    for (let i = 0; i < 200_000; i++) kept += [i, i + 1].length;
+    expect(kept).toBe(400_000);
+    await eventually(async () => {
+      const texts = await Promise.all(members.map(metricsOf));
+      for (const t of texts) {
+        expect(sample(t, 'process_resident_memory_bytes')!).toBeGreaterThan(10 * 1024 * 1024);
+        expect(sample(t, 'process_cpu_seconds_total')!).toBeGreaterThan(0);
+        expect(sample(t, 'nodejs_eventloop_lag_p99_seconds')!).toBeGreaterThanOrEqual(0);
+        expect(sample(t, 'nodejs_gc_duration_seconds_count', { kind: 'minor' })!).toBeGreaterThan(0);
+        // Three members share this process: each family is declared once per exposition.
+        const declared = t.split('\n').filter((l) => l === '# TYPE process_resident_memory_bytes gauge');
+        expect(declared).toHaveLength(1);
+        expect(sample(t, 'etcd_server_has_leader')).toBe(1);
+      }
+    }, 10_000);
+  });
+
   it('counts proposals, fsyncs, db size and gRPC calls as puts go through', async () => {
     const before = await metricsOf(members[0]!);
     const committedBefore = sample(before, 'etcd_server_proposals_committed_total')!;
