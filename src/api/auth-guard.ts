@@ -1,13 +1,14 @@
 /**
  * Puts the auth gate in front of a whole gRPC service: every method resolves its caller
  * (an unknown token fails the call at once) and runs its rule on the request before the
- * handler sees it; the handler then runs with the caller in callerContext, so work it starts
- * (the coordination recipes, a watch stream, the user a KV write is proposed for) is checked
- * against the same caller. Services outside coordination (KV, Lease...) skip that for a caller
- * with no user (auth disabled), when no context is active either: there they would read the
- * same thing from no context as from one, and entering an AsyncLocalStorage turns on Node's
- * async hooks for the whole process, a hook call on every promise and async resource made from
- * then on, which cost a KV-only workload about 2% of the leader's CPU.
+ * handler sees it; the handler then runs with a caller that has a user in callerContext, so
+ * work it starts (the coordination recipes, a watch stream, the user a KV write is proposed
+ * for) is checked against the same caller. A caller with no user runs outside any context:
+ * it reads the same there (no context is a caller with no user: see authorizedCoordination),
+ * and entering an AsyncLocalStorage turns on Node's async hooks for the whole process, a hook
+ * call on every promise and async resource made from then on (2% of a KV-only leader's CPU,
+ * 3-5% of a member's after the first lock or registration). With auth off every caller has no
+ * user, so the hooks stay off.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { type AuthGate, type Caller, callerContext } from './auth-gate.js';
@@ -24,10 +25,7 @@ type AnyHandler = (...args: unknown[]) => void;
 
 /**
  * Wraps every method of `impl` with `rules[method]` (or `fallback`), from the service
- * definition's streaming flags. With `carriesCaller` false a caller with no user runs outside
- * callerContext: only for services whose work reads no more from it than the user (so no
- * context reads as no user), i.e. not the coordination recipes, for which no context means the
- * server's own work.
+ * definition's streaming flags; a caller with a user runs inside callerContext.
  */
 export function guardService(
   def: grpc.ServiceDefinition,
@@ -35,7 +33,6 @@ export function guardService(
   gate: AuthGate,
   rules: Readonly<Record<string, AuthRule>>,
   fallback: AuthRule,
-  carriesCaller = true,
 ): grpc.UntypedServiceImplementation {
   const out: Record<string, AnyHandler> = {};
   for (const [method, handler] of Object.entries(impl)) {
@@ -48,7 +45,7 @@ export function guardService(
     }
     // A context already active (hooks on, and inherited) is replaced, never read by mistake.
     const inContext = (caller: Caller): boolean =>
-      carriesCaller || caller.user !== undefined || callerContext.getStore() !== undefined;
+      caller.user !== undefined || callerContext.getStore() !== undefined;
     const admit = (call: { metadata: grpc.Metadata; request?: unknown }): Caller => {
       const caller = gate.callerOf(call as Parameters<AuthGate['callerOf']>[0]);
       rule(caller, d.requestStream ? undefined : call.request);

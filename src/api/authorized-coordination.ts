@@ -2,15 +2,23 @@
  * The coordination recipes' CoordinationKv with the caller's permissions applied: every
  * range, Txn, wait and watch a recipe makes while serving a call is checked against the
  * caller in callerContext, so a lock, a registration or a transaction record is reachable
- * only with permission on its keys, whatever service reaches it. Work with no caller (the
- * server's own timers, such as the leader's transaction scans) is not restricted. An open
- * watch is re-checked whenever the auth state changes and on every batch: a revoked
- * permission or a deleted user ends it with PERMISSION_DENIED at once.
+ * only with permission on its keys, whatever service reaches it. No context is a caller with
+ * no user (guardService enters none for one): allowed while auth is off, refused once it is
+ * on, even for a call that began before. The server's own work (the leader's transaction
+ * scans) uses the inner CoordinationKv, unrestricted. An open watch is re-checked whenever
+ * the auth state changes and on every batch: a revoked permission or a deleted user ends it
+ * with PERMISSION_DENIED at once.
  */
 import { CairnError, ErrorCode } from '../common/errors.js';
 import type { CoordinationKv, WatchBatch, WatchRange } from '../coordination/ports.js';
 import type { MvccStore } from '../mvcc/index.js';
 import { type AuthGate, type Caller, callerContext } from './auth-gate.js';
+
+/** The caller of work outside any caller's context: a call with no user. */
+const NO_USER: Caller = { user: undefined };
+
+/** The caller whose permissions apply to the operation being made now. */
+const currentCaller = (): Caller => callerContext.getStore() ?? NO_USER;
 
 /** CoordinationKv that checks the current caller's permissions before each operation. */
 export function authorizedCoordination(
@@ -51,25 +59,17 @@ export function authorizedCoordination(
   };
   return {
     range: async (req) => {
-      const caller = callerContext.getStore();
-      if (caller) gate.checkRange(caller, req);
+      gate.checkRange(currentCaller(), req);
       return inner.range(req);
     },
     txn: async (req) => {
-      const caller = callerContext.getStore();
-      if (caller) gate.checkTxn(caller, req, keysOfLease);
+      gate.checkTxn(currentCaller(), req, keysOfLease);
       return inner.txn(req);
     },
     waitDelete: async (key, fromRevision, signal) => {
-      const caller = callerContext.getStore();
-      if (caller) gate.check(caller, 'read', key);
+      gate.check(currentCaller(), 'read', key);
       return inner.waitDelete(key, fromRevision, signal);
     },
-    watch: (range, fromRevision, signal) => {
-      const caller = callerContext.getStore();
-      return caller
-        ? watchChecked(caller, range, fromRevision, signal)
-        : inner.watch(range, fromRevision, signal);
-    },
+    watch: (range, fromRevision, signal) => watchChecked(currentCaller(), range, fromRevision, signal),
   };
 }

@@ -65,36 +65,30 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
     gate.requireUser(c);
   };
   const admin: AuthRule = (c) => gate.requireAdmin(c);
-  // Coordination recipes and watch streams read the caller from callerContext and carry it
-  // always; the other services read only its user (commandEntry) and carry it only when it
-  // has one (see guardService).
+  // A caller with a user is carried in callerContext into the work its call starts (see guardService).
   const add = (
     def: grpc.ServiceDefinition,
     impl: unknown,
     rules: Record<string, AuthRule>,
     fallback: AuthRule,
-    carriesCaller = true,
   ): void =>
     server.addService(
       def,
-      guardService(def, impl as grpc.UntypedServiceImplementation, gate, rules, fallback, carriesCaller),
+      guardService(def, impl as grpc.UntypedServiceImplementation, gate, rules, fallback),
     );
 
   // Lock and Election: recipes over this member's KV, their waits served by the watch hub;
   // every key they touch while serving a call is checked against that call's caller.
   const coordinationWatches = new HubWatches(hub);
-  const coordination = authorizedCoordination(
-    coordinationBackend(
-      {
-        store: () => sm.kv.store,
-        linearizableBarrier: () => running.linearizableBarrier(),
-        propose: (kind, payload) => running.propose(kind, payload),
-      },
-      coordinationWatches,
-    ),
-    gate,
-    () => sm.kv.store,
+  const unrestricted = coordinationBackend(
+    {
+      store: () => sm.kv.store,
+      linearizableBarrier: () => running.linearizableBarrier(),
+      propose: (kind, payload) => running.propose(kind, payload),
+    },
+    coordinationWatches,
   );
+  const coordination = authorizedCoordination(unrestricted, gate, () => sm.kv.store);
   // Sessions and leader-only timers for Cairn's own coordination services.
   const coordinationLeases: CoordinationLeases = {
     grant: async (ttlSeconds) => {
@@ -125,7 +119,6 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
       Txn: (c, w) => gate.checkTxn(c, txnFromWire(w), keysOfLease),
     },
     user,
-    false,
   );
   add(
     defs.auth,
@@ -140,7 +133,6 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
     }),
     authServiceRules(gate),
     admin,
-    false,
   );
   const maintenance: MaintenanceBackend = {
     header: backend.header,
@@ -175,7 +167,6 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
       Alarm: (c, w) => (Number(w?.action ?? 0) === 0 ? user(c, w) : admin(c, w)),
     },
     admin,
-    false,
   );
   const watchService = new WatchService(
     hub,
@@ -193,7 +184,7 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
   );
   // Watch: any caller may open the stream; each create is checked (and re-checked on auth changes).
   add(defs.watch, watchService.handlers(), {}, OPEN);
-  add(defs.cluster, clusterHandlers(info, status, ctx.membership(true)), { MemberList: OPEN }, admin, false);
+  add(defs.cluster, clusterHandlers(info, status, ctx.membership(true)), { MemberList: OPEN }, admin);
   const leaseKeys =
     (access: 'read' | 'write'): AuthRule =>
     (c, w) => {
@@ -224,13 +215,13 @@ export function registerClientServices(server: grpc.Server, ctx: MemberContext):
       LeaseTimeToLive: (c, w) => (w?.keys === true ? leaseKeys('read')(c, w) : user(c, w)),
     },
     user,
-    false,
   );
   add(defs.lock, lockHandlers(coordination, headerAt), {}, user);
   add(defs.election, electionHandlers(coordination, headerAt), {}, user);
-  // Two-phase-commit records; deadlines and retention enforced by the leader only.
+  // Two-phase-commit records; deadlines and retention enforced by the leader only, as the
+  // server's own work (no caller's permissions apply to it).
   const txnCoordinator = new TxnCoordinator(coordination);
-  const txnDuties = new TxnLeaderDuties(txnCoordinator, coordinationLeadership, {
+  const txnDuties = new TxnLeaderDuties(new TxnCoordinator(unrestricted), coordinationLeadership, {
     scanIntervalMs: TXN_SCAN_INTERVAL_MS,
     logger: rootLogger.child({ component: 'txn-coordinator' }),
   });

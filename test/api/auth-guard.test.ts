@@ -1,9 +1,10 @@
 /**
- * Proves guardService runs a handler inside callerContext with the caller the gate resolved,
- * except for a service registered without it when the caller has no user and no context is
- * active; that a KV write made by such a handler is proposed for the caller's user either way
- * (commandEntry: MvccAs with a user, Mvcc without); and that the rule still refuses a caller.
- * Unary and streaming handlers, called as grpc-js calls them.
+ * Proves guardService runs a handler inside callerContext with the caller the gate resolved
+ * when it has a user, and a caller with no user outside any context (so auth-off traffic never
+ * turns Node's async hooks on), unless a context is active, which it then replaces; that a KV
+ * write made by such a handler is proposed for the caller's user either way (commandEntry:
+ * MvccAs with a user, Mvcc without); and that the rule still refuses a caller. Unary and
+ * streaming handlers, called as grpc-js calls them.
  */
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, test } from 'vitest';
@@ -22,12 +23,7 @@ const put = { type: 'put', request: { key: new Uint8Array([1]), value: new Uint8
 
 type Seen = { store: Caller | undefined; kind: EntryKind | undefined };
 
-function guarded(
-  requestStream: boolean,
-  carriesCaller: boolean | undefined,
-  user: string | undefined,
-  seen: Seen,
-) {
+function guarded(requestStream: boolean, user: string | undefined, seen: Seen) {
   const gate = { callerOf: (): Caller => ({ user }) } as unknown as AuthGate;
   const impl = {
     M: () => {
@@ -35,10 +31,7 @@ function guarded(
       seen.kind = commandEntry(put).kind;
     },
   };
-  const args = [{ M: method(requestStream) }, impl, gate, {}, () => {}] as const;
-  return (carriesCaller === undefined ? guardService(...args) : guardService(...args, carriesCaller)).M as (
-    ...a: unknown[]
-  ) => void;
+  return guardService({ M: method(requestStream) }, impl, gate, {}, () => {}).M as (...a: unknown[]) => void;
 }
 
 const fresh = (): Seen => ({ store: { user: 'sentinel' }, kind: undefined });
@@ -46,41 +39,31 @@ const fresh = (): Seen => ({ store: { user: 'sentinel' }, kind: undefined });
 describe('guardService', () => {
   for (const requestStream of [false, true]) {
     const kind = requestStream ? 'streaming' : 'unary';
-    test(`${kind}: the handler sees the caller by default, with or without a user`, () => {
-      for (const user of ['alice', undefined]) {
-        const seen = fresh();
-        guarded(requestStream, undefined, user, seen)(call, () => {});
-        expect(seen.store).toEqual({ user });
-      }
-    });
-
-    test(`${kind}: a service registered without the caller still carries one with a user`, () => {
+    test(`${kind}: a caller with a user is carried in callerContext`, () => {
       const seen = fresh();
-      guarded(requestStream, false, 'alice', seen)(call, () => {});
+      guarded(requestStream, 'alice', seen)(call, () => {});
       expect(seen.store).toEqual({ user: 'alice' });
       expect(seen.kind).toBe(EntryKind.MvccAs);
     });
 
     test(`${kind}: ... and runs a caller with no user outside callerContext, writing as nobody`, () => {
       const seen = fresh();
-      guarded(requestStream, false, undefined, seen)(call, () => {});
+      guarded(requestStream, undefined, seen)(call, () => {});
       expect(seen.store).toBeUndefined();
       expect(seen.kind).toBe(EntryKind.Mvcc);
     });
 
     test(`${kind}: ... unless a context is active, which it then replaces`, () => {
       const seen = fresh();
-      callerContext.run({ user: 'mallory' }, () =>
-        guarded(requestStream, false, undefined, seen)(call, () => {}),
-      );
+      callerContext.run({ user: 'mallory' }, () => guarded(requestStream, undefined, seen)(call, () => {}));
       expect(seen.store).toEqual({ user: undefined });
       expect(seen.kind).toBe(EntryKind.Mvcc);
     });
   }
 
-  test('the rule refuses whether or not the caller is carried', () => {
-    for (const carries of [true, false]) {
-      const gate = { callerOf: (): Caller => ({ user: undefined }) } as unknown as AuthGate;
+  test('the rule refuses a caller with or without a user', () => {
+    for (const user of ['alice', undefined]) {
+      const gate = { callerOf: (): Caller => ({ user }) } as unknown as AuthGate;
       let ran = false;
       const refuse = () => {
         throw new CairnError(ErrorCode.PERMISSION_DENIED, 'permission denied');
@@ -91,7 +74,7 @@ describe('guardService', () => {
         },
       };
       let error: unknown;
-      guardService({ M: method(false) }, impl, gate, {}, refuse, carries).M!(
+      guardService({ M: method(false) }, impl, gate, {}, refuse).M!(
         call as never,
         ((e: unknown) => {
           error = e;
