@@ -15,6 +15,8 @@ export interface MetricsSource {
   leader(): number;
   selfId(): number;
   term(): number;
+  /** Whether this member is a leader answering linearizable reads under its read lease now. */
+  holdsReadLease(): boolean;
   commitIndex(): number;
   appliedIndex(): number;
   pendingProposals(): number;
@@ -248,6 +250,14 @@ export class MemberMetrics {
       registers,
       collect() {
         this.set(source.term());
+      },
+    });
+    new Gauge({
+      name: 'cairn_raft_read_lease_held',
+      help: 'Whether this member is a leader answering linearizable reads under its read lease (1) or not (0).',
+      registers,
+      collect() {
+        this.set(source.holdsReadLease() ? 1 : 0);
       },
     });
     new Gauge({

@@ -54,6 +54,7 @@ export function createObservability(
     leader: () => running.leader,
     selfId: () => selfId,
     term: () => running.status().term,
+    holdsReadLease: () => running.holdsReadLease(),
     commitIndex: () => running.status().commit,
     appliedIndex: () => running.appliedIndex,
     pendingProposals: () => running.pendingProposals,

@@ -98,6 +98,13 @@ describe('metrics listener', () => {
     for (const t of texts) expect(sample(t, 'etcd_server_has_leader')).toBe(1);
     expect(texts.map((t) => sample(t, 'etcd_server_is_leader')).reduce((a, b) => a! + b!, 0)).toBe(1);
     for (const t of texts) expect(sample(t, 'cairn_raft_term')).toBeGreaterThanOrEqual(1);
+    // Lease reads are on by default: the leader holds its read lease while its quorum answers.
+    await eventually(async () => {
+      const now = await Promise.all(members.map(metricsOf));
+      const held = now.map((t) => sample(t, 'cairn_raft_read_lease_held'));
+      const leaders = now.map((t) => sample(t, 'etcd_server_is_leader'));
+      expect(held).toEqual(leaders);
+    }, 5_000);
   });
 
   it("shows the process's memory, CPU, event-loop delay and GC pauses once on every member", async () => {
