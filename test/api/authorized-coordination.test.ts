@@ -3,7 +3,8 @@
  * context as a caller with no user: allowed while auth is off (guardService enters no context
  * for such a caller, so auth-off traffic keeps Node's async hooks off), refused with
  * USER_EMPTY once auth is on, for ranges, Txns, waits and watches alike; and that a caller
- * carried in callerContext is checked against its own permissions.
+ * carried in callerContext is checked against its own permissions. Also that the gate computes
+ * nothing while auth is off: a put with a lease does not even list the lease's keys.
  */
 import { describe, expect, test } from 'vitest';
 import { AuthGate, callerContext } from '../../src/api/auth-gate.js';
@@ -112,5 +113,25 @@ describe('authorizedCoordination', () => {
       'PERMISSION_DENIED',
     ]);
     expect(reached.length).toBe(4);
+  });
+
+  test("with auth off the gate lists no lease's keys; with auth on it checks every one", () => {
+    const state = { enabled: false };
+    const gate = new AuthGate(() => authStore(state), { clientCertAuth: false });
+    let listed = 0;
+    const keysOfLease = () => {
+      listed++;
+      return [enc('a/held'), enc('b/held')];
+    };
+    const put = { key: enc('a/1'), value: enc('v'), lease: 7 } as never;
+    const txn = { success: [{ requestPut: put }] } as never;
+    gate.checkPut({ user: 'alice' }, put, keysOfLease);
+    gate.checkTxn({ user: 'alice' }, txn, keysOfLease);
+    expect(listed).toBe(0);
+    state.enabled = true;
+    // alice may write a/ but not b/, which the lease also holds.
+    expect(() => gate.checkPut({ user: 'alice' }, put, keysOfLease)).toThrow('permission denied');
+    expect(() => gate.checkTxn({ user: 'alice' }, txn, keysOfLease)).toThrow('permission denied');
+    expect(listed).toBe(2);
   });
 });
