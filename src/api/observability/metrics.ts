@@ -389,8 +389,8 @@ export class MemberMetrics {
 
   /** The exposition text (this member's families, then the process's) and its content type. */
   async exposition(): Promise<{ contentType: string; body: string }> {
-    const [member, proc] = await Promise.all([this.registry.metrics(), processMetrics().metrics()]);
-    const body = member.endsWith('\n') || member.length === 0 ? member + proc : `${member}\n${proc}`;
-    return { contentType: this.registry.contentType, body };
+    // prom-client's merge refuses a family both define, so neither can shadow the other.
+    const both = Registry.merge([this.registry, processMetrics()]);
+    return { contentType: both.contentType, body: await both.metrics() };
   }
 }
