@@ -117,13 +117,16 @@ export function loadState(persisted: PersistedMvcc): KvState {
   assert(compactedRevision <= currentRevision, 'compacted revision above the current one');
   const state = new KvState();
   state.compactedRevision = compactedRevision;
-  for (const record of persisted.records) {
-    assert(
-      record.main <= currentRevision,
-      () => `record at ${record.main} beyond revision ${currentRevision}`,
-    );
-    state.loadRecord(record);
-  }
+  const records = Array.isArray(persisted.records)
+    ? (persisted.records as readonly RevisionRecord[])
+    : [...persisted.records];
+  // In revision order (loadRecords checks), so the last record has the highest revision.
+  const last = records.at(-1);
+  assert(
+    last === undefined || last.main <= currentRevision,
+    () => `record at ${last?.main} beyond revision ${currentRevision}`,
+  );
+  state.loadRecords(records);
   state.currentRevision = currentRevision;
   for (const lease of persisted.leases ?? []) state.leaseTable.add(lease);
   return state;

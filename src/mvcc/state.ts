@@ -12,7 +12,7 @@ import type { KeyRange } from './key-range.js';
 import { LeaseTable } from './lease-table.js';
 import { LoadedRecord } from './loaded-record.js';
 import type { RevisionWrite } from './persistence.js';
-import { createSortedMap, type SortedMap } from './sorted-map.js';
+import { createSortedMap, type SortedMap, sortedMapOf } from './sorted-map.js';
 import { EventType, type RevisionRecord } from './types.js';
 
 /** The versions (PUT records) a key-range walk found and how many live keys the range holds. */
@@ -49,17 +49,18 @@ function* recordsIn(
   }
 }
 
+/** Main revisions in ascending order. */
+const compareRevision = (a: number, b: number): number => a - b;
+
 /** The in-memory state behind MvccStore; mutated only by appendRecord and compact. */
 export class KvState {
   /** Invariant: ordered bytewise; no KeyIndex in it is empty. */
-  private readonly keys: SortedMap<BinaryString, KeyIndex> = createSortedMap(compareBinary);
+  private keys: SortedMap<BinaryString, KeyIndex> = createSortedMap(compareBinary);
   /**
    * Invariant: history.get(r).slots[s] is the record of revision (r, s); compaction leaves
    * holes (undefined) and removes a revision once all its records are gone.
    */
-  private readonly history: SortedMap<number, RevisionSlots> = createSortedMap(
-    (a: number, b: number) => a - b,
-  );
+  private history: SortedMap<number, RevisionSlots> = createSortedMap(compareRevision);
   /** Invariant: lease id -> the live keys whose current version carries it (never lease 0). */
   private readonly leases = new Map<number, Set<KeyIndex>>();
   /** The leases that exist (granted and not yet revoked). */
@@ -99,17 +100,66 @@ export class KvState {
   }
 
   /**
-   * appendRecord for a record decoded from disk or a snapshot: a key met again gets the
-   * string its earlier records hold (equal strings decoded apart are separate objects),
-   * as the records apply writes share one.
+   * Fills an empty state with records decoded from disk or a snapshot, in (main, sub) order.
+   * The history and the key index are each built in one linear pass (sortedMapOf) instead of
+   * one tree descent per record: the key index from the records put in key order by a stable
+   * sort, which is linear on keys that arrive mostly in order (bulk loads, sequential ids).
+   * A key met in several records gets the string its first record holds (equal strings
+   * decoded apart are separate objects), as the records apply writes share one.
    */
-  loadRecord(record: RevisionRecord): void {
-    const ki = this.keys.get(record.key);
-    if (ki === undefined) this.add(record, ki);
-    else if (record instanceof LoadedRecord) {
-      record.shareKey(ki.key);
-      this.add(record, ki);
-    } else this.add({ ...record, key: ki.key }, ki);
+  loadRecords(input: readonly RevisionRecord[]): void {
+    assert(this.records === 0 && this.keys.size === 0, 'records load into an empty state only');
+    const records = input.slice();
+    for (let i = 1; i < records.length; i++) {
+      const a = records[i - 1]!;
+      const b = records[i]!;
+      if (a.main > b.main || (a.main === b.main && a.sub >= b.sub))
+        assert(false, `record (${b.main}, ${b.sub}) after (${a.main}, ${a.sub})`);
+    }
+    const order: number[] = [];
+    for (let i = 0; i < records.length; i++) order.push(i);
+    order.sort((i, j) => {
+      const x = records[i]!.key;
+      const y = records[j]!.key;
+      return x < y ? -1 : x > y ? 1 : i - j;
+    });
+    const keys: BinaryString[] = [];
+    const indexes: KeyIndex[] = [];
+    let ki: KeyIndex | undefined;
+    for (const i of order) {
+      let record = records[i]!;
+      if (ki === undefined || record.key !== ki.key) {
+        ki = new KeyIndex(record.key);
+        keys.push(ki.key);
+        indexes.push(ki);
+      } else if (record instanceof LoadedRecord) record.shareKey(ki.key);
+      else {
+        record = { ...record, key: ki.key };
+        records[i] = record;
+      }
+      this.indexRecord(ki, record);
+    }
+    const mains: number[] = [];
+    const revisions: RevisionSlots[] = [];
+    for (let first = 0; first < records.length; ) {
+      const main = records[first]!.main;
+      let end = first + 1;
+      while (end < records.length && records[end]!.main === main) end++;
+      // Subs 0..n-1 (no compaction holes) make an array of exactly the records.
+      const dense = records[end - 1]!.sub === end - first - 1;
+      const slots: (RevisionRecord | undefined)[] = dense ? records.slice(first, end) : [];
+      for (let i = first; i < end; i++) {
+        const record = records[i]!;
+        if (!dense) slots[record.sub] = record;
+        this.recordBytes += snapshotRecordBytes(record);
+      }
+      mains.push(main);
+      revisions.push({ slots, live: end - first });
+      this.records += end - first;
+      first = end;
+    }
+    this.history = sortedMapOf(mains, revisions, compareRevision);
+    this.keys = sortedMapOf(keys, indexes, compareBinary);
   }
 
   /** Adds a record whose key's index entry (if it has one yet) is ki. */
@@ -137,6 +187,11 @@ export class KvState {
       ki = new KeyIndex(record.key);
       this.keys.set(ki.key, ki);
     }
+    return this.indexRecord(ki, record);
+  }
+
+  /** Adds a record (already in history) to its key's index entry; returns the key's version before it. */
+  private indexRecord(ki: KeyIndex, record: RevisionRecord): RevisionRecord | undefined {
     const prev = ki.current;
     if (record.type === EventType.Put) {
       ki.addPut(record);
