@@ -7,10 +7,10 @@
  * --initial-cluster for the member list and finds the entry MemberAdd made for its peer URLs.
  */
 
-import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { ServerConfig } from '../common/config.js';
 import { clusterIdOf, memberIdOf } from '../common/ids.js';
 import type { Logger } from '../common/logger.js';
+import type { PeerCredentials } from '../common/tls.js';
 import type { FoundingMember, MemberRegistry } from '../node/member-registry.js';
 import { findSelfInCluster } from './peer-cluster-client.js';
 
@@ -41,7 +41,7 @@ export async function resolveIdentity(
   config: ServerConfig,
   registry: MemberRegistry,
   log: Logger,
-  peerTls?: ChannelCredentials,
+  peerTls?: PeerCredentials,
 ): Promise<Identity> {
   const ownUrls = config.initialAdvertisePeerUrls;
   const founders = foundingMembers(config);

@@ -3,10 +3,10 @@
  * machine, registry, leases, quota...) and the adapters every service reads through (status,
  * the KV backend, response headers, cluster membership).
  */
-import type * as grpc from '@grpc/grpc-js';
 import type { ServerConfig } from '../common/config.js';
 import { ErrorCode, isCairnError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import type { PeerCredentials } from '../common/tls.js';
 import type { CoordinationLeadership } from '../coordination/ports.js';
 import type { WatchHub } from '../mvcc/index.js';
 import type { AlarmMember, AlarmRequest } from '../node/alarms.js';
@@ -45,7 +45,7 @@ export interface MemberContext {
   readonly changes: MembershipChanges;
   readonly quota: SpaceQuota;
   /** Credentials for dialling peers (promotions forwarded to the leader). */
-  readonly peerTls: grpc.ChannelCredentials;
+  readonly peerTls: PeerCredentials;
   /** Proposes an alarm change through raft and returns the alarms after it. */
   readonly proposeAlarm: (req: AlarmRequest) => Promise<readonly AlarmMember[]>;
   /** Whether this member leads, and changes of it, for leader-only timers. */

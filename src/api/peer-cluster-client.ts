@@ -8,7 +8,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { CairnError, ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { etcdServices } from '../common/proto-loader.js';
-import { peerDialCredentials } from '../common/tls.js';
+import { type PeerCredentials, peerDialCredentials } from '../common/tls.js';
 import type { MemberInfo } from './cluster-info.js';
 
 /** What a peer said about the cluster. */
@@ -41,7 +41,7 @@ async function call<Res>(
   method: string,
   req: object,
   timeoutMs: number,
-  peerTls: grpc.ChannelCredentials | undefined,
+  peerTls: PeerCredentials | undefined,
 ): Promise<Res> {
   const { Cluster } = etcdServices();
   const client = new Cluster(targetOf(url), peerDialCredentials(url, peerTls));
@@ -63,7 +63,7 @@ async function call<Res>(
 export async function clusterFromPeer(
   peerUrl: string,
   timeoutMs: number,
-  peerTls?: grpc.ChannelCredentials,
+  peerTls?: PeerCredentials,
 ): Promise<ClusterFromPeer> {
   const res = await call<{ header: { cluster_id: number }; members: WireMember[] }>(
     peerUrl,
@@ -93,7 +93,7 @@ export async function findSelfInCluster(
   ownPeerUrls: readonly string[],
   deadlineMs: number,
   log: Logger,
-  peerTls?: grpc.ChannelCredentials,
+  peerTls?: PeerCredentials,
 ): Promise<{ cluster: ClusterFromPeer; self: MemberInfo }> {
   const until = performance.now() + deadlineMs;
   let last = 'no peer to ask: --initial-cluster lists no other member';
@@ -119,7 +119,7 @@ export async function promoteViaPeer(
   leaderPeerUrl: string,
   id: number,
   timeoutMs: number,
-  peerTls?: grpc.ChannelCredentials,
+  peerTls?: PeerCredentials,
 ): Promise<void> {
   await call(leaderPeerUrl, 'MemberPromote', { ID: id }, timeoutMs, peerTls);
 }

@@ -9,7 +9,7 @@ import { type ServerConfig, tlsWarnings } from '../common/config.js';
 import { CairnError, ErrorCode } from '../common/errors.js';
 import { LateHandler } from '../common/late-handler.js';
 import type { Logger } from '../common/logger.js';
-import { channelCredentialsOf, loadMemberTls, serverCredentialsFor } from '../common/tls.js';
+import { loadMemberTls, peerCredentialsOf, serverCredentialsFor } from '../common/tls.js';
 import type { CoordinationLeadership } from '../coordination/ports.js';
 import { WatchHub } from '../mvcc/index.js';
 import {
@@ -103,7 +103,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   // TLS files are read before anything touches the disk: a bad file stops the start at once.
   const tls = loadMemberTls(config);
   for (const w of tlsWarnings(config)) log.warn({ url: w.url }, w.message);
-  const peerTls = channelCredentialsOf(tls.peer);
+  const peerTls = peerCredentialsOf(tls.peer);
   const joining = config.initialClusterState === 'existing';
   const founders = foundingMembers(config);
 

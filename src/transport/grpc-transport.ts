@@ -10,7 +10,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { LazyBytes } from '../common/lazy-bytes.js';
 import type { Logger } from '../common/logger.js';
-import { peerDialCredentials } from '../common/tls.js';
+import { type PeerCredentials, peerDialCredentials } from '../common/tls.js';
 import { type Message, MessageType, type NodeId } from '../raft/types.js';
 import { RECONNECT_BACKOFF_INITIAL_MS, RECONNECT_BACKOFF_MAX_MS } from './backoff.js';
 import { FRAME_OVERHEAD_BYTES, grpcTargetOf, PeerLink, type PeerStats } from './peer-link.js';
@@ -62,8 +62,8 @@ export interface GrpcTransportOptions extends TransportHandler {
   readonly listenAddress?: string;
   /** TLS for the server start() creates; insecure by default. */
   readonly serverCredentials?: grpc.ServerCredentials;
-  /** TLS for the connections to peers; insecure by default. A peer at an http:// URL is always dialled in plaintext. */
-  readonly channelCredentials?: grpc.ChannelCredentials;
+  /** TLS for the connections to peers, made on first use; insecure by default. A peer at an http:// URL is always dialled in plaintext. */
+  readonly channelCredentials?: PeerCredentials;
   readonly queueMessagesMax?: number;
   readonly queueBytesMax?: number;
   readonly messageBytesMax?: number;

@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { CairnError, ErrorCode, isCairnError } from '../common/errors.js';
 import { loadProtoPackage } from '../common/proto-loader.js';
-import { peerDialCredentials } from '../common/tls.js';
+import { type PeerCredentials, peerDialCredentials } from '../common/tls.js';
 import type { NodeId } from '../raft/types.js';
 import { peerDialUrl } from './dial-redirect.js';
 import { grpcTargetOf } from './peer-link.js';
@@ -105,7 +105,7 @@ export interface LeaseForwarderOptions {
   /** The peer URL of a member, or undefined if unknown. */
   readonly peerUrlOf: (id: NodeId) => string | undefined;
   /** The same credentials the raft transport dials peers with. */
-  readonly credentials?: grpc.ChannelCredentials;
+  readonly credentials?: PeerCredentials;
   /** Deadline of one forwarded call. */
   readonly callTimeoutMs: number;
 }

@@ -3,7 +3,8 @@
  * flag and the path: a missing or unreadable file, a file that is not PEM, and a key that
  * does not belong to its certificate are each refused, and the member process exits with
  * that message before touching its data folder. Certificates come from cluster/certs.ts
- * (openssl); skipped, saying so, without openssl.
+ * (openssl); skipped, saying so, without openssl. Also that peer TLS credentials are made only
+ * when an https:// peer is dialled, once.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type ClusterCerts, ensureClusterCerts, hasOpenssl } from '../../cluster/certs.js';
 import { serverCommand } from '../../cluster/processes.js';
 import { loadServerConfig, type ServerConfig } from '../../src/common/config.js';
-import { loadMemberTls } from '../../src/common/tls.js';
+import { loadMemberTls, peerCredentialsOf, peerDialCredentials } from '../../src/common/tls.js';
 import { TEST_ENTRY } from '../support/entry.js';
 import { freePorts } from '../support/ports.js';
 
@@ -49,6 +50,24 @@ function fullFlags(): string[] {
     `--peer-trusted-ca-file=${certs.caFile}`,
   ];
 }
+
+describe('peer dialling credentials', () => {
+  test('are made once, at the first https:// peer, and never for http:// peers', () => {
+    let made = 0;
+    const counted = () => {
+      made++;
+      return peerCredentialsOf({})();
+    };
+    expect(peerDialCredentials('http://127.0.0.1:1', counted)._isSecure()).toBe(false);
+    expect(made).toBe(0);
+    const lazy = peerCredentialsOf({});
+    const first = peerDialCredentials('https://127.0.0.1:1', lazy);
+    expect(first._isSecure()).toBe(true);
+    expect(peerDialCredentials('https://127.0.0.1:2', lazy)).toBe(first);
+    expect(peerDialCredentials('https://127.0.0.1:3', counted)._isSecure()).toBe(true);
+    expect(made).toBe(1);
+  });
+});
 
 describe.skipIf(!canTls)('TLS files', () => {
   beforeAll(() => {

@@ -63,7 +63,7 @@ describe.skipIf(!hasOpenssl())('GrpcTransport over TLS', () => {
   it('carries messages and a snapshot with the credentials it is given', async () => {
     const tls = () => ({
       serverCredentials: grpc.ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }]),
-      channelCredentials: grpc.credentials.createSsl(cert),
+      channelCredentials: () => grpc.credentials.createSsl(cert),
     });
     const a = members.create(1, tls());
     const b = members.create(2, tls());
@@ -84,13 +84,20 @@ describe.skipIf(!hasOpenssl())('GrpcTransport over TLS', () => {
     expect(b.received.every((m) => m.from === 1)).toBe(true);
   });
 
-  it('dials a peer at an http:// URL in plaintext even with TLS credentials', async () => {
-    const a = members.create(1, { channelCredentials: grpc.credentials.createSsl(cert) });
+  it('dials a peer at an http:// URL in plaintext even with TLS credentials, and never makes them', async () => {
+    let made = 0;
+    const a = members.create(1, {
+      channelCredentials: () => {
+        made++;
+        return grpc.credentials.createSsl(cert);
+      },
+    });
     const plain = members.create(2);
     for (const m of [a, plain]) await m.transport.start();
     a.transport.addPeer(2, `http://127.0.0.1:${plain.transport.port}`);
     a.transport.send([msg(MessageType.Heartbeat, 1, 2)]);
     await until('delivery in plaintext', () => plain.received.length === 1);
     expect(plain.received[0]?.from).toBe(1);
+    expect(made).toBe(0);
   });
 });

@@ -7,7 +7,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { etcdServices } from '../../common/proto-loader.js';
-import { peerDialCredentials } from '../../common/tls.js';
+import { type PeerCredentials, peerDialCredentials } from '../../common/tls.js';
 
 /** What a member said about itself. */
 export interface PeerStatus {
@@ -44,7 +44,7 @@ export interface PeerStatusPollerOptions {
   readonly peers: () => readonly PeerTarget[];
   readonly intervalMs: number;
   readonly callTimeoutMs: number;
-  readonly credentials: grpc.ChannelCredentials;
+  readonly credentials: PeerCredentials;
   /** Told the round trip of each answered call. */
   readonly onRoundTrip?: (peerId: number, seconds: number) => void;
 }
