@@ -2,7 +2,8 @@
  * What storage/ persists of the store and how the store is rebuilt from it. Each apply
  * reports its changes (MvccChanges); the node writes them in the same LevelDB batch as the
  * applied index, so the data on disk and the applied index always agree. At start-up,
- * loadState rebuilds the in-memory store from the meta value and the records in key order.
+ * loadState rebuilds the in-memory store from the meta value and the records, in revision order
+ * (the order of their LevelDB keys).
  */
 import { assert } from '../common/assert.js';
 import type { LeaseRecord } from './lease-table.js';

@@ -1,8 +1,9 @@
 /**
  * The store's data: the key index (key -> KeyIndex, ordered bytewise), the history
  * (main revision -> its records, ordered), the lease attachments of live keys, and the
- * current and compacted revisions. Every change enters through appendRecord, in revision
- * order, whether it comes from a write, from loading disk records or from a snapshot.
+ * current and compacted revisions. A write's changes enter through appendRecord, in revision
+ * order; records loaded from disk or from a snapshot enter all at once through loadRecords,
+ * which adds each to its key's index entry the way appendRecord does (indexRecord).
  */
 import { assert } from '../common/assert.js';
 import { type BinaryString, binaryOf, compareBinary } from './binary-string.js';
@@ -52,7 +53,7 @@ function* recordsIn(
 /** Main revisions in ascending order. */
 const compareRevision = (a: number, b: number): number => a - b;
 
-/** The in-memory state behind MvccStore; mutated only by appendRecord and compact. */
+/** The in-memory state behind MvccStore; mutated only by loadRecords (once, empty), appendRecord and compact. */
 export class KvState {
   /** Invariant: ordered bytewise; no KeyIndex in it is empty. */
   private keys: SortedMap<BinaryString, KeyIndex> = createSortedMap(compareBinary);
