@@ -265,7 +265,8 @@ export class RaftNode<R> {
    * cut off closes its connections long before an election timeout passes), this member
    * campaigns soon after the base election timeout instead of after its random extra: the
    * voters stagger by rank (their order by id among the voters but the leader,
-   * EXPEDITE_SPACING_TICKS apart) so that two followers do not split the vote. Campaigning at
+   * EXPEDITE_SPACING_TICKS apart, whatever their random draws) so that two followers never
+   * campaign on the same tick and split the vote. Campaigning at
    * EXPEDITE_FIRST_TICKS past the base timeout, the first is also past the other voters'
    * leader lease, so its pre-vote is granted; a leader that still lives keeps its voters in
    * lease, and they refuse it.

@@ -390,19 +390,19 @@ export class Raft {
   }
 
   /**
-   * The link to the leader broke: a follower stops waiting for the random part of its
-   * election timeout and campaigns `extraTicks` ticks after the base timeout instead (never
-   * later than it would have). Any node may campaign at any time without harm to safety;
-   * pre-vote and the voters' leader lease (check-quorum) keep an early campaign from
-   * disrupting a leader that still lives. The timeout is drawn again at the next term.
+   * The link to the leader broke: a follower replaces the random part of its election timeout
+   * with `extraTicks` and campaigns that many ticks after the base timeout, even where its
+   * random draw was shorter. Followers given distinct extras campaign in that order, whatever
+   * they drew: two whose timeouts ended on the same tick would both pass pre-vote (each
+   * grants the other, both having left the old leader) and split the vote, costing a whole
+   * random timeout more. Any node may campaign at any time without harm to safety; pre-vote
+   * and the voters' leader lease (check-quorum) keep an early campaign from disrupting a
+   * leader that still lives. The timeout is drawn again at the next term.
    */
   expediteElection(extraTicks: number): void {
     assert(extraTicks >= 1, 'an expedited election still waits past the base timeout');
     if (this.role !== Role.Follower || this.leader === NONE) return;
-    this.randomizedElectionTimeoutTicks = Math.min(
-      this.randomizedElectionTimeoutTicks,
-      this.cfg.electionTimeoutTicks + extraTicks,
-    );
+    this.randomizedElectionTimeoutTicks = this.cfg.electionTimeoutTicks + extraTicks;
   }
 
   private resetRandomizedElectionTimeout(): void {

@@ -238,7 +238,7 @@ export class RawNode {
     return this.raft.log.termOrZero(index);
   }
 
-  /** The link to the leader broke: campaign `extraTicks` after the base election timeout, not later (see Raft.expediteElection). */
+  /** The link to the leader broke: campaign `extraTicks` after the base election timeout, instead of after a random extra (see Raft.expediteElection). */
   expediteElection(extraTicks: number): void {
     this.raft.expediteElection(extraTicks);
   }

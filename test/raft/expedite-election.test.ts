@@ -2,9 +2,11 @@
  * Proves the expedited election a follower runs when its link to the leader breaks: with
  * every random timeout at its largest (19 ticks for a base of 10), followers told of the
  * break campaign at the base timeout plus their extra ticks (staggered, so no split vote)
- * and the first elects itself at once; the extra only ever lowers the timeout; a leader that still lives keeps its other
- * followers in lease, so an expedited follower cut off from it alone changes neither the
- * leader nor the term (pre-vote); and leaders and leaderless nodes ignore it.
+ * and the first elects itself at once; with every random timeout at its smallest, the extras
+ * still decide the order (the draw is replaced, not just capped), so two followers never
+ * campaign on the same tick; a leader that still lives keeps its other followers in lease,
+ * so an expedited follower cut off from it alone changes neither the leader nor the term
+ * (pre-vote); and leaders and leaderless nodes ignore it.
  */
 import { describe, expect, test } from 'vitest';
 import { Role } from '../../src/raft/index.js';
@@ -12,6 +14,8 @@ import { TestCluster } from './harness.js';
 
 /** Every randomized election timeout at its largest: 2T - 1 ticks. */
 const slowest = { prng: { nextInt: (n: number) => n - 1 } };
+/** Every randomized election timeout at its smallest: T ticks. */
+const fastest = { prng: { nextInt: (_n: number) => 0 } };
 
 /** Ticks `ids` one at a time until `done` holds; returns how many ticks it took (at most limit). */
 function ticksUntil(c: TestCluster, ids: number[], done: () => boolean, limit = 40): number {
@@ -37,13 +41,20 @@ describe('expedited election after the link to the leader breaks', () => {
     expect(c.get(3).node.status().leader).toBe(2);
   });
 
-  test('the extra only lowers the timeout: a later one after an earlier one changes nothing', () => {
-    const c = new TestCluster([1, 2, 3], slowest);
-    c.elect(1);
+  test('followers that drew the same short timeout still campaign in rank order: one election, no split vote', () => {
+    // Both would campaign at the base timeout (10 ticks), on the same tick: each would pass
+    // the other's pre-vote, both would stand in the next term and neither would win it.
+    const c = new TestCluster([1, 2, 3], fastest);
+    expect(c.elect(1)).toBe(Role.Leader);
+    const term = c.get(1).node.status().term;
     c.isolate(1);
-    c.get(2).node.expediteElection(3);
-    c.get(2).node.expediteElection(30);
-    expect(ticksUntil(c, [2, 3], () => c.get(2).node.status().role === Role.Leader)).toBe(13);
+    c.get(2).node.expediteElection(2);
+    c.get(3).node.expediteElection(4);
+    expect(ticksUntil(c, [2, 3], () => !!c.leader() && c.leader()!.id !== 1)).toBe(12);
+    expect(c.leader()!.id).toBe(2);
+    // One campaign, won at once: the term moved by one, and node 3 never stood.
+    expect(c.get(2).node.status().term).toBe(term + 1);
+    expect(c.get(3).node.status()).toMatchObject({ role: Role.Follower, leader: 2, term: term + 1 });
   });
 
   test('a follower cut off from a leader that still lives cannot take over early: the other voter is in lease', () => {
