@@ -1,7 +1,8 @@
 /**
  * A three-member Cairn cluster for the benchmark, started through cluster/'s code path
  * (localTopology + spawnMember) with default settings on free loopback ports, data in a
- * temporary folder.
+ * temporary folder, each member's log (level info: elections, leader changes, snapshots)
+ * appended to cairn-<name>.log in the run's log folder.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -11,8 +12,8 @@ import { type ServerEntry, spawnMember } from '../cluster/processes.js';
 import { localTopology } from '../cluster/topology.js';
 import { type BenchCluster, processCluster } from './cluster.js';
 
-/** Starts three Cairn members on the given six ports (client, peer per member). */
-export function startCairn(ports: readonly number[], entry: ServerEntry): BenchCluster {
+/** Starts three Cairn members on the given six ports (client, peer per member), logging into logDir. */
+export function startCairn(ports: readonly number[], entry: ServerEntry, logDir: string): BenchCluster {
   const root = mkdtempSync(join(tmpdir(), 'bench-cairn-'));
   const topo = localTopology(
     root,
@@ -22,10 +23,12 @@ export function startCairn(ports: readonly number[], entry: ServerEntry): BenchC
   const children: (ChildProcess | undefined)[] = [];
   const start = (i: number): void => {
     const m = topo.members[i]!;
-    const child = spawnMember(topo, m, { entry, detached: false, extraFlags: ['--log-level=error'] });
-    child.stdout?.resume();
-    child.stderr?.resume();
-    children[i] = child;
+    children[i] = spawnMember(topo, m, {
+      entry,
+      detached: false,
+      logFile: join(logDir, `cairn-${m.name}.log`),
+      extraFlags: ['--log-level=info'],
+    });
   };
   for (let i = 0; i < topo.members.length; i++) start(i);
   return processCluster(

@@ -48,7 +48,8 @@ const USAGE = `usage: npm run bench [-- options]
                         (default 6; puts, then a get/put mix), so a JIT runtime is measured warm
   --workloads a,b       only these workloads: ${WORKLOADS.map((w) => w.id).join(', ')}
   --quick               small datasets (keys, leases) and one round of failover and restart, for a smoke run
-  --out DIR             where the JSON and the SVG chart go (default bench/results)
+  --out DIR             where the JSON, the SVG chart and the members' logs (<time>-logs/) go
+                        (default bench/results)
   --help                this text`;
 
 function fail(message: string): never {
@@ -185,6 +186,13 @@ async function warmUp(cluster: BenchCluster): Promise<void> {
 
 async function main(): Promise<number> {
   const startedAt = new Date();
+  const stamp = startedAt
+    .toISOString()
+    .replaceAll(':', '-')
+    .replace(/\.\d+Z$/, 'Z');
+  // Every member's log, kept whatever the outcome: a slow round (a failover) can be read afterwards.
+  const logDir = join(outDir, `${stamp}-logs`);
+  mkdirSync(logDir, { recursive: true });
   const p = await ports(12);
   const clusters: BenchCluster[] = [];
   const killAll = () => {
@@ -198,8 +206,8 @@ async function main(): Promise<number> {
     });
   try {
     progress('starting clusters ...');
-    clusters.push(startCairn(p.slice(0, 6), entry));
-    if (compare === 'etcd') clusters.push(startEtcd(p.slice(6)));
+    clusters.push(startCairn(p.slice(0, 6), entry, logDir));
+    if (compare === 'etcd') clusters.push(startEtcd(p.slice(6), logDir));
     for (const c of clusters) {
       await leaderIndex(c, 60_000);
       await waitAllServing(c, 60_000);
@@ -241,11 +249,6 @@ async function main(): Promise<number> {
     };
     console.log(formatTable(rows));
     console.log(`\n${formatTargets(report.targets)}`);
-    mkdirSync(outDir, { recursive: true });
-    const stamp = startedAt
-      .toISOString()
-      .replaceAll(':', '-')
-      .replace(/\.\d+Z$/, 'Z');
     const jsonFile = join(outDir, `${stamp}.json`);
     const svgFile = join(outDir, `${stamp}.svg`);
     writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
@@ -256,7 +259,7 @@ async function main(): Promise<number> {
         `Cairn${compare === 'etcd' ? ' vs etcd' : ''}: ${seconds} s per workload${values.quick ? ' (quick)' : ''}, ${startedAt.toISOString()}`,
       ),
     );
-    console.log(`results: ${jsonFile}\nchart:   ${svgFile}`);
+    console.log(`results: ${jsonFile}\nchart:   ${svgFile}\nlogs:    ${logDir}`);
     return rows.every((r) => Object.keys(r.results).length === clusters.length) ? 0 : 1;
   } finally {
     await Promise.all(clusters.map((c) => c.stop()));

@@ -4,7 +4,7 @@
  * its data, its log file (when detached) and its pid file.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type JoinAs, type LocalMember, type LocalTopology, memberFlags } from './topology.js';
@@ -58,8 +58,10 @@ export function logFileOf(m: LocalMember): string {
 /** Options for starting one member. */
 export interface SpawnOptions {
   readonly entry: ServerEntry;
-  /** Detached: survives this process, output to the member's log file. Otherwise piped to the caller. */
+  /** Detached: survives this process, output to the member's log file. Otherwise piped to the caller (or to logFile). */
   readonly detached: boolean;
+  /** Not detached: the member's output is appended to this file instead of piped to the caller. */
+  readonly logFile?: string;
   readonly extraFlags?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
   /** Start the member as one joining the running cluster (it must have been added with MemberAdd). */
@@ -87,6 +89,18 @@ export function spawnMember(t: LocalTopology, m: LocalMember, opts: SpawnOptions
       env,
     });
     child.unref();
+  } else if (opts.logFile !== undefined) {
+    const log = openSync(opts.logFile, 'a');
+    try {
+      child = spawn(command, [...args, ...memberFlags(t, m, opts.extraFlags, opts.join)], {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', log, log],
+        env,
+      });
+    } finally {
+      // The child has its own copy of the descriptor.
+      closeSync(log);
+    }
   } else {
     child = spawn(command, [...args, ...memberFlags(t, m, opts.extraFlags, opts.join)], {
       cwd: REPO_ROOT,

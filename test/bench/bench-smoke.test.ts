@@ -2,7 +2,8 @@
  * Proves the benchmark tool runs end to end: bench/run.ts (compiled or source: test/support/entry.ts) in --quick mode on two workloads
  * (against Cairn and, when /usr/bin/etcd is installed, etcd) exits 0, writes a JSON file whose
  * rows carry finite throughput, percentiles and per-node usage (and Cairn/etcd ratios when
- * compared) and an SVG chart with a bar per row, and leaves no member process running; and that
+ * compared) and an SVG chart with a bar per row, keeps every member's log beside them (Cairn's at
+ * level info, with its start and its first leader), and leaves no member process running; and that
  * --help lists the options and workloads while an unknown option is refused with exit code 2.
  */
 import { spawnSync } from 'node:child_process';
@@ -50,6 +51,17 @@ describe('npm run bench --quick', () => {
     const svg = files.filter((f) => f.endsWith('.svg'));
     expect(json).toHaveLength(1);
     expect(svg).toEqual([json[0]!.replace(/\.json$/, '.svg')]);
+    const logDir = join(out, json[0]!.replace(/\.json$/, '-logs'));
+    expect(run.stdout).toContain(`logs:    ${logDir}`);
+    const cairnLogs = ['cairn-n1.log', 'cairn-n2.log', 'cairn-n3.log'];
+    const etcdLogs = ['etcd-e1.log', 'etcd-e2.log', 'etcd-e3.log'];
+    expect(readdirSync(logDir).sort()).toEqual(compared ? [...cairnLogs, ...etcdLogs] : cairnLogs);
+    const cairnLines = cairnLogs.map((f) => readFileSync(join(logDir, f), 'utf8'));
+    for (const text of cairnLines) expect(text).toContain('"msg":"serving"');
+    // Info-level events are there: every member logs the leader it first learns of.
+    for (const text of cairnLines) expect(text).toContain('"msg":"leader changed"');
+    if (compared)
+      for (const f of etcdLogs) expect(readFileSync(join(logDir, f), 'utf8')).toContain('"level":"info"');
 
     const report = JSON.parse(readFileSync(join(out, json[0]!), 'utf8'));
     expect(report.options).toMatchObject({
