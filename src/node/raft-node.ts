@@ -66,6 +66,13 @@ export interface RaftNodeOptions<R> {
    * Raft.inStartupLease) covers time spent loading. Default: when the RaftNode is made.
    */
   readonly leaseClockOriginMs?: number;
+  /**
+   * How long after start() the first tick comes, in [0, tickIntervalMs); the ticks follow every
+   * tickIntervalMs. Default: a random fraction of a tick. Members started together would
+   * otherwise tick nearly in step, and two followers that drew the same random election
+   * timeout would then campaign within a millisecond of each other and split the vote.
+   */
+  readonly tickPhaseMs?: number;
   /** Called after a configuration change was applied (membership registry, transport peers). */
   readonly onConfChange?: (cc: ConfChange, confState: ConfState, index: number) => void;
   /** Called when this node learns of a new leader (or of none). */
@@ -95,6 +102,8 @@ export class RaftNode<R> {
   private readonly reads: ReadIndexLoop;
   private readonly applied = new ApplyWaiters();
   private ticker: NodeJS.Timeout | undefined;
+  /** The timer that starts the ticker after its phase (see RaftNodeOptions.tickPhaseMs). */
+  private tickerStart: NodeJS.Timeout | undefined;
   /** performance.now() at the origin of the core's lease clock (see syncLeaseClock). */
   private readonly leaseClockOriginMs: number;
   private processing = false;
@@ -235,16 +244,25 @@ export class RaftNode<R> {
     return this.raw.holdsReadLease();
   }
 
-  /** Starts ticking and processing. */
+  /** Starts ticking (after the tick phase) and processing. */
   start(): void {
-    this.ticker = setInterval(() => {
+    const intervalMs = this.opts.tickIntervalMs;
+    const phaseMs = this.opts.tickPhaseMs ?? Math.floor(Math.random() * intervalMs);
+    assert(phaseMs >= 0 && phaseMs < intervalMs, 'the tick phase lies within one tick interval');
+    const tick = (): void => {
       if (this.stopped || this.fatal) return;
       this.guarded(() => {
         this.syncLeaseClock();
         this.maybeAdvanceElection();
         this.raw.tick();
       });
-    }, this.opts.tickIntervalMs);
+    };
+    if (phaseMs === 0) this.ticker = setInterval(tick, intervalMs);
+    else
+      this.tickerStart = setTimeout(() => {
+        this.tickerStart = undefined;
+        if (!this.stopped) this.ticker = setInterval(tick, intervalMs);
+      }, phaseMs);
     this.schedule();
     this.log.info(
       { id: this.opts.id, applied: this.applied.applied, stableIndex: this.stableIndex },
@@ -945,6 +963,7 @@ export class RaftNode<R> {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.tickerStart) clearTimeout(this.tickerStart);
     if (this.ticker) clearInterval(this.ticker);
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;

@@ -5,7 +5,9 @@
  * a whole elects within a few ticks instead of a whole timeout later; without that news,
  * nobody can campaign before the timeout. And when the connection to a killed leader breaks,
  * the first follower by rank elects itself two ticks after the base timeout instead of
- * after its random one. Ticks come from fake interval timers, so the counts are exact.
+ * after its random one. And a member's ticks come at its tick phase: started together, two
+ * members with different phases tick apart, so equal random timeouts do not end together.
+ * Ticks come from fake interval timers, so the counts are exact.
  */
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { Hub, type MemMember, MemNodeStorage, startMember, TextStateMachine } from './support.js';
@@ -126,4 +128,35 @@ test('without that news (or with news of a peer that does not lead) they wait ou
   members[1]!.node.peerDown(3);
   members[2]!.node.peerDown(2);
   expect(await ticksToNewLeader(members)).toBeGreaterThan(ELECTION_TICKS + 2);
+});
+
+test('a member ticks at its tick phase: with a phase of 3 ms it elects itself exactly 3 ms later', async () => {
+  // The phase is a timeout before the interval: fake both, and step the clock 1 ms at a time.
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
+  const msToLead = async (tickPhaseMs: number): Promise<number> => {
+    const cs = { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+    const only = startMember<number, TextStateMachine>(
+      new Hub(),
+      1,
+      new MemNodeStorage(cs),
+      new TextStateMachine(),
+      1_000_000,
+      SEEDS[0],
+      undefined,
+      false,
+      tickPhaseMs,
+    );
+    running.push(only);
+    for (let ms = 1; ms <= 3 * ELECTION_TICKS * TICK_MS; ms++) {
+      vi.advanceTimersByTime(1);
+      await settle();
+      if (only.node.status().role === 'leader') return ms;
+    }
+    return -1;
+  };
+  const inStep = await msToLead(0);
+  const shifted = await msToLead(3);
+  // Same seed, same number of ticks to the election: only the phase differs.
+  expect(inStep).toBeGreaterThan(0);
+  expect(shifted).toBe(inStep + 3);
 });

@@ -151,6 +151,7 @@ export function startMember<R, S extends StateMachine<R>>(
   prngSeed = id + Date.now(),
   snapshotLogBytes?: number,
   leaseReads = false,
+  tickPhaseMs = 0,
 ): MemMember<R, S> {
   const node = new RaftNode<R>({
     id,
@@ -160,6 +161,8 @@ export function startMember<R, S extends StateMachine<R>>(
     logger: silentLogger(),
     prng: testPrng(prngSeed),
     tickIntervalMs: 5,
+    // 0 by default: in step with the fake interval timers some tests tick by.
+    tickPhaseMs,
     electionTimeoutTicks: 10,
     heartbeatIntervalTicks: 1,
     requestTimeoutMs: 3000,
