@@ -4,10 +4,11 @@
  * data in a temporary folder that stop() removes, each member's log (level info, as Cairn's)
  * appended to etcd-<name>.log in the run's log folder.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnLoggingTo } from '../cluster/processes.js';
 import { type BenchCluster, processCluster } from './cluster.js';
 
 /** The etcd binary Debian's etcd-server installs. */
@@ -31,29 +32,24 @@ export function startEtcd(ports: readonly number[], logDir: string): BenchCluste
   const children: (ChildProcess | undefined)[] = [];
   const start = (i: number): void => {
     const m = members[i]!;
-    const log = openSync(join(logDir, `etcd-${m.name}.log`), 'a');
-    try {
-      children[i] = spawn(
-        ETCD_BINARY,
-        [
-          `--name=${m.name}`,
-          `--data-dir=${join(root, m.name)}`,
-          `--listen-client-urls=http://127.0.0.1:${m.client}`,
-          `--advertise-client-urls=http://127.0.0.1:${m.client}`,
-          `--listen-peer-urls=http://127.0.0.1:${m.peer}`,
-          `--initial-advertise-peer-urls=http://127.0.0.1:${m.peer}`,
-          `--initial-cluster=${initial}`,
-          '--initial-cluster-state=new',
-          '--initial-cluster-token=bench-etcd',
-          '--logger=zap',
-          '--log-level=info',
-        ],
-        { stdio: ['ignore', log, log] },
-      );
-    } finally {
-      // The child has its own copy of the descriptor.
-      closeSync(log);
-    }
+    children[i] = spawnLoggingTo(
+      join(logDir, `etcd-${m.name}.log`),
+      ETCD_BINARY,
+      [
+        `--name=${m.name}`,
+        `--data-dir=${join(root, m.name)}`,
+        `--listen-client-urls=http://127.0.0.1:${m.client}`,
+        `--advertise-client-urls=http://127.0.0.1:${m.client}`,
+        `--listen-peer-urls=http://127.0.0.1:${m.peer}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${m.peer}`,
+        `--initial-cluster=${initial}`,
+        '--initial-cluster-state=new',
+        '--initial-cluster-token=bench-etcd',
+        '--logger=zap',
+        '--log-level=info',
+      ],
+      {},
+    );
   };
   for (let i = 0; i < members.length; i++) start(i);
   return processCluster(

@@ -3,7 +3,7 @@
  * cluster/start.sh, `npm start` and the end-to-end tests. Each member's data folder holds
  * its data, its log file (when detached) and its pid file.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnOptionsWithoutStdio, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +70,24 @@ export interface SpawnOptions {
   readonly runUnder?: readonly string[];
 }
 
+/**
+ * Starts a process whose output (stdout and stderr) is appended to logFile; this process keeps
+ * no descriptor of the file (the child has its own copy).
+ */
+export function spawnLoggingTo(
+  logFile: string,
+  command: string,
+  args: readonly string[],
+  options: Omit<SpawnOptionsWithoutStdio, 'stdio'>,
+): ChildProcess {
+  const log = openSync(logFile, 'a');
+  try {
+    return spawn(command, args, { ...options, stdio: ['ignore', log, log] });
+  } finally {
+    closeSync(log);
+  }
+}
+
 /** Starts one member and records its pid. */
 export function spawnMember(t: LocalTopology, m: LocalMember, opts: SpawnOptions): ChildProcess {
   mkdirSync(m.dataDir, { recursive: true });
@@ -79,34 +97,15 @@ export function spawnMember(t: LocalTopology, m: LocalMember, opts: SpawnOptions
     ...string[],
   ];
   const env = { ...process.env, ...opts.env };
+  const argv = [...args, ...memberFlags(t, m, opts.extraFlags, opts.join)];
   let child: ChildProcess;
   if (opts.detached) {
-    const log = openSync(logFileOf(m), 'a');
-    child = spawn(command, [...args, ...memberFlags(t, m, opts.extraFlags, opts.join)], {
-      cwd: REPO_ROOT,
-      detached: true,
-      stdio: ['ignore', log, log],
-      env,
-    });
+    child = spawnLoggingTo(logFileOf(m), command, argv, { cwd: REPO_ROOT, detached: true, env });
     child.unref();
   } else if (opts.logFile !== undefined) {
-    const log = openSync(opts.logFile, 'a');
-    try {
-      child = spawn(command, [...args, ...memberFlags(t, m, opts.extraFlags, opts.join)], {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', log, log],
-        env,
-      });
-    } finally {
-      // The child has its own copy of the descriptor.
-      closeSync(log);
-    }
+    child = spawnLoggingTo(opts.logFile, command, argv, { cwd: REPO_ROOT, env });
   } else {
-    child = spawn(command, [...args, ...memberFlags(t, m, opts.extraFlags, opts.join)], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env,
-    });
+    child = spawn(command, argv, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
   }
   if (child.pid === undefined) throw new Error(`could not start member ${m.name}`);
   writeFileSync(pidFileOf(m), `${child.pid}\n`);
