@@ -14,6 +14,7 @@ import { waitForLeader } from '../cluster/readiness.js';
 import { localTopology } from '../cluster/topology.js';
 import { etcdServices } from '../src/common/proto-loader.js';
 import { freePorts } from '../test/support/ports.js';
+import { firstAnswer } from './workload.js';
 
 type Unary = (req: object, opts: grpc.CallOptions, cb: (e: Error | null, r: unknown) => void) => void;
 
@@ -24,19 +25,9 @@ function call(client: grpc.Client, method: string, req: object, deadlineMs: numb
   );
 }
 
-/** One Put through a member, retried until it succeeds (a member may not know the leader yet) or 5 s pass. */
-async function warmPut(kv: grpc.Client): Promise<void> {
-  const until = performance.now() + 5_000;
-  for (;;) {
-    try {
-      await call(kv, 'Put', { key: Buffer.from('warm'), value: Buffer.from('1') }, 1_000);
-      return;
-    } catch (err) {
-      if (performance.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
+/** How long the survivors may take to accept a write before the kill, and after it. */
+const WARM_LIMIT_MS = 5_000;
+const ROUND_LIMIT_MS = 60_000;
 
 /** A round at least this slow (issue 8's failover target), or one that fails, keeps its folder. */
 const SLOW_ROUND_MS = 1_500;
@@ -67,24 +58,26 @@ async function round(): Promise<number> {
     const survivors = t.members.filter((m) => m.name !== leader.name);
     const kvs = survivors.map((m) => new KV(`127.0.0.1:${m.clientPort}`, grpc.credentials.createInsecure()));
     // A survivor may not have heard from the new leader yet ("no leader"): retry within 5 s.
-    for (const kv of kvs) await warmPut(kv);
+    for (const kv of kvs) {
+      const warm = await firstAnswer(
+        () => call(kv, 'Put', { key: Buffer.from('warm'), value: Buffer.from('1') }, 1_000),
+        performance.now(),
+        WARM_LIMIT_MS,
+        20,
+      );
+      if (!warm) throw new Error(`a survivor took no write within ${WARM_LIMIT_MS} ms before the kill`);
+    }
     const pid = recordedPid(t.members.find((m) => m.name === leader.name)!)!;
     const started = performance.now();
     process.kill(pid, 'SIGKILL');
-    for (let n = 0; n < 10_000; n++) {
-      try {
-        await call(
-          kvs[n % kvs.length]!,
-          'Put',
-          { key: Buffer.from(`probe/${n}`), value: Buffer.from('1') },
-          200,
-        );
-        break;
-      } catch {
-        // not yet
-      }
-    }
-    const ms = performance.now() - started;
+    const written = await firstAnswer(
+      (n) =>
+        call(kvs[n % kvs.length]!, 'Put', { key: Buffer.from(`probe/${n}`), value: Buffer.from('1') }, 200),
+      started,
+      ROUND_LIMIT_MS,
+    );
+    if (!written) throw new Error(`no write succeeded within ${ROUND_LIMIT_MS} ms of the kill`);
+    const ms = written.elapsedMs;
     for (const kv of kvs) kv.close();
     keep = ms >= SLOW_ROUND_MS;
     return ms;
