@@ -89,6 +89,11 @@ export interface RaftNodeOptions<R> {
  */
 const EXPEDITE_FIRST_TICKS = 2;
 const EXPEDITE_SPACING_TICKS = 2;
+/**
+ * At the initial election advance, each voter by rank campaigns this many ticks after the one
+ * before it (the first on the tick after the advance; see RaftNode.maybeAdvanceElection).
+ */
+const INITIAL_SPACING_TICKS = 2;
 /** The data of a Snap message whose bytes travel beside it (see sendSnapshot). */
 const NO_DATA = new Uint8Array(0);
 /** Longest a state-machine change or commit index waits for a write to take it (see armFlush). */
@@ -304,13 +309,16 @@ export class RaftNode<R> {
 
   /**
    * Once per run, at the first tick when this member is a voter of a known configuration (a
-   * restarted member learns it by re-applying its log) and either is the only voter or has
+   * restarted member learns it by re-applying its log), has applied every committed entry, and either is the only voter or has
    * heard that a peer is up, a member that knows no leader brings its election clock forward
    * to one tick short of the election timeout (etcd's initial election tick advance): a
    * cluster started or restarted as a whole elects within a few ticks of its members finding
-   * each other, instead of a whole timeout later. Pre-vote keeps this harmless when a leader
-   * exists that this member has not heard from yet: voters that hear from their leader
-   * ignore the pre-vote, and the leader's heartbeat resets the clock.
+   * each other, instead of a whole timeout later. Its remaining wait is set by its rank among
+   * the voters (their order by id), INITIAL_SPACING_TICKS apart, not by its random draw: the
+   * first by rank campaigns on the next tick, and two members never campaign on the same tick
+   * and split the first vote. Pre-vote keeps this harmless when a leader exists that this
+   * member has not heard from yet: voters that hear from their leader ignore the pre-vote,
+   * and the leader's heartbeat resets the clock.
    */
   private maybeAdvanceElection(): void {
     if (this.electionAdvanced) return;
@@ -319,13 +327,19 @@ export class RaftNode<R> {
     if (!voters.includes(this.opts.id)) return;
     const sole = voters.length === 1;
     if (!sole && this.firstPeerUp === NONE) return;
+    // A committed entry not yet applied may change the configuration, and the core refuses to
+    // campaign until it is applied (losing a whole timeout): advance once the log is applied.
+    if (st.applied < st.commit) return;
     this.electionAdvanced = true;
     if (st.role !== Role.Follower || st.leader !== NONE) return;
-    // One short of the smallest randomized timeout: none of these ticks can start a campaign.
+    const rank = [...voters].sort((a, b) => a - b).indexOf(this.opts.id);
+    const extraTicks = INITIAL_SPACING_TICKS * rank;
+    this.raw.staggerInitialElection(extraTicks);
+    // One short of the base timeout: none of these ticks can start a campaign.
     const ticks = this.opts.electionTimeoutTicks - 1;
     this.raw.advanceElectionClock(ticks);
     this.log.info(
-      { reason: sole ? 'sole voter' : `peer ${this.firstPeerUp} is up`, ticks },
+      { reason: sole ? 'sole voter' : `peer ${this.firstPeerUp} is up`, ticks, extraTicks },
       'election clock brought forward',
     );
   }

@@ -405,6 +405,19 @@ export class Raft {
     this.randomizedElectionTimeoutTicks = this.cfg.electionTimeoutTicks + extraTicks;
   }
 
+  /**
+   * The initial election advance, staggered: a follower that knows no leader replaces the
+   * random part of its election timeout with `extraTicks`. Members that start together and
+   * are given distinct extras campaign in that order instead of on whatever ticks they drew,
+   * so the first election is not split and never waits for an unlucky draw. Followers that
+   * know a leader, candidates and leaders ignore it. The timeout is drawn again at the next term.
+   */
+  staggerInitialElection(extraTicks: number): void {
+    assert(extraTicks >= 0, 'an election timeout is never below the base');
+    if (this.role !== Role.Follower || this.leader !== NONE) return;
+    this.randomizedElectionTimeoutTicks = this.cfg.electionTimeoutTicks + extraTicks;
+  }
+
   private resetRandomizedElectionTimeout(): void {
     this.randomizedElectionTimeoutTicks =
       this.cfg.electionTimeoutTicks + this.cfg.prng.nextInt(this.cfg.electionTimeoutTicks);

@@ -243,6 +243,11 @@ export class RawNode {
     this.raft.expediteElection(extraTicks);
   }
 
+  /** At the initial election advance: a leaderless follower campaigns `extraTicks` after the base election timeout, instead of after a random extra (see Raft.staggerInitialElection). */
+  staggerInitialElection(extraTicks: number): void {
+    this.raft.staggerInitialElection(extraTicks);
+  }
+
   /** Moves the election clock of a node that does not lead `ticks` ahead, leaving the lease clock (see Raft.advanceElectionClock). */
   advanceElectionClock(ticks: number): void {
     this.raft.advanceElectionClock(ticks);

@@ -1,7 +1,8 @@
 /**
  * Proves the initial election advance (etcd's --initial-election-tick-advance): once a peer
  * is known to be up (or when it is the only voter), a member that knows no leader brings its
- * election clock forward to one tick short of the election timeout, so a cluster started as
+ * election clock forward to one tick short of the election timeout and campaigns after a
+ * wait set by its rank among the voters, not by its random draw, so a cluster started as
  * a whole elects within a few ticks instead of a whole timeout later; without that news,
  * nobody can campaign before the timeout. And when the connection to a killed leader breaks,
  * the first follower by rank elects itself two ticks after the base timeout instead of
@@ -89,6 +90,25 @@ test('the only voter elects itself within one election timeout', async () => {
   const [only] = start([1]);
   await tick(ELECTION_TICKS - 1);
   expect(only!.node.status()).toMatchObject({ role: 'leader', term: 2 });
+});
+
+test('members that hear a peer is up campaign in the order of their ids, whatever they drew', async () => {
+  // Member 1 (first by id) hears nothing and waits out its random timeout; members 2 and 3
+  // hear of each other. Member 2, second by id, campaigns 1 + 2 ticks after its advance and
+  // wins; member 3, two ticks later again, never stands.
+  const members = start([1, 2, 3], [11, 22, 33]);
+  members[1]!.node.peerActive(3);
+  members[2]!.node.peerActive(2);
+  let ticks = -1;
+  for (let t = 1; t <= 3 * ELECTION_TICKS && ticks < 0; t++) {
+    await tick(1);
+    if (members.some((m) => m.node.status().role === 'leader')) ticks = t;
+  }
+  // Advanced on the first tick: one tick short of the base timeout, plus its 2 extra.
+  expect(ticks).toBe(3);
+  expect(members[1]!.node.status()).toMatchObject({ role: 'leader', term: 2 });
+  for (const i of [0, 2])
+    expect(members[i]!.node.status()).toMatchObject({ role: 'follower', leader: 2, term: 2 });
 });
 
 /** Seeds whose followers draw long random timeouts (the first campaigns 19 ticks after the leader stops; found by trying, the runs are deterministic). */
