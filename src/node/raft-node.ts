@@ -309,16 +309,17 @@ export class RaftNode<R> {
 
   /**
    * Once per run, at the first tick when this member is a voter of a known configuration (a
-   * restarted member learns it by re-applying its log), has applied every committed entry, and either is the only voter or has
-   * heard that a peer is up, a member that knows no leader brings its election clock forward
-   * to one tick short of the election timeout (etcd's initial election tick advance): a
-   * cluster started or restarted as a whole elects within a few ticks of its members finding
-   * each other, instead of a whole timeout later. Its remaining wait is set by its rank among
-   * the voters (their order by id), INITIAL_SPACING_TICKS apart, not by its random draw: the
-   * first by rank campaigns on the next tick, and two members never campaign on the same tick
-   * and split the first vote. Pre-vote keeps this harmless when a leader exists that this
-   * member has not heard from yet: voters that hear from their leader ignore the pre-vote,
-   * and the leader's heartbeat resets the clock.
+   * restarted member learns it by re-applying its log), has applied every committed entry,
+   * and either is the only voter or has heard that a peer is up, a member that knows no
+   * leader brings its election clock forward to one tick short of the election timeout
+   * (etcd's initial election tick advance): a cluster started or restarted as a whole elects
+   * within a few ticks of its members finding each other, instead of a whole timeout later.
+   * Its remaining wait is set by its rank among the voters (their order by id),
+   * INITIAL_SPACING_TICKS apart, not by its random draw: the first by rank campaigns on the
+   * next tick, and two members never campaign on the same tick and split the first vote.
+   * Pre-vote keeps this harmless when a leader exists that this member has not heard from
+   * yet: voters that hear from their leader ignore the pre-vote, and the leader's heartbeat
+   * resets the clock.
    */
   private maybeAdvanceElection(): void {
     if (this.electionAdvanced) return;
