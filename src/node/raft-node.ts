@@ -298,11 +298,8 @@ export class RaftNode<R> {
     if (this.stopped || this.fatal || peer !== this.raw.leader || peer === this.opts.id) return;
     const voters = this.raw.status().config.voters;
     if (!voters.includes(this.opts.id)) return;
-    const rank = voters
-      .filter((v) => v !== peer)
-      .sort((a, b) => a - b)
-      .indexOf(this.opts.id);
-    const extraTicks = EXPEDITE_FIRST_TICKS + EXPEDITE_SPACING_TICKS * rank;
+    const others = voters.filter((v) => v !== peer);
+    const extraTicks = EXPEDITE_FIRST_TICKS + EXPEDITE_SPACING_TICKS * rankAmong(this.opts.id, others);
     this.guarded(() => this.raw.expediteElection(extraTicks));
     this.log.info({ leader: peer, extraTicks }, 'connection to the leader lost: election brought forward');
   }
@@ -333,8 +330,7 @@ export class RaftNode<R> {
     if (st.applied < st.commit) return;
     this.electionAdvanced = true;
     if (st.role !== Role.Follower || st.leader !== NONE) return;
-    const rank = [...voters].sort((a, b) => a - b).indexOf(this.opts.id);
-    const extraTicks = INITIAL_SPACING_TICKS * rank;
+    const extraTicks = INITIAL_SPACING_TICKS * rankAmong(this.opts.id, voters);
     this.raw.staggerInitialElection(extraTicks);
     // One short of the base timeout: none of these ticks can start a campaign.
     const ticks = this.opts.electionTimeoutTicks - 1;
@@ -989,6 +985,13 @@ export class RaftNode<R> {
     this.flushDeferred();
     await this.writesDone();
   }
+}
+
+/** Where id stands among ids in ascending order (0 first): the order in which staggered voters campaign. */
+function rankAmong(id: NodeId, ids: readonly NodeId[]): number {
+  const rank = [...ids].sort((a, b) => a - b).indexOf(id);
+  assert(rank >= 0, () => `member ${id} is not among the voters it ranks in`);
+  return rank;
 }
 
 /** The envelope of a proposed entry (a membership change's is in its context), if it has one. */
