@@ -325,11 +325,15 @@ export class RaftNode<R> {
     if (!voters.includes(this.opts.id)) return;
     const sole = voters.length === 1;
     if (!sole && this.firstPeerUp === NONE) return;
+    if (st.role !== Role.Follower || st.leader !== NONE) {
+      // A leader is known (or this member campaigns already): nothing to bring forward, ever.
+      this.electionAdvanced = true;
+      return;
+    }
     // A committed entry not yet applied may change the configuration, and the core refuses to
     // campaign until it is applied (losing a whole timeout): advance once the log is applied.
     if (st.applied < st.commit) return;
     this.electionAdvanced = true;
-    if (st.role !== Role.Follower || st.leader !== NONE) return;
     const extraTicks = INITIAL_SPACING_TICKS * rankAmong(this.opts.id, voters);
     this.raw.staggerInitialElection(extraTicks);
     // One short of the base timeout: none of these ticks can start a campaign.
