@@ -4,7 +4,8 @@
  * Data model. An ordered key index (key -> KeyIndex: the key's records in revision order,
  * its generations one after another, as etcd's keyIndex) whose entries hold the history
  * records themselves, and a history (main revision -> records) in revision order. Records
- * hold keys and values as binary strings (binary-string.ts); readers get KeyValues with
+ * hold keys as binary strings (binary-string.ts) and values in slabs off the V8 heap
+ * (slab-record.ts; empty and large values as binary strings); readers get KeyValues with
  * fresh byte arrays. An empty store is at revision 1; each
  * write that changes something raises it by one and all changes of one write share it
  * (sub revisions 0, 1, ...). Per key: createRevision, modRevision, version, lease.
@@ -33,7 +34,7 @@
  *   - meta: { currentRevision, compactedRevision } -> put one meta key => encodeMeta(meta)
  * Write them in the same LevelDB batch as the applied raft index (MvccChangeBuffer merges
  * several applies into one batch). At start-up, read the meta and every revision in order,
- * decodeRevisionValue each (with one SlabWriter, so values stay off the V8 heap: loaded-record.ts),
+ * decodeRevisionValue each (with one SlabWriter, so values stay off the V8 heap: slab-record.ts),
  * and call `MvccStore.load({ meta, records })`. After installing a
  * raft snapshot, replace all revisions and the meta with `store.persisted()` (revisionsOf
  * groups its records). Folders of older versions hold one record per key (encodeRecordKey,
@@ -69,7 +70,6 @@ export { type MvccErrorCode, mvccError } from './errors.js';
 export type { HashKVResult } from './hash.js';
 export { compareKeys } from './key-range.js';
 export { LEASE_TTL_SECONDS_MAX, type LeaseRecord, LeaseTable } from './lease-table.js';
-export { kvOf, SlabWriter } from './loaded-record.js';
 export {
   MvccChangeBuffer,
   type MvccChanges,
@@ -101,6 +101,7 @@ export {
   type TxnRequest,
   type TxnResponse,
 } from './requests.js';
+export { kvOf, SlabWriter } from './slab-record.js';
 export { MvccStore, type MvccStoreOptions, type RestoredStore } from './store.js';
 export type { LeaseLookup } from './txn.js';
 export {

@@ -10,8 +10,8 @@ import { ErrorCode } from '../common/errors.js';
 import { compareBinary } from './binary-string.js';
 import type { MvccErrorCode } from './errors.js';
 import { keyRangeOf } from './key-range.js';
-import { kvOf } from './loaded-record.js';
 import { type RangeRequest, type RangeResponse, SortOrder, SortTarget } from './requests.js';
+import { kvOf } from './slab-record.js';
 import type { KvState } from './state.js';
 import type { RevisionRecord } from './types.js';
 

@@ -11,8 +11,8 @@ import { snapshotRecordBytes } from './codec/record-size.js';
 import { KeyIndex } from './key-index.js';
 import type { KeyRange } from './key-range.js';
 import { LeaseTable } from './lease-table.js';
-import { LoadedRecord } from './loaded-record.js';
 import type { RevisionWrite } from './persistence.js';
+import { SlabRecord, SlabWriter } from './slab-record.js';
 import { createSortedMap, type SortedMap, sortedMapOf } from './sorted-map.js';
 import { EventType, type RevisionRecord } from './types.js';
 
@@ -66,6 +66,8 @@ export class KvState {
   private readonly leases = new Map<number, Set<KeyIndex>>();
   /** The leases that exist (granted and not yet revoked). */
   readonly leaseTable = new LeaseTable();
+  /** Where the values of the puts applied to this state are copied (off the V8 heap: slab-record.ts). */
+  readonly valueSlabs = new SlabWriter();
   /** Invariant: the number of records in history. */
   private records = 0;
   /** Invariant: the bytes the records in history take in a snapshot (snapshotRecordBytes summed). */
@@ -133,7 +135,7 @@ export class KvState {
         ki = new KeyIndex(record.key);
         keys.push(ki.key);
         indexes.push(ki);
-      } else if (record instanceof LoadedRecord) record.shareKey(ki.key);
+      } else if (record instanceof SlabRecord) record.shareKey(ki.key);
       else {
         record = { ...record, key: ki.key };
         records[i] = record;
@@ -306,7 +308,7 @@ export class KvState {
     assert(revision !== undefined && revision.slots[record.sub] === record, 'dropping a record not stored');
     this.records--;
     this.recordBytes -= snapshotRecordBytes(record);
-    if (record instanceof LoadedRecord) record.release();
+    if (record instanceof SlabRecord) record.release();
     if (revision.live === 1) {
       this.history.delete(record.main);
       return;

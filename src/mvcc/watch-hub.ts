@@ -15,7 +15,7 @@
  */
 import { assert } from '../common/assert.js';
 import { bytesEqual, compareKeys, type KeyRange, keyRangeOf } from './key-range.js';
-import { kvOf } from './loaded-record.js';
+import { kvOf } from './slab-record.js';
 import type { MvccStore } from './store.js';
 import { EventType, type MvccEvent, type RevisionRecord } from './types.js';
 import {

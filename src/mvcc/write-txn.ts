@@ -7,8 +7,8 @@
 import { assert } from '../common/assert.js';
 import type { BinaryString } from './binary-string.js';
 import type { KeyRange } from './key-range.js';
-import { kvOf } from './loaded-record.js';
 import type { ReadView } from './range.js';
+import { kvOf } from './slab-record.js';
 import type { KvState } from './state.js';
 import { EventType, type KeyValue, type MvccEvent, type RevisionRecord } from './types.js';
 
@@ -74,23 +74,28 @@ export class WriteTxn implements ReadView {
     return this.records.length > 0;
   }
 
-  /** Writes a key: create revision and version continue its generation or start a new one. */
-  put(key: BinaryString, value: BinaryString, lease: number): RevisionRecord {
+  /**
+   * Writes a key: create revision and version continue its generation or start a new one.
+   * The value is copied (into the store's slabs: slab-record.ts), so it may be a view of
+   * bytes the caller reuses.
+   */
+  put(key: BinaryString, value: Uint8Array, lease: number): RevisionRecord {
     assert(!this.finished, 'put after finish');
     const existing = this.state.keyIndex(key);
     const prev = existing?.current;
     const main = this.writeRevision;
-    const record: RevisionRecord = {
+    const record = this.state.valueSlabs.put(
       main,
-      sub: this.records.length,
-      type: EventType.Put,
+      this.records.length,
       // One string per key, shared by all its records.
-      key: existing?.key ?? key,
+      existing?.key ?? key,
       value,
-      createRevision: prev?.createRevision ?? main,
-      version: (prev?.version ?? 0) + 1,
+      0,
+      value.byteLength,
+      prev?.createRevision ?? main,
+      (prev?.version ?? 0) + 1,
       lease,
-    };
+    );
     this.append(record);
     return record;
   }

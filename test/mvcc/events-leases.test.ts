@@ -1,7 +1,7 @@
 // Proves apply reports the watch events of each revision (type, kv, prevKv, order) and supports the lease hooks — keysOfLease tracks live attachments and deleteKeys removes them in one revision with one DELETE event each — by applying writes and inspecting results and lease queries.
 import { describe, expect, it } from 'vitest';
 import { EventType, type MvccEvent } from '../../src/mvcc/index.js';
-import { kvOf } from '../../src/mvcc/loaded-record.js';
+import { kvOf } from '../../src/mvcc/slab-record.js';
 import { b, get, newStore, ok, put, str } from './support.js';
 
 const brief = (events: readonly MvccEvent[]) =>

@@ -1,6 +1,6 @@
-// Test setup: revision records compare by their fields. A record loaded from disk or a snapshot keeps its value in a slab (src/mvcc/loaded-record.ts) and is a different object shape from a record a write made; two stores agree when their records hold the same fields.
+// Test setup: revision records compare by their fields. A PUT record keeps its value in a slab (src/mvcc/slab-record.ts) unless it is empty or large, and is then a different object shape from a plain record; two stores agree when their records hold the same fields.
 import { expect } from 'vitest';
-import { LoadedRecord } from '../../src/mvcc/loaded-record.js';
+import { SlabRecord } from '../../src/mvcc/slab-record.js';
 import type { RevisionRecord } from '../../src/mvcc/types.js';
 
 function fieldsOf(r: RevisionRecord): RevisionRecord {
@@ -10,8 +10,8 @@ function fieldsOf(r: RevisionRecord): RevisionRecord {
 
 expect.addEqualityTesters([
   function loadedRecordsByFields(a: unknown, b: unknown, testers) {
-    if (!(a instanceof LoadedRecord) && !(b instanceof LoadedRecord)) return undefined;
-    const plain = (x: unknown): unknown => (x instanceof LoadedRecord ? fieldsOf(x) : x);
+    if (!(a instanceof SlabRecord) && !(b instanceof SlabRecord)) return undefined;
+    const plain = (x: unknown): unknown => (x instanceof SlabRecord ? fieldsOf(x) : x);
     return this.equals(plain(a), plain(b), testers);
   },
 ]);

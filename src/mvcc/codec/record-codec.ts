@@ -10,8 +10,8 @@
  */
 import { assert } from '../../common/assert.js';
 import { binaryOf } from '../binary-string.js';
-import { LoadedRecord, type SlabWriter, valueLengthOf } from '../loaded-record.js';
 import type { MvccMeta } from '../persistence.js';
+import { SlabRecord, type SlabWriter, valueLengthOf } from '../slab-record.js';
 import { EventType, type Revision, type RevisionRecord } from '../types.js';
 import { ByteReader, ByteWriter, corrupt, uvarintBytes } from './bytes.js';
 import { recordBodyBytes } from './record-size.js';
@@ -78,7 +78,7 @@ export function encodeRevisionValue(records: readonly RevisionRecord[]): Uint8Ar
 
 /**
  * The records of revision main from its revision value, in sub order; with slabs, the values
- * of PUT records are copied into them (see loaded-record.ts) instead of becoming strings.
+ * of PUT records are copied into them (see slab-record.ts) instead of becoming strings.
  */
 export function decodeRevisionValue(main: number, value: Uint8Array, slabs?: SlabWriter): RevisionRecord[] {
   const r = new ByteReader(value);
@@ -104,7 +104,7 @@ export function writeRecordBody(w: ByteWriter, record: RevisionRecord): void {
   w.u8(record.type);
   w.binary(record.key);
   if (record.type === EventType.Delete) return;
-  if (record instanceof LoadedRecord) w.bytes(record.valueView());
+  if (record instanceof SlabRecord) w.bytes(record.valueView());
   else w.binary(record.value);
   w.svarint(record.createRevision, 'createRevision');
   w.svarint(record.version, 'version');
@@ -113,7 +113,7 @@ export function writeRecordBody(w: ByteWriter, record: RevisionRecord): void {
 
 /**
  * Reads a record value written by writeRecordBody, for the revision stored beside it; with
- * slabs, a PUT's value is copied into them (see loaded-record.ts).
+ * slabs, a PUT's value is copied into them (see slab-record.ts).
  */
 export function readRecordBody(r: ByteReader, revision: Revision, slabs?: SlabWriter): RevisionRecord {
   const version = r.u8();

@@ -3,7 +3,7 @@
  * body as record-codec writes it), without writing it: the store keeps the total of its
  * records' sizes as they come and go, so a snapshot announces its length at once.
  */
-import { valueLengthOf } from '../loaded-record.js';
+import { valueLengthOf } from '../slab-record.js';
 import { EventType, type RevisionRecord } from '../types.js';
 import { svarintBytes, uvarintBytes } from './bytes.js';
 

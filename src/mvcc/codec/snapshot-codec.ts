@@ -8,8 +8,8 @@
 import { crc32 } from '../../common/crc32.js';
 import type { LazyBytes } from '../../common/lazy-bytes.js';
 import type { LeaseRecord } from '../lease-table.js';
-import { SlabWriter } from '../loaded-record.js';
 import type { MvccMeta, PersistedMvcc } from '../persistence.js';
+import { SlabWriter } from '../slab-record.js';
 import type { RevisionRecord } from '../types.js';
 import { ByteReader, ByteWriter, corrupt, uvarintBytes } from './bytes.js';
 import { readRecordBody, writeRecordBody } from './record-codec.js';

@@ -1,9 +1,11 @@
 /**
- * Records read from disk or from a snapshot keep their values outside the V8 heap. Loading a
- * store made one string per value, and the young-generation collector copied every one of
- * them twice on its way to the old generation: at a million 256-byte values they were half
- * of the heap. A loaded record instead holds where its value lies in a ValueSlab (a large
- * byte array filled at load), and builds the string only when read.
+ * PUT records keep their values outside the V8 heap, in slabs: records read from disk or a
+ * snapshot and records the store's writes make alike. A value as a string of its own was
+ * copied twice by the young-generation collector on its way to the old generation (at a
+ * million 256-byte values the strings were half of the heap), and the old generation, which
+ * V8 lets grow to a multiple of what it holds live, paid for the store's whole history once
+ * more in garbage between mark-compacts. A SlabRecord instead holds where its value lies in a
+ * ValueSlab (a large byte array filled in order), and builds the string only when read.
  *
  * A slab stays in memory while any record in it does. So that a few long-lived values do not
  * pin slabs that compaction has mostly emptied, a slab whose live bytes fall below a quarter
@@ -15,12 +17,12 @@ import { EMPTY_BYTES, EventType, type KeyValue, type RevisionRecord } from './ty
 
 /** Bytes of one slab. */
 export const SLAB_BYTES = 256 * 1024;
-/** Larger values are loaded as strings (each would take a good part of a slab). */
+/** Larger values are held as strings (each would take a good part of a slab). */
 export const SLAB_VALUE_BYTES_MAX = 4 * 1024;
 /** A slab hands its records strings of their own when its live bytes fall below 1/this of its used bytes. */
 const SLAB_SPARSE_RATIO = 4;
 
-/** A byte array that holds the values of many loaded records. */
+/** A byte array that holds the values of many records. */
 class ValueSlab {
   readonly bytes = Buffer.allocUnsafeSlow(SLAB_BYTES);
   /** Bytes filled so far. */
@@ -28,7 +30,7 @@ class ValueSlab {
   /** Invariant: the lengths of the values of the records in `records` not yet released. */
   liveBytes = 0;
   /** The records whose values lie here; emptied once they have strings of their own. */
-  records: LoadedRecord[] = [];
+  records: SlabRecord[] = [];
 
   /** Called when one of its records is dropped: hands the others strings once few bytes are live. */
   released(length: number): void {
@@ -40,8 +42,8 @@ class ValueSlab {
   }
 }
 
-/** A PUT record loaded from disk or a snapshot, its value in a slab until it needs a string. */
-export class LoadedRecord implements RevisionRecord {
+/** A PUT record whose value lies in a slab (until compaction leaves the slab sparse: see above). */
+export class SlabRecord implements RevisionRecord {
   readonly type = EventType.Put;
   #key: BinaryString;
   #slab: ValueSlab | undefined;
@@ -112,7 +114,7 @@ export class LoadedRecord implements RevisionRecord {
 
   /** The store dropped this record (compaction): its bytes no longer count as live in its slab. */
   release(): void {
-    assert(!this.#released, 'a loaded record released twice');
+    assert(!this.#released, 'a slab record released twice');
     this.#released = true;
     if (this.#value === undefined) this.#slab!.released(this.#length);
   }
@@ -125,12 +127,12 @@ export class LoadedRecord implements RevisionRecord {
   }
 }
 
-/** Copies values into slabs while a store is loaded; one per load. */
+/** Copies values into slabs, filling one at a time: one per load, and one per store for its writes. */
 export class SlabWriter {
   private slab: ValueSlab | undefined;
 
   /**
-   * The record of a PUT whose value is bytes [start, start + length) of src: a LoadedRecord
+   * The record of a PUT whose value is bytes [start, start + length) of src: a SlabRecord
    * with the value copied into a slab, or a plain record for an empty or large value.
    */
   put(
@@ -154,7 +156,7 @@ export class SlabWriter {
       this.slab = slab;
     }
     slab.bytes.set(src.subarray(start, start + length), slab.used);
-    const record = new LoadedRecord(main, sub, key, slab, slab.used, length, createRevision, version, lease);
+    const record = new SlabRecord(main, sub, key, slab, slab.used, length, createRevision, version, lease);
     slab.used += length;
     slab.liveBytes += length;
     slab.records.push(record);
@@ -162,14 +164,20 @@ export class SlabWriter {
   }
 }
 
-/** A record's value length in bytes, without building a loaded record's string. */
+/** A record's value length in bytes, without building a slab record's string. */
 export function valueLengthOf(record: RevisionRecord): number {
-  return record instanceof LoadedRecord ? record.valueLength : record.value.length;
+  return record instanceof SlabRecord ? record.valueLength : record.value.length;
 }
 
 /** A record's value as bytes, in a new array (empty values share EMPTY_BYTES). */
 export function valueBytesOf(record: RevisionRecord): Uint8Array {
-  if (record instanceof LoadedRecord) return record.valueBytes();
+  if (record instanceof SlabRecord) return record.valueBytes();
+  return record.value === '' ? EMPTY_BYTES : bytesOf(record.value);
+}
+
+/** A record's value as bytes to be copied at once: a view of its slab, or of a new array. */
+export function valueViewOf(record: RevisionRecord): Uint8Array {
+  if (record instanceof SlabRecord) return record.valueView();
   return record.value === '' ? EMPTY_BYTES : bytesOf(record.value);
 }
 
