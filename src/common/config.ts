@@ -27,7 +27,11 @@ export interface ServerConfig {
   readonly initialClusterToken: string;
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
-  /** Applied entries between two snapshots (log compaction). */
+  /**
+   * Applied entries between two snapshots (log compaction). Default 10,000, etcd 3.6's: a
+   * snapshot here serializes nothing (the state machine's data is on disk already), so a
+   * shorter log costs nothing but keeps less of it in memory and to read at start-up.
+   */
   readonly snapshotCount: number;
   /** Entries kept in the log behind a snapshot, so slow followers can catch up without one. */
   readonly snapshotCatchUpEntries: number;
@@ -74,7 +78,7 @@ export const SERVER_DEFAULTS = {
   initialClusterToken: 'cairn-cluster',
   heartbeatIntervalMs: 100,
   electionTimeoutMs: 1000,
-  snapshotCount: 100_000,
+  snapshotCount: 10_000,
   snapshotCatchUpEntries: 5_000,
   snapshotLogBytes: 64 * 1024 * 1024,
   maxRequestBytes: 1.5 * 1024 * 1024,
