@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { startServer } from './api/server.js';
 import { loadServerConfig } from './common/config.js';
 import { isCairnError } from './common/errors.js';
+import { capHeapGrowth } from './common/heap-growth.js';
 import { createRootLogger } from './common/logger.js';
 import { installClockOffsetFromEnv } from './node/fault-hooks.js';
 
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
     console.error(`cairn: cannot start: ${(err as Error).message}`);
     process.exit(1);
   }
+  capHeapGrowth();
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
