@@ -175,12 +175,6 @@ export function valueBytesOf(record: RevisionRecord): Uint8Array {
   return record.value === '' ? EMPTY_BYTES : bytesOf(record.value);
 }
 
-/** A record's value as bytes to be copied at once: a view of its slab, or of a new array. */
-export function valueViewOf(record: RevisionRecord): Uint8Array {
-  if (record instanceof SlabRecord) return record.valueView();
-  return record.value === '' ? EMPTY_BYTES : bytesOf(record.value);
-}
-
 /** The KeyValue a record stands for, with fresh byte arrays. */
 export function kvOf(record: RevisionRecord, withValue = true): KeyValue {
   return {

@@ -25,7 +25,7 @@ import type {
   TxnRequest,
   TxnResponse,
 } from './requests.js';
-import { kvOf, valueViewOf } from './slab-record.js';
+import { kvOf, valueBytesOf } from './slab-record.js';
 import { EMPTY_BYTES } from './types.js';
 import type { WriteTxn } from './write-txn.js';
 
@@ -121,7 +121,7 @@ export function executePut(txn: WriteTxn, req: PutRequest): PutResponse {
   const prev = txn.state.keyIndex(key)?.current;
   const keepCurrent = req.ignoreValue === true || req.ignoreLease === true;
   assert(!keepCurrent || prev !== undefined, 'ignore_value/ignore_lease on a missing key passed the checks');
-  const value = req.ignoreValue === true ? valueViewOf(prev!) : (req.value ?? EMPTY_BYTES);
+  const value = req.ignoreValue === true ? valueBytesOf(prev!) : (req.value ?? EMPTY_BYTES);
   const lease = req.ignoreLease === true ? prev!.lease : (req.lease ?? 0);
   txn.put(key, value, lease);
   const header = { revision: txn.writeRevision };
