@@ -31,6 +31,8 @@ class ValueSlab {
   liveBytes = 0;
   /** The records whose values lie here; emptied once they have strings of their own. */
   records: SlabRecord[] = [];
+  /** Set once its records were handed strings of their own: no writer fills it any more. */
+  retired = false;
 
   /** Called when one of its records is dropped: hands the others strings once few bytes are live. */
   released(length: number): void {
@@ -39,6 +41,8 @@ class ValueSlab {
     if (this.records.length === 0 || this.liveBytes * SLAB_SPARSE_RATIO >= this.used) return;
     for (const r of this.records) r.ownValue();
     this.records = [];
+    this.liveBytes = 0;
+    this.retired = true;
   }
 }
 
@@ -151,7 +155,9 @@ export class SlabWriter {
       return { main, sub, type: EventType.Put, key, value, createRevision, version, lease };
     }
     let slab = this.slab;
-    if (slab === undefined || slab.used + length > SLAB_BYTES) {
+    // The store's writer may be filling a slab when compaction retires it: a record put there
+    // would pin the slab's dead bytes, and its value would be counted among them.
+    if (slab === undefined || slab.retired || slab.used + length > SLAB_BYTES) {
       slab = new ValueSlab();
       this.slab = slab;
     }

@@ -1,4 +1,4 @@
-// Proves that a store loaded with its values in slabs (src/mvcc/slab-record.ts) is the store it was saved from and stays so through further writes and compactions; that a put copies its value into the store's own slabs, so the bytes it came in may change; that empty and large values stay plain strings; that values crossing a slab's end land whole in the next; that a loaded record takes only an equal key; and that a slab compaction has mostly emptied hands its survivors strings of their own, and not before.
+// Proves that a store loaded with its values in slabs (src/mvcc/slab-record.ts) is the store it was saved from and stays so through further writes and compactions; that a put copies its value into the store's own slabs, so the bytes it came in may change; that empty and large values stay plain strings; that values crossing a slab's end land whole in the next; that a loaded record takes only an equal key; that a slab compaction has mostly emptied hands its survivors strings of their own, and not before; and that the slab a store's writes are filling takes no more values once that happened to it.
 import { describe, expect, it } from 'vitest';
 import { collectBytes } from '../../src/common/lazy-bytes.js';
 import {
@@ -141,6 +141,36 @@ describe('records with their values in slabs', () => {
     expect(records.map((r) => r.value)).toEqual(['first value'.padEnd(300, '.'), 'second', 'second']);
     expect(str(store.range({ key: b('k'), revision: 2 }).kvs[0]!.value)).toBe('first value'.padEnd(300, '.'));
     expect(str(store.range({ key: b('k') }).kvs[0]!.value)).toBe('second');
+  });
+
+  it('the slab a store is filling, once compaction leaves it sparse, takes no more values', () => {
+    const store = newStore();
+    const key = (i: number) => b(`k${String(i).padStart(3, '0')}`);
+    const value = (tag: string) => b(tag.padEnd(200, '.'));
+    const latest = (k: Uint8Array) => [...store.records()].filter((r) => r.key === str(k)).pop();
+    const inSlab = (keys: Uint8Array[]) =>
+      keys.map((k) => {
+        const r = latest(k);
+        return r instanceof SlabRecord && r.inSlab;
+      });
+    // 100 keys written five times: 500 values in the store's first slab, 100 of them live.
+    for (let round = 0; round < 5; round++)
+      for (let i = 0; i < 100; i++)
+        ok(store, { type: 'put', request: { key: key(i), value: value(`r${round}`) } });
+    ok(store, { type: 'compact', request: { revision: store.currentRevision } });
+    // A fifth live: the survivors were handed strings of their own.
+    expect(inSlab([key(0), key(99)])).toEqual([false, false]);
+    // Ten new keys, then one of them rewritten and its old version compacted away.
+    const fresh = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => key(100 + i));
+    for (const k of fresh) ok(store, { type: 'put', request: { key: k, value: value('new') } });
+    ok(store, { type: 'put', request: { key: fresh[0]!, value: value('newer') } });
+    ok(store, { type: 'compact', request: { revision: store.currentRevision } });
+    // They went into a new slab, all but one value of it live: they keep their values there
+    // (in the old slab, among its dead bytes, the release would have made them strings).
+    expect(inSlab(fresh)).toEqual(fresh.map(() => true));
+    expect(str(store.range({ key: fresh[0]! }).kvs[0]!.value)).toBe('newer'.padEnd(200, '.'));
+    expect(str(store.range({ key: fresh[9]! }).kvs[0]!.value)).toBe('new'.padEnd(200, '.'));
+    expect(str(store.range({ key: key(99) }).kvs[0]!.value)).toBe('r4'.padEnd(200, '.'));
   });
 
   it('a key loaded in several records reads back in each, and a loaded record takes only an equal key string', () => {
