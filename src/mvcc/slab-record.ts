@@ -31,18 +31,23 @@ class ValueSlab {
   liveBytes = 0;
   /** The records whose values lie here; emptied once they have strings of their own. */
   records: SlabRecord[] = [];
-  /** Set once its records were handed strings of their own: no writer fills it any more. */
-  retired = false;
+
+  /**
+   * Whether its records were handed strings of their own: no writer fills it any more. A slab
+   * lists a record from the moment it is made, so only retirement leaves the list empty.
+   */
+  get retired(): boolean {
+    return this.records.length === 0;
+  }
 
   /** Called when one of its records is dropped: hands the others strings once few bytes are live. */
   released(length: number): void {
     this.liveBytes -= length;
     assert(this.liveBytes >= 0, 'a slab released more bytes than it holds');
-    if (this.records.length === 0 || this.liveBytes * SLAB_SPARSE_RATIO >= this.used) return;
+    if (this.retired || this.liveBytes * SLAB_SPARSE_RATIO >= this.used) return;
     for (const r of this.records) r.ownValue();
     this.records = [];
     this.liveBytes = 0;
-    this.retired = true;
   }
 }
 
