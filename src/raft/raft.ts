@@ -128,6 +128,8 @@ export class Raft {
   heartbeatElapsedTicks = 0;
   /** Election timeout for this term, in [electionTimeoutTicks, 2*electionTimeoutTicks). */
   randomizedElectionTimeoutTicks = 0;
+  /** Set by holdCampaign: the member votes and appends but does not campaign. */
+  private campaignHeld = false;
 
   constructor(config: RaftConfig) {
     this.cfg = resolveConfig(config);
@@ -466,10 +468,19 @@ export class Raft {
 
   // ------------------------------------------------------------- elections
 
-  /** Whether this member may campaign: a voter, with no snapshot pending. */
+  /** Whether this member may campaign: a voter, with no snapshot pending, not held by its driver. */
   promotable(): boolean {
     const pr = this.tracker.progress.get(this.id);
-    return pr !== undefined && !pr.isLearner && !this.log.hasPendingSnapshot();
+    return pr !== undefined && !pr.isLearner && !this.log.hasPendingSnapshot() && !this.campaignHeld;
+  }
+
+  /**
+   * Holds this member back from campaigning (timeouts, TimeoutNow, a driver's campaign) while
+   * it still votes, appends and acknowledges: a driver whose state machine is not loaded yet
+   * lets the cluster reach a quorum through it, but must not lead before it can apply.
+   */
+  holdCampaign(held: boolean): void {
+    this.campaignHeld = held;
   }
 
   private hup(kind: CampaignKind): void {

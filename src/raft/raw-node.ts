@@ -248,6 +248,11 @@ export class RawNode {
     this.raft.staggerInitialElection(extraTicks);
   }
 
+  /** Holds this node back from campaigning, or lets it campaign again (see Raft.holdCampaign). */
+  holdCampaign(held: boolean): void {
+    this.raft.holdCampaign(held);
+  }
+
   /** Moves the election clock of a node that does not lead `ticks` ahead, leaving the lease clock (see Raft.advanceElectionClock). */
   advanceElectionClock(ticks: number): void {
     this.raft.advanceElectionClock(ticks);
