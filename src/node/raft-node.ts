@@ -61,6 +61,12 @@ export interface RaftNodeOptions<R> {
   readonly snapshotLogBytes?: number;
   readonly leaseReads: boolean;
   /**
+   * The state machine is still loading when the node starts: until stateMachineLoaded(), the
+   * node votes, appends and acknowledges (a cluster can reach a quorum through it) but does not
+   * campaign, apply, take snapshots or install one (a snapshot that arrives waits for the load).
+   */
+  readonly startLoading?: boolean;
+  /**
    * performance.now() at a moment after this member's previous incarnation stopped (its data
    * folder's lock was taken): the lease clock counts from it, so the startup lease (see
    * Raft.inStartupLease) covers time spent loading. Default: when the RaftNode is made.
@@ -145,6 +151,11 @@ export class RaftNode<R> {
   private deferredHardState: HardState | undefined;
   /** Writes the state machine's pending changes when no other write took them (see armFlush). */
   private flushTimer: NodeJS.Timeout | undefined;
+  /** False while the state machine loads (see RaftNodeOptions.startLoading). */
+  private stateLoaded: boolean;
+  /** Resolves when the state machine has loaded. */
+  private readonly loaded: Promise<void>;
+  private markLoaded: () => void = () => {};
   /** Callers of snapshotNow waiting for the Ready loop to take the snapshot. Bounded by callers' own limits (one per Defragment). */
   private snapshotWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
 
@@ -196,6 +207,30 @@ export class RaftNode<R> {
       Math.max(opts.tickIntervalMs, (opts.electionTimeoutTicks * opts.tickIntervalMs) / 2),
     );
     this.applied.markApplied(opts.stateMachine.appliedIndex);
+    this.stateLoaded = opts.startLoading !== true;
+    this.loaded = new Promise((resolve) => {
+      this.markLoaded = resolve;
+    });
+    if (this.stateLoaded) this.markLoaded();
+    else this.raw.holdCampaign(true);
+  }
+
+  /**
+   * The state machine has loaded (the node started with startLoading): the committed entries
+   * that waited are applied, and the node may campaign. Its state machine must hold exactly
+   * what it held at start (its applied index then): nothing applied to it meanwhile.
+   */
+  stateMachineLoaded(): void {
+    assert(!this.stateLoaded, 'the state machine was loaded already');
+    this.stateLoaded = true;
+    this.markLoaded();
+    this.raw.holdCampaign(false);
+    this.log.info(
+      { applied: this.opts.stateMachine.appliedIndex, waiting: this.toApply.length },
+      'state loaded',
+    );
+    this.applyDurable();
+    this.schedule();
   }
 
   /** The member id of this node. */
@@ -319,7 +354,7 @@ export class RaftNode<R> {
    * resets the clock.
    */
   private maybeAdvanceElection(): void {
-    if (this.electionAdvanced) return;
+    if (this.electionAdvanced || !this.stateLoaded) return;
     const st = this.raw.status();
     const voters = st.config.voters;
     if (!voters.includes(this.opts.id)) return;
@@ -515,6 +550,7 @@ export class RaftNode<R> {
    */
   async snapshotNow(): Promise<void> {
     this.ensureServing();
+    await this.loaded;
     const done = new Promise<void>((resolve, reject) => this.snapshotWaiters.push({ resolve, reject }));
     this.schedule();
     await done;
@@ -722,6 +758,8 @@ export class RaftNode<R> {
     if (sendEarly) this.send(rd.messages);
 
     if (rd.snapshot) {
+      // A snapshot replaces the state machine's data: the load under way must not overwrite it.
+      await this.loaded;
       this.opts.stateMachine.restore(rd.snapshot.metadata.index, rd.snapshot.data);
       this.confState = rd.snapshot.metadata.confState;
       this.snapshotIndex = rd.snapshot.metadata.index;
@@ -772,6 +810,7 @@ export class RaftNode<R> {
 
   /** Applies, in log order, the committed entries that are synced here. */
   private applyDurable(): void {
+    if (!this.stateLoaded) return;
     let n = 0;
     while (n < this.toApply.length && this.toApply[n]!.index <= this.stableIndex) n++;
     if (n === 0) return;
@@ -943,6 +982,7 @@ export class RaftNode<R> {
    * (or now, if forced) and compacts the log behind it, keeping catch-up entries.
    */
   private async maybeSnapshot(force = false): Promise<void> {
+    if (!this.stateLoaded) return;
     const applied = this.opts.stateMachine.appliedIndex;
     const logBytesMax = this.opts.snapshotLogBytes ?? Number.POSITIVE_INFINITY;
     const due = force

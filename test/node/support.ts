@@ -152,6 +152,7 @@ export function startMember<R, S extends StateMachine<R>>(
   snapshotLogBytes?: number,
   leaseReads = false,
   tickPhaseMs = 0,
+  startLoading = false,
 ): MemMember<R, S> {
   const node = new RaftNode<R>({
     id,
@@ -172,6 +173,7 @@ export function startMember<R, S extends StateMachine<R>>(
     snapshotCatchUpEntries: 5,
     ...(snapshotLogBytes !== undefined ? { snapshotLogBytes } : {}),
     leaseReads,
+    startLoading,
   });
   hub.attach(id, node);
   node.start();
