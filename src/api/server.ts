@@ -20,12 +20,12 @@ import {
   encodeAlarmRequest,
 } from '../node/alarms.js';
 import { EntryKind } from '../node/envelope.js';
-import { syncDelayHookFromEnv } from '../node/fault-hooks.js';
+import { loadHoldFromEnv, syncDelayHookFromEnv } from '../node/fault-hooks.js';
 import type { KvResult } from '../node/kv-state-machine.js';
 import { encodeMemberAttributes } from '../node/member-attributes.js';
 import { MemberLeases, minLeaseTtlSeconds } from '../node/member-leases.js';
 import { MembershipChanges } from '../node/membership-changes.js';
-import { membershipWritesToOps, recoverMembershipStateMachine } from '../node/membership-state-machine.js';
+import { membershipWritesToOps, openMembershipStateMachine } from '../node/membership-state-machine.js';
 import { RaftNode } from '../node/raft-node.js';
 import { ConfChangeTransition, ConfChangeType } from '../raft/index.js';
 import { LevelStorage } from '../storage/level-storage.js';
@@ -112,6 +112,8 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   // Synced writes are timed for etcd_disk_wal_fsync_duration_seconds once metrics exist.
   let observability: MemberObservability | undefined;
   const slowDisk = syncDelayHookFromEnv();
+  // A test hook (a slow load, for test/e2e), inert unless its environment variable is set.
+  const slowLoad = loadHoldFromEnv();
   const { storage, recovered } = await LevelStorage.open(config.dataDir, {
     logger: rootLogger.child({ component: 'storage' }),
     toOps: membershipWritesToOps,
@@ -133,7 +135,12 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   // Our data folder's lock is held: any earlier incarnation of this member has stopped, so
   // the startup lease of lease reads may count from here (its load counts toward it).
   const leaseClockOriginMs = performance.now();
-  const sm = await recoverMembershipStateMachine(recovered);
+  // The member registry is read first (it comes early in the scan); the key-value store goes
+  // on loading while raft starts below, so this member votes and replicates as it loads.
+  const opening = openMembershipStateMachine(recovered);
+  // Awaited once raft runs; a failure before the registry is read rejects `ready` as well.
+  opening.loaded.catch(() => undefined);
+  const sm = await opening.ready;
   const registry = sm.registry;
   let identity: Identity;
   try {
@@ -210,6 +217,7 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
     snapshotCatchUpEntries: config.snapshotCatchUpEntries,
     snapshotLogBytes: config.snapshotLogBytes,
     leaseReads: config.leaseReads,
+    startLoading: true,
     leaseClockOriginMs,
     onFatal: onFatal.call,
     onLeaderChange: (leader) => {
@@ -313,6 +321,17 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
 
   for (const url of config.listenPeerUrls) await bind(peerServer, url, serverCredentialsFor(url, tls.peer));
   running.start();
+  try {
+    await opening.loaded;
+    await slowLoad?.();
+  } catch (err) {
+    await running.stop();
+    await transport.stop();
+    peerServer.forceShutdown();
+    await storage.close();
+    throw err;
+  }
+  running.stateMachineLoaded();
   memberLeases.start();
   clientServices.start();
   await quota.start();

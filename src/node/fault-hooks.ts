@@ -10,6 +10,8 @@
  *   (LevelStorage's beforeSync), a slow fsync.
  * - CAIRN_FAULT_CLOCK_OFFSET_FILE: milliseconds added to Date.now() in this process, a wall
  *   clock that jumps. Time-outs and lease deadlines use monotonic time and must not care.
+ * - CAIRN_FAULT_LOAD_HOLD_FILE: while it holds a number other than 0, a starting member's
+ *   load counts as unfinished (raft runs; the member neither applies nor serves), a slow load.
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -18,6 +20,8 @@ import { readFile } from 'node:fs/promises';
 export const SYNC_DELAY_FILE_ENV = 'CAIRN_FAULT_SYNC_DELAY_FILE';
 /** The variable naming the clock-offset file. */
 export const CLOCK_OFFSET_FILE_ENV = 'CAIRN_FAULT_CLOCK_OFFSET_FILE';
+/** The variable naming the load-hold file. */
+export const LOAD_HOLD_FILE_ENV = 'CAIRN_FAULT_LOAD_HOLD_FILE';
 /** How often a hook re-reads its file, at most. */
 export const FAULT_FILE_REFRESH_MS = 100;
 
@@ -74,6 +78,23 @@ export function syncDelayHookFromEnv(
   return async () => {
     const ms = Math.min(SYNC_DELAY_MS_MAX, file.value);
     if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+  };
+}
+
+/**
+ * A slow-load hook, awaited once a member's store has loaded: resolves once the load-hold
+ * file reads 0 (or is absent); undefined when the variable is unset.
+ */
+export function loadHoldFromEnv(env: NodeJS.ProcessEnv = process.env): (() => Promise<void>) | undefined {
+  const path = env[LOAD_HOLD_FILE_ENV];
+  if (!path) return undefined;
+  return async () => {
+    const file = new FaultValueFile(path);
+    try {
+      while (file.value !== 0) await new Promise((r) => setTimeout(r, FAULT_FILE_REFRESH_MS));
+    } finally {
+      file.close();
+    }
   };
 }
 

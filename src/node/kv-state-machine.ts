@@ -3,8 +3,10 @@
  * applied entry, applies it, and gathers the persistence records of every apply so the
  * node writes them in the same synced batch as the applied index.
  */
+
 import { AuthStore } from '../auth/auth-store.js';
 import { type AuthCommand, decodeAuthCommand } from '../auth/commands.js';
+import { assert } from '../common/assert.js';
 import { CairnError, ErrorCode } from '../common/errors.js';
 import { concatBytes, type LazyBytes } from '../common/lazy-bytes.js';
 import {
@@ -135,6 +137,25 @@ export class KvStateMachine implements StateMachine<KvResult> {
     this.kv = store;
     this.appliedIndex = appliedIndex;
     for (const m of members) this.memberAttributes.set(m.id, m);
+  }
+
+  /**
+   * Takes in the state recovered from disk (another KvStateMachine, just loaded): its store,
+   * members' attributes, alarms, auth state and old-style records still to convert. For a
+   * member that started raft before its load finished (RaftNodeOptions.startLoading): this
+   * state machine was made empty at the same applied index, and nothing was applied to it.
+   */
+  takeLoaded(loaded: KvStateMachine): void {
+    assert(loaded.appliedIndex === this.appliedIndex, 'a loaded state taken in at another applied index');
+    assert(this.kv.currentRevision === 1, 'a loaded state taken in after a write');
+    this.kv = loaded.kv;
+    this.memberAttributes.clear();
+    for (const [id, m] of loaded.memberAttributes) this.memberAttributes.set(id, m);
+    this.alarmSet.replace(loaded.alarmSet.list());
+    this.auth.replace(loaded.auth.serialize());
+    this.legacy = loaded.legacy;
+    this.applyListener?.restored(this.kv);
+    this.authListener?.restored();
   }
 
   /**

@@ -7,15 +7,11 @@
  */
 import { CairnError, ErrorCode } from '../common/errors.js';
 import { concatBytes, type LazyBytes } from '../common/lazy-bytes.js';
+import { MvccStore } from '../mvcc/index.js';
 import type { ConfChange } from '../raft/index.js';
 import type { RecoveredState, StateMachineEntry, StateMachineOps } from '../storage/level-storage.js';
 import { EntryKind, type Envelope } from './envelope.js';
-import {
-  type KvResult,
-  type KvStateMachine,
-  kvWritesToOps,
-  recoverKvStateMachine,
-} from './kv-state-machine.js';
+import { type KvResult, KvStateMachine, kvWritesToOps, recoverKvStateMachine } from './kv-state-machine.js';
 import {
   decodeMemberChangeContext,
   decodeMemberRecord,
@@ -169,8 +165,47 @@ export function membershipWritesToOps(writes: unknown): StateMachineOps {
 export async function recoverMembershipStateMachine(
   recovered: RecoveredState,
 ): Promise<MembershipStateMachine> {
+  const { ready, loaded } = openMembershipStateMachine(recovered);
+  // A failure rejects both; it is thrown by the await of `ready` or of `loaded`.
+  loaded.catch(() => undefined);
+  const sm = await ready;
+  await loaded;
+  return sm;
+}
+
+/**
+ * Opens the state machine in two steps, for a member that starts raft while it loads
+ * (RaftNodeOptions.startLoading). `ready` resolves once the member registry is read (its keys
+ * sort before the key-value store's, so early in the scan), with a state machine whose
+ * key-value side is still empty; `loaded` resolves once the key-value store is rebuilt and
+ * taken in (KvStateMachine.takeLoaded). A failure rejects `loaded`, and `ready` too if it
+ * comes first.
+ */
+export function openMembershipStateMachine(recovered: RecoveredState): {
+  ready: Promise<MembershipStateMachine>;
+  loaded: Promise<void>;
+} {
   const members: MemberRecord[] = [];
   let meta: { clusterId: number; removed: number[] } | undefined;
+  let sm: MembershipStateMachine | undefined;
+  let resolveReady: (sm: MembershipStateMachine) => void = () => {};
+  let rejectReady: (err: unknown) => void = () => {};
+  const ready = new Promise<MembershipStateMachine>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  const registryRead = (): MembershipStateMachine => {
+    if (sm === undefined) {
+      const registry = new MemberRegistry({
+        clusterId: meta?.clusterId ?? 0,
+        members,
+        removed: meta?.removed ?? [],
+      });
+      sm = new MembershipStateMachine(new KvStateMachine(new MvccStore(), recovered.appliedIndex), registry);
+      resolveReady(sm);
+    }
+    return sm;
+  };
   // The registry's entries are taken out as the key-value state machine reads the rest.
   async function* kvEntries(): AsyncGenerator<StateMachineEntry[]> {
     for await (const batch of recovered.stateMachine) {
@@ -178,6 +213,8 @@ export async function recoverMembershipStateMachine(
       for (const entry of batch) {
         const [key, value] = entry;
         if (!isRegistryKey(key)) {
+          // Keys come in order: past the registry's, it is complete.
+          if (key[0]! > REGISTRY_KEY_PREFIX) registryRead();
           kv.push(entry);
           continue;
         }
@@ -193,11 +230,17 @@ export async function recoverMembershipStateMachine(
       yield kv;
     }
   }
-  const kv = await recoverKvStateMachine({ appliedIndex: recovered.appliedIndex, stateMachine: kvEntries() });
-  const registry = new MemberRegistry({
-    clusterId: meta?.clusterId ?? 0,
-    members,
-    removed: meta?.removed ?? [],
-  });
-  return new MembershipStateMachine(kv, registry);
+  const loaded = (async () => {
+    try {
+      const kv = await recoverKvStateMachine({
+        appliedIndex: recovered.appliedIndex,
+        stateMachine: kvEntries(),
+      });
+      registryRead().kv.takeLoaded(kv);
+    } catch (err) {
+      rejectReady(err);
+      throw err;
+    }
+  })();
+  return { ready, loaded };
 }

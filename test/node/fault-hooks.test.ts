@@ -2,8 +2,9 @@
  * Proves the fault-injection hooks of src/node/fault-hooks.ts: without their environment
  * variable they do nothing (no hook, Date.now untouched); with it, the slow-disk hook waits
  * the milliseconds written in its file before a synced write (through a real LevelStorage)
- * and follows rewrites of the file, and the clock hook shifts Date.now by the file's offset,
- * follows jumps both ways, and is undone cleanly. Delays are checked as lower bounds only.
+ * and follows rewrites of the file, the clock hook shifts Date.now by the file's offset,
+ * follows jumps both ways, and is undone cleanly, and the load hold resolves only once its
+ * file reads 0. Delays are checked as lower bounds only.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,8 @@ import {
   CLOCK_OFFSET_FILE_ENV,
   FAULT_FILE_REFRESH_MS,
   installClockOffsetFromEnv,
+  LOAD_HOLD_FILE_ENV,
+  loadHoldFromEnv,
   SYNC_DELAY_FILE_ENV,
   syncDelayHookFromEnv,
 } from '../../src/node/fault-hooks.js';
@@ -67,6 +70,31 @@ describe('slow-disk hook', () => {
     writeFileSync(file, '0');
     await sleep(FAULT_FILE_REFRESH_MS * 3);
     expect(await timed(() => hook!())).toBeLessThan(290);
+  });
+});
+
+describe('load hold', () => {
+  it('is absent without its environment variable', () => {
+    expect(loadHoldFromEnv({})).toBeUndefined();
+  });
+
+  it('holds while its file reads other than 0, and lets go once it reads 0', async () => {
+    const file = join(tempDir(), 'load-hold');
+    writeFileSync(file, '1');
+    const hold = loadHoldFromEnv({ [LOAD_HOLD_FILE_ENV]: file });
+    expect(hold).toBeDefined();
+    let released = false;
+    const waiting = hold!().then(() => {
+      released = true;
+    });
+    await sleep(FAULT_FILE_REFRESH_MS * 5);
+    expect(released).toBe(false);
+    writeFileSync(file, '0');
+    await waiting;
+    expect(released).toBe(true);
+    // An absent file holds nothing.
+    rmSync(file);
+    await hold!();
   });
 });
 

@@ -81,14 +81,23 @@ export class TestCluster implements LoggingCluster {
 
   private extraFlags: readonly string[] = [];
 
-  /** Starts (or restarts) one member. */
-  startMember(m: LocalMember): void {
+  /** Starts (or restarts) one member; env adds to its environment (a test hook's variable). */
+  startMember(m: LocalMember, env?: Readonly<Record<string, string>>): void {
     const child = spawnMember(this.topology, m, {
       entry: TEST_ENTRY,
       detached: false,
       extraFlags: this.extraFlags,
+      ...(env ? { env } : {}),
     });
     this.follow(m, child);
+  }
+
+  /** The lines a member printed since it was last started (as many as are kept). */
+  linesSinceStart(name: string): string[] {
+    const lines = this.logs.get(name) ?? [];
+    let start = lines.length - 1;
+    while (start >= 0 && !lines[start]!.startsWith(`--- ${name} started`)) start--;
+    return lines.slice(start + 1);
   }
 
   /** A member on free ports that is not started yet (add it with MemberAdd, then startJoining). */
