@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 /** V8's flag for the growth, in percent of what the last mark-compact kept. */
 const HEAP_GROWING_FLAG = '--heap-growing-percent';
 /** Twice what is live. */
-export const HEAP_GROWING_PERCENT = 100;
+const HEAP_GROWING_PERCENT = 100;
 
 /** The operator's own growth, as a node flag (V8 takes dashes or underscores). */
 const CHOSEN = /^--heap[-_]growing[-_]percent(=|$)/;
