@@ -7,7 +7,7 @@
  */
 import { assert } from '../common/assert.js';
 import type { LeaseRecord } from './lease-table.js';
-import { KvState } from './state.js';
+import { KvState, runSteps } from './state.js';
 import type { RevisionRecord } from './types.js';
 
 /** The store's two revisions, persisted beside the records. */
@@ -113,6 +113,11 @@ export class MvccChangeBuffer {
  * revision not above the current one.
  */
 export function loadState(persisted: PersistedMvcc): KvState {
+  return runSteps(loadStateInSteps(persisted));
+}
+
+/** loadState in steps (see KvState.loadRecordsInSteps), for a caller that lets its event loop turn between them. */
+export function* loadStateInSteps(persisted: PersistedMvcc): Generator<void, KvState> {
   const { currentRevision, compactedRevision } = persisted.meta;
   assert(currentRevision >= 1, 'current revision is at least 1');
   assert(compactedRevision <= currentRevision, 'compacted revision above the current one');
@@ -127,7 +132,7 @@ export function loadState(persisted: PersistedMvcc): KvState {
     last === undefined || last.main <= currentRevision,
     () => `record at ${last?.main} beyond revision ${currentRevision}`,
   );
-  state.loadRecords(records);
+  yield* state.loadRecordsInSteps(records);
   state.currentRevision = currentRevision;
   for (const lease of persisted.leases ?? []) state.leaseTable.add(lease);
   return state;

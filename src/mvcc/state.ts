@@ -50,6 +50,17 @@ function* recordsIn(
   }
 }
 
+/** Records loaded between two yields of KvState.loadRecordsInSteps (about 20-50 ms of work at a million keys). */
+const LOAD_STEP_RECORDS = 50_000;
+
+/** Runs a stepped computation to its end and returns its result. */
+export function runSteps<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
 /** Main revisions in ascending order. */
 const compareRevision = (a: number, b: number): number => a - b;
 
@@ -111,6 +122,14 @@ export class KvState {
    * decoded apart are separate objects), as the records apply writes share one.
    */
   loadRecords(input: readonly RevisionRecord[]): void {
+    runSteps(this.loadRecordsInSteps(input));
+  }
+
+  /**
+   * loadRecords in steps: yields after every LOAD_STEP_RECORDS records of its two passes, so a
+   * caller that loads while it serves raft can let its event loop turn in between.
+   */
+  *loadRecordsInSteps(input: readonly RevisionRecord[]): Generator<void, void> {
     assert(this.records === 0 && this.keys.size === 0, 'records load into an empty state only');
     const records = input.slice();
     for (let i = 1; i < records.length; i++) {
@@ -126,10 +145,13 @@ export class KvState {
       const y = records[j]!.key;
       return x < y ? -1 : x > y ? 1 : i - j;
     });
+    yield;
     const keys: BinaryString[] = [];
     const indexes: KeyIndex[] = [];
     let ki: KeyIndex | undefined;
+    let indexed = 0;
     for (const i of order) {
+      if (++indexed % LOAD_STEP_RECORDS === 0) yield;
       let record = records[i]!;
       if (ki === undefined || record.key !== ki.key) {
         ki = new KeyIndex(record.key);
@@ -144,7 +166,12 @@ export class KvState {
     }
     const mains: number[] = [];
     const revisions: RevisionSlots[] = [];
+    let nextStep = LOAD_STEP_RECORDS;
     for (let first = 0; first < records.length; ) {
+      if (first >= nextStep) {
+        nextStep += LOAD_STEP_RECORDS;
+        yield;
+      }
       const main = records[first]!.main;
       let end = first + 1;
       while (end < records.length && records[end]!.main === main) end++;
@@ -162,6 +189,7 @@ export class KvState {
       first = end;
     }
     this.history = sortedMapOf(mains, revisions, compareRevision);
+    yield;
     this.keys = sortedMapOf(keys, indexes, compareBinary);
   }
 

@@ -564,7 +564,19 @@ export async function recoverKvStateMachine(recovered: RecoveredState): Promise<
       } else throw new CairnError(ErrorCode.CORRUPT, `unknown state-machine key of ${key.byteLength} bytes`);
     }
   const all = legacy.length === 0 ? records : mergeByRevision(legacy, records);
-  const store = meta ? MvccStore.load({ meta, records: all, leases }) : new MvccStore();
+  // In steps, the event loop turning between them: raft may run while the store loads (a
+  // member votes and replicates meanwhile), and at a million keys the index takes a second.
+  let store = new MvccStore();
+  if (meta) {
+    const steps = MvccStore.loadInSteps({ meta, records: all, leases });
+    for (let r = steps.next(); ; r = steps.next()) {
+      if (r.done) {
+        store = r.value;
+        break;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
   const sm = new KvStateMachine(store, recovered.appliedIndex, members, alarms, auth);
   sm.convertLegacyRecords(legacy);
   return sm;
