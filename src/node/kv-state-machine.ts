@@ -3,7 +3,6 @@
  * applied entry, applies it, and gathers the persistence records of every apply so the
  * node writes them in the same synced batch as the applied index.
  */
-
 import { AuthStore } from '../auth/auth-store.js';
 import { type AuthCommand, decodeAuthCommand } from '../auth/commands.js';
 import { assert } from '../common/assert.js';
@@ -569,13 +568,12 @@ export async function recoverKvStateMachine(recovered: RecoveredState): Promise<
   let store = new MvccStore();
   if (meta) {
     const steps = MvccStore.loadInSteps({ meta, records: all, leases });
-    for (let r = steps.next(); ; r = steps.next()) {
-      if (r.done) {
-        store = r.value;
-        break;
-      }
+    let step = steps.next();
+    while (!step.done) {
       await new Promise((resolve) => setImmediate(resolve));
+      step = steps.next();
     }
+    store = step.value;
   }
   const sm = new KvStateMachine(store, recovered.appliedIndex, members, alarms, auth);
   sm.convertLegacyRecords(legacy);
