@@ -147,14 +147,13 @@ export class KvStateMachine implements StateMachine<KvResult> {
   takeLoaded(loaded: KvStateMachine): void {
     assert(loaded.appliedIndex === this.appliedIndex, 'a loaded state taken in at another applied index');
     assert(this.kv.currentRevision === 1, 'a loaded state taken in after a write');
-    this.kv = loaded.kv;
-    this.memberAttributes.clear();
-    for (const [id, m] of loaded.memberAttributes) this.memberAttributes.set(id, m);
-    this.alarmSet.replace(loaded.alarmSet.list());
-    this.auth.replace(loaded.auth.serialize());
     this.legacy = loaded.legacy;
-    this.applyListener?.restored(this.kv);
-    this.authListener?.restored();
+    this.replaceState(
+      loaded.kv,
+      loaded.memberAttributes.values(),
+      loaded.alarmSet.list(),
+      loaded.auth.serialize(),
+    );
   }
 
   /**
@@ -428,20 +427,29 @@ export class KvStateMachine implements StateMachine<KvResult> {
         `snapshot at raft index ${index} holds state applied up to ${restored.appliedIndex}`,
       );
     }
-    this.kv = restored.store;
     this.appliedIndex = index;
     this.buffer = new MvccChangeBuffer();
     // Writing replaceWith clears every key first, old-style records included.
     this.legacy = undefined;
-    this.replaceWith = this.kv.persisted();
+    this.replaceWith = restored.store.persisted();
+    this.replaceState(restored.store, members, alarms, auth ?? new AuthStore().serialize());
+    return index;
+  }
+
+  /** Replaces the store, the members' attributes, the alarms and the auth state, and tells the listeners. */
+  private replaceState(
+    store: MvccStore,
+    members: Iterable<MemberAttributes>,
+    alarms: readonly AlarmMember[],
+    auth: Uint8Array,
+  ): void {
+    this.kv = store;
     this.memberAttributes.clear();
     for (const m of members) this.memberAttributes.set(m.id, m);
-    this.applyListener?.restored(this.kv);
+    this.applyListener?.restored(store);
     this.alarmSet.replace(alarms);
-    if (auth) this.auth.replace(auth);
-    else this.auth.replace(new AuthStore().serialize());
+    this.auth.replace(auth);
     this.authListener?.restored();
-    return index;
   }
 }
 
