@@ -138,8 +138,6 @@ export async function startServer(config: ServerConfig, rootLogger: Logger): Pro
   // The member registry is read first (it comes early in the scan); the key-value store goes
   // on loading while raft starts below, so this member votes and replicates as it loads.
   const opening = openMembershipStateMachine(recovered);
-  // Awaited once raft runs; a failure before the registry is read rejects `ready` as well.
-  opening.loaded.catch(() => undefined);
   const sm = await opening.ready;
   const registry = sm.registry;
   let identity: Identity;

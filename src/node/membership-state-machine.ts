@@ -166,8 +166,6 @@ export async function recoverMembershipStateMachine(
   recovered: RecoveredState,
 ): Promise<MembershipStateMachine> {
   const { ready, loaded } = openMembershipStateMachine(recovered);
-  // A failure rejects both; it is thrown by the await of `ready` or of `loaded`.
-  loaded.catch(() => undefined);
   const sm = await ready;
   await loaded;
   return sm;
@@ -179,7 +177,8 @@ export async function recoverMembershipStateMachine(
  * sort before the key-value store's, so early in the scan), with a state machine whose
  * key-value side is still empty; `loaded` resolves once the key-value store is rebuilt and
  * taken in (KvStateMachine.takeLoaded). A failure rejects `loaded`, and `ready` too if it
- * comes first.
+ * comes first; `loaded` counts as handled from the start, since its caller awaits it only
+ * after other work (starting raft) and must still get the error then.
  */
 export function openMembershipStateMachine(recovered: RecoveredState): {
   ready: Promise<MembershipStateMachine>;
@@ -242,5 +241,6 @@ export function openMembershipStateMachine(recovered: RecoveredState): {
       throw err;
     }
   })();
+  loaded.catch(() => undefined);
   return { ready, loaded };
 }
