@@ -4,6 +4,8 @@
  * renews every third of its TTL; it emits `lost` once when the cluster says it is gone, or
  * when its TTL (counted from the last renewal the client sent that was answered) runs out
  * before a renewal got through — from then on the keys attached to it must be presumed gone.
+ * A renewal left unanswered for half an interval (a member paused, partitioned, or waiting
+ * on a dead leader) moves the stream to another member, which is sent every renewal at once.
  */
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
@@ -36,11 +38,15 @@ export interface LeaseTimeToLive {
 
 /** The smallest renewal interval (ms), whatever the TTL. */
 const RENEW_INTERVAL_MIN_MS = 500;
+/** The shortest wait (ms) for a renewal's answer before the stream counts as stalled. */
+const RENEW_STALL_MIN_MS = 1000;
 
 /** One lease the client holds; with keep-alive on, renewed until close(), revoke() or loss. */
 export class Lease extends EventEmitter<LeaseEvents> {
   private renewTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
+  /** Armed while a renewal waits for its answer: fires when the oldest has waited stallMs(). */
+  private stallTimer: NodeJS.Timeout | undefined;
   private lostReason: LeaseLostReason | undefined;
   /** When the lease runs out as far as the client knows (ms since epoch). */
   private expiresAtMs: number;
@@ -79,26 +85,60 @@ export class Lease extends EventEmitter<LeaseEvents> {
     return this;
   }
 
-  private renew(): void {
+  /**
+   * Sends one renewal now, noting when, so that its answer extends the lease from then. While
+   * the stream waits to reconnect nothing is sent: the reconnection renews every kept lease.
+   */
+  renew(): void {
     if (this.lostReason) return;
-    const oldestSentAtMs = this.pendingSentAtMs[0];
-    if (oldestSentAtMs !== undefined && Date.now() - oldestSentAtMs >= this.renewIntervalMs()) {
-      // The last renewal got no answer in a whole interval: the member behind the stream is
-      // stuck (paused, partitioned, waiting on a dead leader). Move the stream elsewhere.
-      this.leases.abandonStream();
-    }
+    const sentAtMs = Date.now();
+    if (!this.leases.sendKeepAlive(this.id)) return;
     if (this.pendingSentAtMs.length >= 8) this.pendingSentAtMs.shift();
-    this.pendingSentAtMs.push(Date.now());
-    this.leases.sendKeepAlive(this.id);
+    this.pendingSentAtMs.push(sentAtMs);
+    this.armStall();
   }
 
   private renewIntervalMs(): number {
     return Math.max(RENEW_INTERVAL_MIN_MS, Math.floor((this.ttlSeconds * 1000) / 3));
   }
 
+  /**
+   * How long a renewal may wait for its answer: half an interval (2.5 s at a 15 s TTL), so a
+   * stalled stream is left, and the renewals sent again elsewhere, well before the TTL runs out.
+   */
+  private stallMs(): number {
+    const intervalMs = this.renewIntervalMs();
+    return Math.min(intervalMs, Math.max(RENEW_STALL_MIN_MS, intervalMs / 2));
+  }
+
+  /** Arms the stall timer for the oldest renewal not answered yet (if there is one and it is not armed). */
+  private armStall(): void {
+    const oldestSentAtMs = this.pendingSentAtMs[0];
+    if (this.stallTimer || oldestSentAtMs === undefined) return;
+    this.stallTimer = setTimeout(
+      () => {
+        this.stallTimer = undefined;
+        const oldest = this.pendingSentAtMs[0];
+        if (this.lostReason || oldest === undefined) return;
+        // Unanswered for stallMs: the member behind the stream is stuck. Move the stream
+        // elsewhere; the move sends this lease's renewal again (and so re-arms this timer).
+        if (Date.now() - oldest >= this.stallMs()) this.leases.abandonStream();
+        else this.armStall();
+      },
+      Math.max(0, oldestSentAtMs + this.stallMs() - Date.now()),
+    );
+    this.stallTimer.unref();
+  }
+
+  private disarmStall(): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+  }
+
   /** Forgets renewals sent on a stream that was abandoned: their answers will never come. */
   clearPending(): void {
     this.pendingSentAtMs.length = 0;
+    this.disarmStall();
   }
 
   private armExpiry(): void {
@@ -110,11 +150,16 @@ export class Lease extends EventEmitter<LeaseEvents> {
   /** Called by Leases with a keep-alive answer for this lease. */
   handleKeepAlive(ttlSeconds: number): void {
     if (this.lostReason) return;
-    const sentAtMs = this.pendingSentAtMs.shift() ?? Date.now();
+    const sentAtMs = this.pendingSentAtMs.shift();
+    this.disarmStall();
+    this.armStall();
     if (ttlSeconds <= 0) {
       this.markLost('revoked-or-expired-on-cluster');
       return;
     }
+    // An answer with no renewal noted for it extends nothing: the client cannot tell when the
+    // cluster's count started.
+    if (sentAtMs === undefined) return;
     // Count from when the renewal was sent: the cluster's clock started no earlier.
     this.expiresAtMs = Math.max(this.expiresAtMs, sentAtMs + ttlSeconds * 1000);
     this.armExpiry();
@@ -135,6 +180,7 @@ export class Lease extends EventEmitter<LeaseEvents> {
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.renewTimer = undefined;
     this.expiryTimer = undefined;
+    this.disarmStall();
   }
 
   /** Asks the cluster how long the lease has left. */
@@ -234,10 +280,12 @@ export class Leases {
     return ((r.leases ?? []) as Wire[]).map((l) => Number(l.ID));
   }
 
-  /** Sends one renewal on the shared stream (opened on demand). */
-  sendKeepAlive(id: number): void {
+  /** Sends one renewal on the shared stream (opened on demand); false when no stream can be open now. */
+  sendKeepAlive(id: number): boolean {
     const stream = this.openStream();
-    if (stream) stream.write({ ID: id });
+    if (!stream) return false;
+    stream.write({ ID: id });
+    return true;
   }
 
   /** Drops a lease from the kept set; closes the stream when none is left. */
@@ -289,7 +337,7 @@ export class Leases {
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       // Renew every kept lease at once on the new stream.
-      for (const id of this.kept.keys()) this.sendKeepAlive(id);
+      for (const lease of this.kept.values()) lease.renew();
     }, waitMs);
     this.reconnectTimer.unref();
   }
