@@ -22,11 +22,28 @@ export interface KeysAt {
   readonly count: number;
 }
 
-/** The records of one main revision; compaction leaves holes (in a copy: see dropRecord). */
-interface RevisionSlots {
-  readonly slots: (RevisionRecord | undefined)[];
-  /** Invariant: the number of defined slots. */
-  live: number;
+/** The records of one main revision that holds several; compaction leaves holes (in a copy: see dropRecord). */
+class RevisionSlots {
+  constructor(
+    readonly slots: (RevisionRecord | undefined)[],
+    /** Invariant: the number of defined slots, at least 2. */
+    public live: number,
+  ) {}
+}
+
+/**
+ * What the history holds for one main revision: its record itself when it has one (most
+ * writes are a single put or delete: no slots object or array to pay for), else its slots.
+ */
+type RevisionEntry = RevisionRecord | RevisionSlots;
+
+/** The records of a revision's entry, in sub order. */
+function* recordsOf(entry: RevisionEntry): Generator<RevisionRecord> {
+  if (!(entry instanceof RevisionSlots)) {
+    yield entry;
+    return;
+  }
+  for (const record of entry.slots) if (record !== undefined) yield record;
 }
 
 /** The history as it was at one moment (see KvState.frozenHistory). */
@@ -40,13 +57,15 @@ export interface FrozenHistory {
 
 /** The records of a history with fromRevision <= main <= toRevision, in revision order. */
 function* recordsIn(
-  history: SortedMap<number, RevisionSlots>,
+  history: SortedMap<number, RevisionEntry>,
   fromRevision: number,
   toRevision: number,
 ): Generator<RevisionRecord> {
-  for (const [main, revision] of history.entries(fromRevision)) {
+  for (const [main, entry] of history.entries(fromRevision)) {
     if (main > toRevision) return;
-    for (const record of revision.slots) if (record !== undefined) yield record;
+    if (entry instanceof RevisionSlots) {
+      for (const record of entry.slots) if (record !== undefined) yield record;
+    } else yield entry;
   }
 }
 
@@ -69,10 +88,11 @@ export class KvState {
   /** Invariant: ordered bytewise; no KeyIndex in it is empty. */
   private keys: SortedMap<BinaryString, KeyIndex> = createSortedMap(compareBinary);
   /**
-   * Invariant: history.get(r).slots[s] is the record of revision (r, s); compaction leaves
-   * holes (undefined) and removes a revision once all its records are gone.
+   * Invariant: history.get(r) is the only record of revision r, or its slots, where slots[s]
+   * is the record of (r, s); compaction leaves holes (undefined), takes a revision down to its
+   * record once one is left, and removes it once all its records are gone.
    */
-  private history: SortedMap<number, RevisionSlots> = createSortedMap(compareRevision);
+  private history: SortedMap<number, RevisionEntry> = createSortedMap(compareRevision);
   /** Invariant: lease id -> the live keys whose current version carries it (never lease 0). */
   private readonly leases = new Map<number, Set<KeyIndex>>();
   /** The leases that exist (granted and not yet revoked). */
@@ -165,7 +185,7 @@ export class KvState {
       this.indexRecord(ki, record);
     }
     const mains: number[] = [];
-    const revisions: RevisionSlots[] = [];
+    const revisions: RevisionEntry[] = [];
     let nextStep = LOAD_STEP_RECORDS;
     for (let first = 0; first < records.length; ) {
       if (first >= nextStep) {
@@ -175,16 +195,16 @@ export class KvState {
       const main = records[first]!.main;
       let end = first + 1;
       while (end < records.length && records[end]!.main === main) end++;
-      // Subs 0..n-1 (no compaction holes) make an array of exactly the records.
-      const dense = records[end - 1]!.sub === end - first - 1;
-      const slots: (RevisionRecord | undefined)[] = dense ? records.slice(first, end) : [];
-      for (let i = first; i < end; i++) {
-        const record = records[i]!;
-        if (!dense) slots[record.sub] = record;
-        this.recordBytes += snapshotRecordBytes(record);
-      }
+      for (let i = first; i < end; i++) this.recordBytes += snapshotRecordBytes(records[i]!);
       mains.push(main);
-      revisions.push({ slots, live: end - first });
+      if (end - first === 1) revisions.push(records[first]!);
+      else {
+        // Subs 0..n-1 (no compaction holes) make an array of exactly the records.
+        const dense = records[end - 1]!.sub === end - first - 1;
+        const slots: (RevisionRecord | undefined)[] = dense ? records.slice(first, end) : [];
+        if (!dense) for (let i = first; i < end; i++) slots[records[i]!.sub] = records[i]!;
+        revisions.push(new RevisionSlots(slots, end - first));
+      }
       this.records += end - first;
       first = end;
     }
@@ -195,21 +215,28 @@ export class KvState {
 
   /** Adds a record whose key's index entry (if it has one yet) is ki. */
   private add(record: RevisionRecord, existing: KeyIndex | undefined): RevisionRecord | undefined {
-    let revision = this.history.get(record.main);
-    if (revision === undefined) {
+    const entry = this.history.get(record.main);
+    if (entry === undefined) {
       const last = this.history.maxKey();
       assert(last === undefined || last < record.main, () => `record ${record.main} after ${last}`);
-      // Sized to its first record (a push or store into an empty array reserves 17 slots).
-      revision = { slots: record.sub === 0 ? [record] : [], live: 0 };
-      this.history.set(record.main, revision);
+      this.history.set(record.main, record);
+    } else if (entry instanceof RevisionSlots) {
+      assert(record.sub >= entry.slots.length, () => `record (${record.main}, ${record.sub}) out of order`);
+      entry.slots[record.sub] = record;
+      entry.live++;
     } else {
-      assert(
-        record.sub >= revision.slots.length,
-        () => `record (${record.main}, ${record.sub}) out of order`,
-      );
+      // The revision's second record: it gets slots. A revision is written whole in one
+      // apply, so no frozen history shares the entry being replaced.
+      assert(record.sub > entry.sub, () => `record (${record.main}, ${record.sub}) out of order`);
+      let slots: (RevisionRecord | undefined)[];
+      if (entry.sub === 0 && record.sub === 1) slots = [entry, record];
+      else {
+        slots = [];
+        slots[entry.sub] = entry;
+        slots[record.sub] = record;
+      }
+      this.history.set(record.main, new RevisionSlots(slots, 2));
     }
-    revision.slots[record.sub] = record;
-    revision.live++;
     this.records++;
     this.recordBytes += snapshotRecordBytes(record);
 
@@ -303,10 +330,8 @@ export class KvState {
     this.compactedRevision = atRevision;
     const out: RevisionWrite[] = [];
     for (const main of [...changed].sort((a, b) => a - b)) {
-      const revision = this.history.get(main);
-      const records: RevisionRecord[] = [];
-      for (const record of revision?.slots ?? []) if (record !== undefined) records.push(record);
-      out.push({ main, records });
+      const entry = this.history.get(main);
+      out.push({ main, records: entry === undefined ? [] : [...recordsOf(entry)] });
     }
     return out;
   }
@@ -332,22 +357,30 @@ export class KvState {
    * so a revision of n records costs one copy, not n.
    */
   private dropRecord(record: RevisionRecord, replaced: Set<RevisionSlots>): void {
-    let revision = this.history.get(record.main);
-    assert(revision !== undefined && revision.slots[record.sub] === record, 'dropping a record not stored');
+    let entry = this.history.get(record.main);
+    const stored = entry instanceof RevisionSlots ? entry.slots[record.sub] : entry;
+    assert(entry !== undefined && stored === record, 'dropping a record not stored');
     this.records--;
     this.recordBytes -= snapshotRecordBytes(record);
     if (record instanceof SlabRecord) record.release();
-    if (revision.live === 1) {
+    if (!(entry instanceof RevisionSlots)) {
       this.history.delete(record.main);
       return;
     }
-    if (!replaced.has(revision)) {
-      revision = { slots: revision.slots.slice(), live: revision.live };
-      replaced.add(revision);
-      this.history.set(record.main, revision);
+    if (entry.live === 2) {
+      // One record left: the revision holds it without slots.
+      const left = entry.slots.find((r) => r !== undefined && r !== record);
+      assert(left !== undefined, 'a revision of two records holds another');
+      this.history.set(record.main, left);
+      return;
     }
-    revision.slots[record.sub] = undefined;
-    revision.live--;
+    if (!replaced.has(entry)) {
+      entry = new RevisionSlots(entry.slots.slice(), entry.live);
+      replaced.add(entry);
+      this.history.set(record.main, entry);
+    }
+    entry.slots[record.sub] = undefined;
+    entry.live--;
   }
 
   private moveLease(ki: KeyIndex, from: number, to: number): void {

@@ -1,7 +1,8 @@
 // Proves compaction keeps etcd's boundary (Compact(r) leaves r readable, refuses r at or below the last compaction and above the current revision), that reads at or above r are unchanged by it, and that it frees history: by compacting stores with known histories and comparing reads and record counts before and after.
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/common/errors.js';
-import { EventType, type MvccStore } from '../../src/mvcc/index.js';
+import { collectBytes } from '../../src/common/lazy-bytes.js';
+import { EventType, MvccStore } from '../../src/mvcc/index.js';
 import { b, del, fails, get, newStore, ok, put, rangeKeys, str, thrown } from './support.js';
 
 /** a: 2,3,4 ; b: 5 then deleted at 6 ; c: 7 ; a deleted at 8 and re-created at 9. */
@@ -147,6 +148,32 @@ describe('memory', () => {
     expect(
       result.changes.revisions[0]!.records.map((x) => str(Uint8Array.from(Buffer.from(x.key, 'latin1')))),
     ).toEqual(['x', 'z']);
+  });
+
+  it('takes a revision down to its one record left, and drops it later, while a snapshot taken between keeps it', () => {
+    const store = newStore();
+    ok(store, {
+      type: 'txn',
+      request: {
+        success: [
+          { requestPut: { key: b('x'), value: b('x2') } },
+          { requestPut: { key: b('y'), value: b('y2') } },
+        ],
+      },
+    });
+    put(store, 'x', 'x3');
+    ok(store, { type: 'compact', request: { revision: 3 } });
+    expect([...store.records(2, 2)].map((r) => `${r.key}@${r.main}.${r.sub}`)).toEqual(['y@2.1']);
+    // Read only after the writes and the compaction below: it must not see them.
+    const taken = store.snapshot(1);
+    put(store, 'y', 'y4');
+    const result = store.apply({ type: 'compact', request: { revision: 4 } });
+    expect(result.ok && result.changes.revisions).toEqual([{ main: 2, records: [] }]);
+    expect([...store.records(0, 4)].map((r) => `${r.key}@${r.main}`)).toEqual(['x@3', 'y@4']);
+    // The snapshot taken between the two compactions still holds revision 2's last record.
+    const restored = MvccStore.restore(collectBytes(taken)).store;
+    expect([...restored.records()].map((r) => `${r.key}@${r.main}.${r.sub}`)).toEqual(['y@2.1', 'x@3.0']);
+    expect(str(get(restored, 'y')!.value)).toBe('y2');
   });
 
   it('keeps a tombstone at exactly the compaction revision until the next compaction (etcd 3.6), so its DELETE event can be replayed', () => {
