@@ -1,9 +1,10 @@
 /**
  * mvcc: Cairn's replicated state machine, etcd's v3 data model. Depends on common/ only.
  *
- * Data model. An ordered key index (key -> KeyIndex: the key's records in revision order,
- * its generations one after another, as etcd's keyIndex) whose entries hold the history
- * records themselves, and a history (main revision -> records) in revision order. Records
+ * Data model. An ordered key index (key -> its only record, or once it has several a
+ * KeyIndex: the key's records in revision order, its generations one after another, as
+ * etcd's keyIndex) whose entries hold the history records themselves, and a history (main
+ * revision -> its only record, or its records) in revision order. Records
  * hold keys as binary strings (binary-string.ts) and values in slabs off the V8 heap
  * (slab-record.ts; empty and large values as binary strings); readers get KeyValues with
  * fresh byte arrays. An empty store is at revision 1; each

@@ -28,6 +28,17 @@ export class KeyIndex {
     return last?.type === EventType.Put ? last : undefined;
   }
 
+  /** The key's only record, when it holds exactly one (the state then holds the record instead). */
+  get only(): RevisionRecord | undefined {
+    const h = this.history;
+    return h === undefined || Array.isArray(h) ? undefined : h;
+  }
+
+  /** The key's latest record (PUT or DELETE), or undefined once compaction removed every record. */
+  get latest(): RevisionRecord | undefined {
+    return this.last();
+  }
+
   /** The main revision of the latest change to the key (0 before any). */
   get lastChangeRevision(): number {
     return this.last()?.main ?? 0;

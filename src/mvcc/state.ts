@@ -1,5 +1,6 @@
 /**
- * The store's data: the key index (key -> KeyIndex, ordered bytewise), the history
+ * The store's data: the key index (key -> its only record, or its KeyIndex once it has
+ * several, ordered bytewise), the history
  * (main revision -> its records, ordered), the lease attachments of live keys, and the
  * current and compacted revisions. A write's changes enter through appendRecord, in revision
  * order; records loaded from disk or from a snapshot enter all at once through loadRecords,
@@ -72,6 +73,24 @@ function* recordsIn(
 /** Records loaded between two yields of KvState.loadRecordsInSteps (about 20-50 ms of work at a million keys). */
 const LOAD_STEP_RECORDS = 50_000;
 
+/**
+ * What the key index holds for one key: its record itself while it has one (most keys of a
+ * large store: no KeyIndex object to pay for), else its KeyIndex.
+ */
+type KeyEntry = RevisionRecord | KeyIndex;
+
+/** The key's latest version (its PUT record), or undefined if it is deleted. */
+function currentOf(entry: KeyEntry): RevisionRecord | undefined {
+  if (entry instanceof KeyIndex) return entry.current;
+  return entry.type === EventType.Put ? entry : undefined;
+}
+
+/** The version (PUT record) the key had at revision, as KeyIndex.at. */
+function versionAt(entry: KeyEntry, revision: number): RevisionRecord | undefined {
+  if (entry instanceof KeyIndex) return entry.at(revision);
+  return entry.type === EventType.Put && entry.main <= revision ? entry : undefined;
+}
+
 /** Runs a stepped computation to its end and returns its result. */
 export function runSteps<T>(steps: Generator<void, T>): T {
   for (;;) {
@@ -85,8 +104,8 @@ const compareRevision = (a: number, b: number): number => a - b;
 
 /** The in-memory state behind MvccStore; mutated only by loadRecords (once, empty), appendRecord and compact. */
 export class KvState {
-  /** Invariant: ordered bytewise; no KeyIndex in it is empty. */
-  private keys: SortedMap<BinaryString, KeyIndex> = createSortedMap(compareBinary);
+  /** Invariant: ordered bytewise; every KeyIndex in it holds at least two records. */
+  private keys: SortedMap<BinaryString, KeyEntry> = createSortedMap(compareBinary);
   /**
    * Invariant: history.get(r) is the only record of revision r, or its slots, where slots[s]
    * is the record of (r, s); compaction leaves holes (undefined), takes a revision down to its
@@ -94,7 +113,7 @@ export class KvState {
    */
   private history: SortedMap<number, RevisionEntry> = createSortedMap(compareRevision);
   /** Invariant: lease id -> the live keys whose current version carries it (never lease 0). */
-  private readonly leases = new Map<number, Set<KeyIndex>>();
+  private readonly leases = new Map<number, Set<BinaryString>>();
   /** The leases that exist (granted and not yet revoked). */
   readonly leaseTable = new LeaseTable();
   /** Where the values of the puts applied to this state are copied (off the V8 heap: slab-record.ts). */
@@ -119,9 +138,21 @@ export class KvState {
     return this.keys.size;
   }
 
-  /** The index entry of a key, if the key has any history left. */
-  keyIndex(key: BinaryString): KeyIndex | undefined {
-    return this.keys.get(key);
+  /** The key's latest version (its PUT record), or undefined if it does not exist now. */
+  current(key: BinaryString): RevisionRecord | undefined {
+    const entry = this.keys.get(key);
+    return entry === undefined ? undefined : currentOf(entry);
+  }
+
+  /** The version of the key the store held at revision (undefined if none, or compacted away). */
+  at(key: BinaryString, revision: number): RevisionRecord | undefined {
+    const entry = this.keys.get(key);
+    return entry === undefined ? undefined : versionAt(entry, revision);
+  }
+
+  /** The string the key's records share, if the key has any history left (writes reuse it). */
+  indexedKey(key: BinaryString): BinaryString | undefined {
+    return this.keys.get(key)?.key;
   }
 
   /**
@@ -130,7 +161,7 @@ export class KvState {
    * record of a key in a compacted history (see KeyIndex.restoreCompactedTombstone).
    */
   appendRecord(record: RevisionRecord): RevisionRecord | undefined {
-    return this.add(record, this.keys.get(record.key));
+    return this.add(record);
   }
 
   /**
@@ -167,26 +198,43 @@ export class KvState {
     });
     yield;
     const keys: BinaryString[] = [];
-    const indexes: KeyIndex[] = [];
-    let ki: KeyIndex | undefined;
-    let indexed = 0;
-    for (const i of order) {
-      if (++indexed % LOAD_STEP_RECORDS === 0) yield;
-      let record = records[i]!;
-      if (ki === undefined || record.key !== ki.key) {
-        ki = new KeyIndex(record.key);
-        keys.push(ki.key);
-        indexes.push(ki);
-      } else if (record instanceof SlabRecord) record.shareKey(ki.key);
-      else {
-        record = { ...record, key: ki.key };
-        records[i] = record;
+    const entries: KeyEntry[] = [];
+    let nextStep = LOAD_STEP_RECORDS;
+    for (let at = 0; at < order.length; ) {
+      const first = records[order[at]!]!;
+      let end = at + 1;
+      while (end < order.length && records[order[end]!]!.key === first.key) end++;
+      keys.push(first.key);
+      if (end - at === 1) {
+        // A key with one record: the index holds the record.
+        this.checkFirstRecord(first);
+        entries.push(first);
+        if (first.type === EventType.Put) this.moveLease(first.key, 0, first.lease);
+      } else {
+        const ki = new KeyIndex(first.key);
+        for (let j = at; j < end; j++) {
+          const i = order[j]!;
+          let record = records[i]!;
+          if (j > at) {
+            if (record instanceof SlabRecord) record.shareKey(ki.key);
+            else {
+              record = { ...record, key: ki.key };
+              records[i] = record;
+            }
+          }
+          this.indexRecord(ki, record);
+        }
+        entries.push(ki);
       }
-      this.indexRecord(ki, record);
+      at = end;
+      if (at >= nextStep) {
+        nextStep += LOAD_STEP_RECORDS;
+        yield;
+      }
     }
     const mains: number[] = [];
     const revisions: RevisionEntry[] = [];
-    let nextStep = LOAD_STEP_RECORDS;
+    nextStep = LOAD_STEP_RECORDS;
     for (let first = 0; first < records.length; ) {
       if (first >= nextStep) {
         nextStep += LOAD_STEP_RECORDS;
@@ -210,29 +258,35 @@ export class KvState {
     }
     this.history = sortedMapOf(mains, revisions, compareRevision);
     yield;
-    this.keys = sortedMapOf(keys, indexes, compareBinary);
+    this.keys = sortedMapOf(keys, entries, compareBinary);
   }
 
-  /** Adds a record whose key's index entry (if it has one yet) is ki. */
-  private add(record: RevisionRecord, existing: KeyIndex | undefined): RevisionRecord | undefined {
-    const entry = this.history.get(record.main);
-    if (entry === undefined) {
+  /** The first record of a key: a DELETE only as the tombstone a compaction kept (KeyIndex.restoreCompactedTombstone). */
+  private checkFirstRecord(record: RevisionRecord): void {
+    if (record.type === EventType.Delete)
+      assert(record.main === this.compactedRevision, 'delete of a missing key outside a compacted history');
+  }
+
+  /** Adds a record to the history and to its key's index entry; returns the key's version before it. */
+  private add(record: RevisionRecord): RevisionRecord | undefined {
+    const revision = this.history.get(record.main);
+    if (revision === undefined) {
       const last = this.history.maxKey();
       assert(last === undefined || last < record.main, () => `record ${record.main} after ${last}`);
       this.history.set(record.main, record);
-    } else if (entry instanceof RevisionSlots) {
-      assert(record.sub >= entry.slots.length, () => `record (${record.main}, ${record.sub}) out of order`);
-      entry.slots[record.sub] = record;
-      entry.live++;
+    } else if (revision instanceof RevisionSlots) {
+      assert(record.sub >= revision.slots.length, () => `record (${record.main}, ${record.sub}) out of order`);
+      revision.slots[record.sub] = record;
+      revision.live++;
     } else {
       // The revision's second record: it gets slots. A revision is written whole in one
       // apply, so no frozen history shares the entry being replaced.
-      assert(record.sub > entry.sub, () => `record (${record.main}, ${record.sub}) out of order`);
+      assert(record.sub > revision.sub, () => `record (${record.main}, ${record.sub}) out of order`);
       let slots: (RevisionRecord | undefined)[];
-      if (entry.sub === 0 && record.sub === 1) slots = [entry, record];
+      if (revision.sub === 0 && record.sub === 1) slots = [revision, record];
       else {
         slots = [];
-        slots[entry.sub] = entry;
+        slots[revision.sub] = revision;
         slots[record.sub] = record;
       }
       this.history.set(record.main, new RevisionSlots(slots, 2));
@@ -240,11 +294,19 @@ export class KvState {
     this.records++;
     this.recordBytes += snapshotRecordBytes(record);
 
-    let ki = existing;
-    if (ki === undefined) {
-      ki = new KeyIndex(record.key);
-      this.keys.set(ki.key, ki);
+    const entry = this.keys.get(record.key);
+    if (entry === undefined) {
+      this.checkFirstRecord(record);
+      this.keys.set(record.key, record);
+      if (record.type === EventType.Put) this.moveLease(record.key, 0, record.lease);
+      return undefined;
     }
+    if (entry instanceof KeyIndex) return this.indexRecord(entry, record);
+    // The key's second record: it gets a KeyIndex.
+    const ki = new KeyIndex(entry.key);
+    if (entry.type === EventType.Put) ki.addPut(entry);
+    else ki.restoreCompactedTombstone(entry);
+    this.keys.set(ki.key, ki);
     return this.indexRecord(ki, record);
   }
 
@@ -259,7 +321,7 @@ export class KvState {
     } else {
       ki.addTombstone(record);
     }
-    this.moveLease(ki, prev?.lease ?? 0, ki.current?.lease ?? 0);
+    this.moveLease(ki.key, prev?.lease ?? 0, ki.current?.lease ?? 0);
     return prev;
   }
 
@@ -267,7 +329,7 @@ export class KvState {
   keysOfLease(leaseId: number): BinaryString[] {
     const set = this.leases.get(leaseId);
     if (set === undefined) return [];
-    return [...set].map((ki) => ki.key).sort(compareBinary);
+    return [...set].sort(compareBinary);
   }
 
   /**
@@ -277,22 +339,22 @@ export class KvState {
   rangeAt(range: KeyRange, revision: number, limit: number, countOnly: boolean): KeysAt {
     const records: RevisionRecord[] = [];
     let count = 0;
-    const visit = (ki: KeyIndex): void => {
-      const record = ki.at(revision);
+    const visit = (entry: KeyEntry): void => {
+      const record = versionAt(entry, revision);
       if (record === undefined) return;
       count++;
       if (!countOnly && (limit <= 0 || records.length < limit)) records.push(record);
     };
     const from = binaryOf(range.key);
     if (range.kind === 'single') {
-      const ki = this.keys.get(from);
-      if (ki !== undefined) visit(ki);
+      const entry = this.keys.get(from);
+      if (entry !== undefined) visit(entry);
       return { records, count };
     }
     const end = range.kind === 'interval' ? binaryOf(range.end) : undefined;
-    for (const [key, ki] of this.keys.entries(from)) {
+    for (const [key, entry] of this.keys.entries(from)) {
       if (end !== undefined && key >= end) break;
-      visit(ki);
+      visit(entry);
     }
     return { records, count };
   }
@@ -311,21 +373,29 @@ export class KvState {
   compact(atRevision: number): RevisionWrite[] {
     assert(atRevision > this.compactedRevision, 'compaction must move forward');
     assert(atRevision <= this.currentRevision, 'compaction beyond the current revision');
-    const touched = new Set<KeyIndex>();
-    for (const record of this.recordsBetween(this.compactedRevision, atRevision)) {
-      const ki = this.keys.get(record.key);
-      assert(ki !== undefined, 'a record whose key is not indexed');
-      touched.add(ki);
-    }
+    const touched = new Set<BinaryString>();
+    for (const record of this.recordsBetween(this.compactedRevision, atRevision)) touched.add(record.key);
     // Revisions this compaction replaced: made here, so no frozen history shares them.
     const replaced = new Set<RevisionSlots>();
     const changed = new Set<number>();
-    for (const ki of touched) {
-      for (const record of ki.compact(atRevision)) {
+    for (const key of touched) {
+      const entry = this.keys.get(key);
+      assert(entry !== undefined, 'a record whose key is not indexed');
+      let removed: RevisionRecord[];
+      if (entry instanceof KeyIndex) {
+        removed = entry.compact(atRevision);
+        const only = entry.only;
+        if (entry.isEmpty) this.keys.delete(key);
+        else if (only !== undefined) this.keys.set(key, only);
+      } else {
+        // One record: only a generation that ended before atRevision goes (KeyIndex.compact).
+        removed = entry.type === EventType.Delete && entry.main < atRevision ? [entry] : [];
+        if (removed.length > 0) this.keys.delete(key);
+      }
+      for (const record of removed) {
         this.dropRecord(record, replaced);
         changed.add(record.main);
       }
-      if (ki.isEmpty) this.keys.delete(ki.key);
     }
     this.compactedRevision = atRevision;
     const out: RevisionWrite[] = [];
@@ -383,11 +453,11 @@ export class KvState {
     entry.live--;
   }
 
-  private moveLease(ki: KeyIndex, from: number, to: number): void {
+  private moveLease(key: BinaryString, from: number, to: number): void {
     if (from === to) return;
     if (from !== 0) {
       const set = this.leases.get(from);
-      set?.delete(ki);
+      set?.delete(key);
       if (set?.size === 0) this.leases.delete(from);
     }
     if (to !== 0) {
@@ -396,7 +466,7 @@ export class KvState {
         set = new Set();
         this.leases.set(to, set);
       }
-      set.add(ki);
+      set.add(key);
     }
   }
 }

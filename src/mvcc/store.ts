@@ -144,7 +144,7 @@ export class MvccStore {
    * version was compacted away): the watch hub's prevKv for replayed events.
    */
   versionAt(key: BinaryString, revision: number): KeyValue | undefined {
-    const record = this.state.keyIndex(key)?.at(revision);
+    const record = this.state.at(key, revision);
     return record === undefined ? undefined : kvOf(record);
   }
 

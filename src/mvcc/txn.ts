@@ -86,7 +86,7 @@ export function checkPut(view: ReadView, req: PutRequest, leaseExists: LeaseLook
 /** ignore_value and ignore_lease need the key to exist. */
 export function checkPutKey(view: ReadView, req: PutRequest): CairnError | undefined {
   if (req.ignoreValue !== true && req.ignoreLease !== true) return undefined;
-  const live = view.state.keyIndex(binaryOf(req.key))?.at(view.revision);
+  const live = view.state.at(binaryOf(req.key), view.revision);
   return live === undefined ? mvccError(ErrorCode.KEY_NOT_FOUND) : undefined;
 }
 
@@ -118,7 +118,7 @@ export function executeTxn(txn: WriteTxn, req: TxnRequest, path: TxnPath, nested
 /** Writes one key whose checks passed; reads the previous version first when the request needs it. */
 export function executePut(txn: WriteTxn, req: PutRequest): PutResponse {
   const key = binaryOf(req.key);
-  const prev = txn.state.keyIndex(key)?.current;
+  const prev = txn.state.current(key);
   const keepCurrent = req.ignoreValue === true || req.ignoreLease === true;
   assert(!keepCurrent || prev !== undefined, 'ignore_value/ignore_lease on a missing key passed the checks');
   const value = req.ignoreValue === true ? valueBytesOf(prev!) : (req.value ?? EMPTY_BYTES);

@@ -81,14 +81,13 @@ export class WriteTxn implements ReadView {
    */
   put(key: BinaryString, value: Uint8Array, lease: number): RevisionRecord {
     assert(!this.finished, 'put after finish');
-    const existing = this.state.keyIndex(key);
-    const prev = existing?.current;
+    const prev = this.state.current(key);
     const main = this.writeRevision;
     const record = this.state.valueSlabs.put(
       main,
       this.records.length,
       // One string per key, shared by all its records.
-      existing?.key ?? key,
+      this.state.indexedKey(key) ?? key,
       value,
       0,
       value.byteLength,
@@ -110,14 +109,13 @@ export class WriteTxn implements ReadView {
 
   /** Deletes one key if it is live; returns its last version. */
   deleteKey(key: BinaryString): RevisionRecord | undefined {
-    const ki = this.state.keyIndex(key);
-    if (ki?.current === undefined) return undefined;
-    const prev = ki.current;
+    const prev = this.state.current(key);
+    if (prev === undefined) return undefined;
     this.append({
       main: this.writeRevision,
       sub: this.records.length,
       type: EventType.Delete,
-      key: ki.key,
+      key: prev.key,
       value: '',
       createRevision: 0,
       version: 0,
