@@ -51,15 +51,18 @@ class ValueSlab {
   }
 }
 
-/** A PUT record whose value lies in a slab (until compaction leaves the slab sparse: see above). */
+/**
+ * A PUT record whose value lies in a slab (until compaction leaves the slab sparse: see above).
+ * Nine fields, a million of which a store of a million keys holds: its type is the class's,
+ * and whether it was released is the sign of its length.
+ */
 export class SlabRecord implements RevisionRecord {
-  readonly type = EventType.Put;
   #key: BinaryString;
-  #slab: ValueSlab | undefined;
+  /** The slab the value lies in, or the value itself once the record has a string of its own. */
+  #store: ValueSlab | BinaryString;
   #start: number;
+  /** The value's length in bytes; ~length (negative) once the record is released. */
   #length: number;
-  #value: BinaryString | undefined;
-  #released = false;
 
   constructor(
     readonly main: number,
@@ -73,9 +76,14 @@ export class SlabRecord implements RevisionRecord {
     readonly lease: number,
   ) {
     this.#key = key;
-    this.#slab = slab;
+    this.#store = slab;
     this.#start = start;
     this.#length = length;
+  }
+
+  /** A PUT. */
+  get type(): EventType.Put {
+    return EventType.Put;
   }
 
   /** The key. */
@@ -85,31 +93,35 @@ export class SlabRecord implements RevisionRecord {
 
   /** The value, as a string built now (unless the record has one of its own). */
   get value(): BinaryString {
-    return this.#value ?? binaryOf(this.#slab!.bytes, this.#start, this.#start + this.#length);
+    const store = this.#store;
+    if (typeof store === 'string') return store;
+    return binaryOf(store.bytes, this.#start, this.#start + this.valueLength);
   }
 
   /** The value's length in bytes, without building it. */
   get valueLength(): number {
-    return this.#length;
+    return this.#length < 0 ? ~this.#length : this.#length;
   }
 
   /** Whether the value still lies in a slab (false once the record has a string of its own). */
   get inSlab(): boolean {
-    return this.#value === undefined;
+    return typeof this.#store !== 'string';
   }
 
   /** The value's bytes, in a new array. */
   valueBytes(): Uint8Array {
-    if (this.#value !== undefined) return bytesOf(this.#value);
-    const out = new Uint8Array(this.#length);
+    const store = this.#store;
+    if (typeof store === 'string') return bytesOf(store);
+    const out = new Uint8Array(this.valueLength);
     out.set(this.valueView());
     return out;
   }
 
   /** The value's bytes, to be copied at once (a view of the slab while the value lies there). */
   valueView(): Uint8Array {
-    if (this.#value !== undefined) return bytesOf(this.#value);
-    return this.#slab!.bytes.subarray(this.#start, this.#start + this.#length);
+    const store = this.#store;
+    if (typeof store === 'string') return bytesOf(store);
+    return store.bytes.subarray(this.#start, this.#start + this.valueLength);
   }
 
   /**
@@ -123,16 +135,17 @@ export class SlabRecord implements RevisionRecord {
 
   /** The store dropped this record (compaction): its bytes no longer count as live in its slab. */
   release(): void {
-    assert(!this.#released, 'a slab record released twice');
-    this.#released = true;
-    if (this.#value === undefined) this.#slab!.released(this.#length);
+    const length = this.#length;
+    assert(length >= 0, 'a slab record released twice');
+    this.#length = ~length;
+    const store = this.#store;
+    if (typeof store !== 'string') store.released(length);
   }
 
   /** Gives the record a string of its own and lets go of its slab (unless released: nothing reads those but old views). */
   ownValue(): void {
-    if (this.#released || this.#value !== undefined) return;
-    this.#value = this.value;
-    this.#slab = undefined;
+    if (this.#length < 0 || typeof this.#store === 'string') return;
+    this.#store = this.value;
   }
 }
 
