@@ -34,11 +34,6 @@ export class KeyIndex {
     return h === undefined || Array.isArray(h) ? undefined : h;
   }
 
-  /** The key's latest record (PUT or DELETE), or undefined once compaction removed every record. */
-  get latest(): RevisionRecord | undefined {
-    return this.last();
-  }
-
   /** The main revision of the latest change to the key (0 before any). */
   get lastChangeRevision(): number {
     return this.last()?.main ?? 0;

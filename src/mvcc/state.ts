@@ -213,6 +213,11 @@ export class KvState {
       } else {
         const ki = new KeyIndex(first.key);
         for (let j = at; j < end; j++) {
+          // A key with a long history yields within it: nothing sees the index before the end.
+          if (j >= nextStep) {
+            nextStep = j + LOAD_STEP_RECORDS;
+            yield;
+          }
           const i = order[j]!;
           let record = records[i]!;
           if (j > at) {
@@ -228,7 +233,7 @@ export class KvState {
       }
       at = end;
       if (at >= nextStep) {
-        nextStep += LOAD_STEP_RECORDS;
+        nextStep = at + LOAD_STEP_RECORDS;
         yield;
       }
     }

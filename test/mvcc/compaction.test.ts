@@ -150,7 +150,7 @@ describe('memory', () => {
     ).toEqual(['x', 'z']);
   });
 
-  it('takes a revision down to its one record left, and drops it later, while a snapshot taken between keeps it', () => {
+  it('takes a revision down to its one record left, and drops it later, while snapshots taken before each keep what they saw', () => {
     const store = newStore();
     ok(store, {
       type: 'txn',
@@ -162,6 +162,8 @@ describe('memory', () => {
       },
     });
     put(store, 'x', 'x3');
+    // Read only after the compaction that takes revision 2 down to one record: it must not see it.
+    const before = store.snapshot(1);
     ok(store, { type: 'compact', request: { revision: 3 } });
     expect([...store.records(2, 2)].map((r) => `${r.key}@${r.main}.${r.sub}`)).toEqual(['y@2.1']);
     // Read only after the writes and the compaction below: it must not see them.
@@ -174,6 +176,8 @@ describe('memory', () => {
     const restored = MvccStore.restore(collectBytes(taken)).store;
     expect([...restored.records()].map((r) => `${r.key}@${r.main}.${r.sub}`)).toEqual(['y@2.1', 'x@3.0']);
     expect(str(get(restored, 'y')!.value)).toBe('y2');
+    const whole = MvccStore.restore(collectBytes(before)).store;
+    expect([...whole.records()].map((r) => `${r.key}@${r.main}.${r.sub}`)).toEqual(['x@2.0', 'y@2.1', 'x@3.0']);
   });
 
   it('keeps a tombstone at exactly the compaction revision until the next compaction (etcd 3.6), so its DELETE event can be replayed', () => {

@@ -208,6 +208,32 @@ describe('persistence records', () => {
     expect(collectBytes(stepped.snapshot(1))).toEqual(collectBytes(atOnce.snapshot(1)));
   });
 
+  it('a key with a long history is loaded in steps as often as as many keys with one record each', () => {
+    // 120,000 single puts: of one counter-like key, or of 120,000 keys. A step is so many
+    // records whoever's they are, so one key's history cannot hold the event loop for a whole pass.
+    const putsOf = (keyOf: (n: number) => string): RevisionRecord[] =>
+      Array.from({ length: 120_000 }, (_, n) => ({
+        main: n + 2,
+        sub: 0,
+        type: EventType.Put,
+        key: keyOf(n),
+        value: `v${n}`,
+        createRevision: keyOf(n) === keyOf(0) ? 2 : n + 2,
+        version: keyOf(n) === keyOf(0) ? n + 1 : 1,
+        lease: 0,
+      }));
+    const yieldsLoading = (records: RevisionRecord[]): number => {
+      const steps = MvccStore.loadInSteps({ meta: { currentRevision: 120_001, compactedRevision: 0 }, records });
+      let yields = 0;
+      for (let r = steps.next(); !r.done; r = steps.next()) yields++;
+      return yields;
+    };
+    const oneKey = yieldsLoading(putsOf(() => 'counter'));
+    const manyKeys = yieldsLoading(putsOf((n) => `k${String(n).padStart(6, '0')}`));
+    expect(manyKeys).toBeGreaterThanOrEqual(5);
+    expect(oneKey).toBe(manyKeys);
+  });
+
   it('records out of revision order are refused at load', () => {
     const live = newStore();
     put(live, 'a', '1');
