@@ -38,7 +38,7 @@ export interface LeaseTimeToLive {
 
 /** The smallest renewal interval (ms), whatever the TTL. */
 const RENEW_INTERVAL_MIN_MS = 500;
-/** The shortest wait (ms) for a renewal's answer before the stream counts as stalled. */
+/** The shortest wait (ms) for a renewal's answer before the stream counts as stalled (unless the interval is shorter). */
 const RENEW_STALL_MIN_MS = 1000;
 
 /** One lease the client holds; with keep-alive on, renewed until close(), revoke() or loss. */
@@ -78,6 +78,8 @@ export class Lease extends EventEmitter<LeaseEvents> {
   /** Starts renewing every third of the TTL; idempotent. */
   keepAlive(): this {
     if (this.lostReason || this.renewTimer) return this;
+    // Answers reach only the leases the client keeps.
+    this.leases.keep(this);
     this.renewTimer = setInterval(() => this.renew(), this.renewIntervalMs());
     this.renewTimer.unref();
     this.armExpiry();
@@ -86,11 +88,12 @@ export class Lease extends EventEmitter<LeaseEvents> {
   }
 
   /**
-   * Sends one renewal now, noting when, so that its answer extends the lease from then. While
-   * the stream waits to reconnect nothing is sent: the reconnection renews every kept lease.
+   * Sends one renewal now, noting when, so that its answer extends the lease from then; only
+   * while kept alive. While the stream waits to reconnect nothing is sent: the reconnection
+   * renews every kept lease.
    */
   renew(): void {
-    if (this.lostReason) return;
+    if (this.lostReason || !this.renewTimer) return;
     const sentAtMs = Date.now();
     if (!this.leases.sendKeepAlive(this.id)) return;
     if (this.pendingSentAtMs.length >= 8) this.pendingSentAtMs.shift();
@@ -231,10 +234,7 @@ export class Leases {
       { leader: true, idempotent: options.id !== undefined, ...options },
     );
     const lease = new Lease(this, Number(r.ID), Number(r.TTL), grantedAtMs);
-    if (options.keepAlive !== false) {
-      this.kept.set(lease.id, lease);
-      lease.keepAlive();
-    }
+    if (options.keepAlive !== false) lease.keepAlive();
     return lease;
   }
 
@@ -243,7 +243,6 @@ export class Leases {
     const existing = this.kept.get(id);
     if (existing) return existing;
     const lease = new Lease(this, id, ttlSeconds, Date.now() - (ttlSeconds - remainingSeconds) * 1000);
-    this.kept.set(id, lease);
     return lease.keepAlive();
   }
 
@@ -288,6 +287,11 @@ export class Leases {
     return true;
   }
 
+  /** Adds a lease to the kept set: the stream's answers for its id reach it. */
+  keep(lease: Lease): void {
+    if (!this.kept.has(lease.id)) this.kept.set(lease.id, lease);
+  }
+
   /** Drops a lease from the kept set; closes the stream when none is left. */
   forget(lease: Lease): void {
     if (this.kept.get(lease.id) !== lease) return;
@@ -306,6 +310,8 @@ export class Leases {
     this.stream = stream;
     this.streamAddress = address;
     stream.on('data', (r: Wire) => {
+      // A stream already replaced may still deliver an answer: its renewals were forgotten.
+      if (this.stream !== stream) return;
       this.reconnectAttempt = 0;
       this.kept.get(Number(r.ID))?.handleKeepAlive(Number(r.TTL));
     });
