@@ -280,7 +280,10 @@ export class KvState {
       assert(last === undefined || last < record.main, () => `record ${record.main} after ${last}`);
       this.history.set(record.main, record);
     } else if (revision instanceof RevisionSlots) {
-      assert(record.sub >= revision.slots.length, () => `record (${record.main}, ${record.sub}) out of order`);
+      assert(
+        record.sub >= revision.slots.length,
+        () => `record (${record.main}, ${record.sub}) out of order`,
+      );
       revision.slots[record.sub] = record;
       revision.live++;
     } else {

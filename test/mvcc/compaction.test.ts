@@ -19,6 +19,12 @@ function history(): MvccStore {
   return store;
 }
 
+/** One Txn that puts every key to its value, in the order given: one revision, sub 0, 1, ... */
+function putAllInOneTxn(store: MvccStore, values: Record<string, string>): void {
+  const success = Object.entries(values).map(([k, v]) => ({ requestPut: { key: b(k), value: b(v) } }));
+  ok(store, { type: 'txn', request: { success } });
+}
+
 function snapshotOfReads(store: MvccStore, revisions: number[]): unknown {
   return revisions.map(
     (revision) => store.range({ key: Uint8Array.of(0), rangeEnd: Uint8Array.of(0), revision }).kvs,
@@ -128,16 +134,7 @@ describe('memory', () => {
 
   it('reports a revision it emptied only in part with the records it keeps', () => {
     const store = newStore();
-    ok(store, {
-      type: 'txn',
-      request: {
-        success: [
-          { requestPut: { key: b('x'), value: b('x2') } },
-          { requestPut: { key: b('y'), value: b('y2') } },
-          { requestPut: { key: b('z'), value: b('z2') } },
-        ],
-      },
-    });
+    putAllInOneTxn(store, { x: 'x2', y: 'y2', z: 'z2' });
     put(store, 'y', 'y3');
     const result = store.apply({ type: 'compact', request: { revision: 3 } });
     expect(result.ok).toBe(true);
@@ -152,15 +149,7 @@ describe('memory', () => {
 
   it('takes a revision down to its one record left, and drops it later, while snapshots taken before each keep what they saw', () => {
     const store = newStore();
-    ok(store, {
-      type: 'txn',
-      request: {
-        success: [
-          { requestPut: { key: b('x'), value: b('x2') } },
-          { requestPut: { key: b('y'), value: b('y2') } },
-        ],
-      },
-    });
+    putAllInOneTxn(store, { x: 'x2', y: 'y2' });
     put(store, 'x', 'x3');
     // Read only after the compaction that takes revision 2 down to one record: it must not see it.
     const before = store.snapshot(1);
@@ -177,7 +166,11 @@ describe('memory', () => {
     expect([...restored.records()].map((r) => `${r.key}@${r.main}.${r.sub}`)).toEqual(['y@2.1', 'x@3.0']);
     expect(str(get(restored, 'y')!.value)).toBe('y2');
     const whole = MvccStore.restore(collectBytes(before)).store;
-    expect([...whole.records()].map((r) => `${r.key}@${r.main}.${r.sub}`)).toEqual(['x@2.0', 'y@2.1', 'x@3.0']);
+    expect([...whole.records()].map((r) => `${r.key}@${r.main}.${r.sub}`)).toEqual([
+      'x@2.0',
+      'y@2.1',
+      'x@3.0',
+    ]);
   });
 
   it('keeps a tombstone at exactly the compaction revision until the next compaction (etcd 3.6), so its DELETE event can be replayed', () => {

@@ -223,7 +223,10 @@ describe('persistence records', () => {
         lease: 0,
       }));
     const yieldsLoading = (records: RevisionRecord[]): number => {
-      const steps = MvccStore.loadInSteps({ meta: { currentRevision: 120_001, compactedRevision: 0 }, records });
+      const steps = MvccStore.loadInSteps({
+        meta: { currentRevision: 120_001, compactedRevision: 0 },
+        records,
+      });
       let yields = 0;
       for (let r = steps.next(); !r.done; r = steps.next()) yields++;
       return yields;
