@@ -94,8 +94,7 @@ export class KeyIndex {
     const h = this.history;
     if (h === undefined) return [];
     if (!Array.isArray(h)) {
-      // One record: only a generation that ended before atRevision goes.
-      if (h.type === EventType.Put || h.main >= atRevision) return [];
+      if (!loneRecordCompacted(h, atRevision)) return [];
       this.history = undefined;
       return [h];
     }
@@ -129,6 +128,14 @@ export class KeyIndex {
     else if (!Array.isArray(h)) this.history = [h, record];
     else h.push(record);
   }
+}
+
+/**
+ * Whether compaction at atRevision drops a key's only record: only a generation that ended
+ * before atRevision goes (a tombstone below it). KvState holds such keys without a KeyIndex.
+ */
+export function loneRecordCompacted(record: RevisionRecord, atRevision: number): boolean {
+  return record.type === EventType.Delete && record.main < atRevision;
 }
 
 /** Index of the last record in [from, to) with main <= revision, or from - 1 (binary search: records ascend). */

@@ -9,7 +9,7 @@
 import { assert } from '../common/assert.js';
 import { type BinaryString, binaryOf, compareBinary } from './binary-string.js';
 import { snapshotRecordBytes } from './codec/record-size.js';
-import { KeyIndex } from './key-index.js';
+import { KeyIndex, loneRecordCompacted } from './key-index.js';
 import type { KeyRange } from './key-range.js';
 import { LeaseTable } from './lease-table.js';
 import type { RevisionWrite } from './persistence.js';
@@ -310,10 +310,10 @@ export class KvState {
       return undefined;
     }
     if (entry instanceof KeyIndex) return this.indexRecord(entry, record);
-    // The key's second record: it gets a KeyIndex.
+    // The key's second record: it gets a KeyIndex, which takes the first as a load would
+    // (its lease attachment is already there: adding it again changes nothing).
     const ki = new KeyIndex(entry.key);
-    if (entry.type === EventType.Put) ki.addPut(entry);
-    else ki.restoreCompactedTombstone(entry);
+    this.indexRecord(ki, entry);
     this.keys.set(ki.key, ki);
     return this.indexRecord(ki, record);
   }
@@ -324,7 +324,7 @@ export class KvState {
     if (record.type === EventType.Put) {
       ki.addPut(record);
     } else if (prev === undefined) {
-      assert(record.main === this.compactedRevision, 'delete of a missing key outside a compacted history');
+      this.checkFirstRecord(record);
       ki.restoreCompactedTombstone(record);
     } else {
       ki.addTombstone(record);
@@ -396,8 +396,7 @@ export class KvState {
         if (entry.isEmpty) this.keys.delete(key);
         else if (only !== undefined) this.keys.set(key, only);
       } else {
-        // One record: only a generation that ended before atRevision goes (KeyIndex.compact).
-        removed = entry.type === EventType.Delete && entry.main < atRevision ? [entry] : [];
+        removed = loneRecordCompacted(entry, atRevision) ? [entry] : [];
         if (removed.length > 0) this.keys.delete(key);
       }
       for (const record of removed) {
