@@ -31,13 +31,16 @@
  *
  * Persistence (for storage/). Each apply returns `changes: MvccChanges`:
  *   - revisions: RevisionWrite[] -> for each, put encodeRevisionValue(records) under a key
- *     naming its main revision, or delete that key when it holds no records (compaction)
+ *     naming its main revision, or delete that key when it holds no records (compaction);
+ *     put valuesToStore(records) and delete storedValueKeys(droppedValues), in a keyspace
+ *     start-up does not read
  *   - meta: { currentRevision, compactedRevision } -> put one meta key => encodeMeta(meta)
  * Write them in the same LevelDB batch as the applied raft index (MvccChangeBuffer merges
  * several applies into one batch). At start-up, read the meta and every revision in order,
- * decodeRevisionValue each (with one SlabWriter, so values stay off the V8 heap: slab-record.ts),
- * and call `MvccStore.load({ meta, records })`. After installing a
- * raft snapshot, replace all revisions and the meta with `store.persisted()` (revisionsOf
+ * decodeRevisionValue each (values are left in storage and read when asked: stored-values.ts;
+ * values of older folders go into slabs, off the V8 heap: slab-record.ts), and call
+ * `MvccStore.load({ meta, records, values })`. After installing a
+ * raft snapshot, replace all revisions, values and the meta with `store.persisted()` (revisionsOf
  * groups its records). Folders of older versions hold one record per key (encodeRecordKey,
  * decodeRecord). The mvcc keys should live under a prefix of their own in the LevelDB key space.
  *
@@ -64,6 +67,8 @@ export {
   encodeRecordValue,
   encodeRevisionValue,
   RECORD_KEY_BYTES,
+  storedValueKeys,
+  valuesToStore,
 } from './codec/record-codec.js';
 export { type DecodedSnapshot, decodeSnapshot, encodeSnapshot } from './codec/snapshot-codec.js';
 export type { Command, CommandResponse, CommandResponses, ResponseOf } from './commands.js';
@@ -104,6 +109,7 @@ export {
 } from './requests.js';
 export { kvOf, SlabWriter } from './slab-record.js';
 export { MvccStore, type MvccStoreOptions, type RestoredStore } from './store.js';
+export type { PinnedValues, StoredValues } from './stored-values.js';
 export type { LeaseLookup } from './txn.js';
 export {
   compareRevisions,

@@ -8,6 +8,7 @@
 import { assert } from '../common/assert.js';
 import type { LeaseRecord } from './lease-table.js';
 import { KvState, runSteps } from './state.js';
+import type { StoredValues } from './stored-values.js';
 import type { RevisionRecord } from './types.js';
 
 /** The store's two revisions, persisted beside the records. */
@@ -24,14 +25,17 @@ export interface MvccMeta {
 export interface RevisionWrite {
   readonly main: number;
   readonly records: readonly RevisionRecord[];
+  /** Subs of the PUTs with a value that compaction dropped: delete their stored values. */
+  readonly droppedValues?: readonly number[];
 }
 
 /**
  * What one apply (or several, merged) changed. For LevelDB: for each revision, put
  * encodeRevisionValue(records) under the revision's key, or delete that key when it holds no
- * records; then put the meta value (encodeMeta); all in the batch that stores the applied
- * index. One LevelDB value per revision, not per record: a Txn of 128 puts is one value, so
- * a store loaded in Txns is read back at start-up in 128 times fewer LevelDB entries.
+ * records, put valuesToStore(records) and delete storedValueKeys(droppedValues); then put the
+ * meta value (encodeMeta); all in the batch that stores the applied index. One LevelDB value
+ * per revision, not per record: a Txn of 128 puts is one value, so a store loaded in Txns is
+ * read back at start-up in 128 times fewer LevelDB entries (its values are not read then).
  */
 export interface MvccChanges {
   /** Every revision written or compacted, at most once each, with what it holds now. */
@@ -65,19 +69,37 @@ export interface PersistedMvcc {
   readonly records: Iterable<RevisionRecord>;
   /** The leases that exist; none when absent. */
   readonly leases?: Iterable<LeaseRecord>;
+  /** Where the values of records loaded without them are read (stored-values.ts). */
+  readonly values?: StoredValues;
+}
+
+/** What a batch's changes did to one revision: what it holds after the latest, and every stored value dropped. */
+interface RevisionChange {
+  records: readonly RevisionRecord[];
+  dropped: number[] | undefined;
 }
 
 /** Collects the changes of several applies into one batch (one Ready's worth). */
 export class MvccChangeBuffer {
-  /** main -> what the revision holds after the latest change to it in this batch. */
-  private revisions = new Map<number, readonly RevisionRecord[]>();
+  /** main -> what the revision holds after the latest change to it in this batch, and the values dropped. */
+  private revisions = new Map<number, RevisionChange>();
   private meta: MvccMeta | undefined;
   /** The last thing that happened to each lease in this batch: granted (its record) or revoked (null). */
   private leases = new Map<number, LeaseRecord | null>();
 
   /** Adds one apply's changes, in apply order. */
   add(changes: MvccChanges): void {
-    for (const r of changes.revisions) this.revisions.set(r.main, r.records);
+    for (const r of changes.revisions) {
+      const change = this.revisions.get(r.main);
+      if (change === undefined) {
+        this.revisions.set(r.main, { records: r.records, dropped: r.droppedValues?.slice() });
+        continue;
+      }
+      change.records = r.records;
+      if (r.droppedValues === undefined) continue;
+      if (change.dropped === undefined) change.dropped = [];
+      change.dropped.push(...r.droppedValues);
+    }
     for (const l of changes.leasesGranted ?? []) this.leases.set(l.id, l);
     for (const id of changes.leasesRevoked ?? []) this.leases.set(id, null);
     this.meta = changes.meta;
@@ -93,7 +115,8 @@ export class MvccChangeBuffer {
       else leasesGranted.push(record);
     }
     const revisions: RevisionWrite[] = [];
-    for (const [main, records] of this.revisions) revisions.push({ main, records });
+    for (const [main, { records, dropped }] of this.revisions)
+      revisions.push(dropped === undefined ? { main, records } : { main, records, droppedValues: dropped });
     const out: MvccChanges = {
       revisions,
       meta: this.meta,
@@ -121,7 +144,7 @@ export function* loadStateInSteps(persisted: PersistedMvcc): Generator<void, KvS
   const { currentRevision, compactedRevision } = persisted.meta;
   assert(currentRevision >= 1, 'current revision is at least 1');
   assert(compactedRevision <= currentRevision, 'compacted revision above the current one');
-  const state = new KvState();
+  const state = new KvState(persisted.values);
   state.compactedRevision = compactedRevision;
   const records = Array.isArray(persisted.records)
     ? (persisted.records as readonly RevisionRecord[])

@@ -10,9 +10,14 @@
  * A slab stays in memory while any record in it does. So that a few long-lived values do not
  * pin slabs that compaction has mostly emptied, a slab whose live bytes fall below a quarter
  * of what it holds gives every record still in it a string of its own, and lets go of them.
+ *
+ * A record loaded from disk holds no value at all: the same class, with storage in place of
+ * a slab, reads it from there when asked (stored-values.ts).
  */
 import { assert } from '../common/assert.js';
 import { type BinaryString, binaryOf, bytesOf } from './binary-string.js';
+import { corrupt } from './codec/bytes.js';
+import type { PinnedValues, StoredValues } from './stored-values.js';
 import { EMPTY_BYTES, EventType, type KeyValue, type RevisionRecord } from './types.js';
 
 /** Bytes of one slab. */
@@ -52,14 +57,35 @@ class ValueSlab {
 }
 
 /**
- * A PUT record whose value lies in a slab (until compaction leaves the slab sparse: see above).
- * Nine fields, a million of which a store of a million keys holds: its type is the class's,
- * and whether it was released is the sign of its length.
+ * A stored value read back (a fresh array: storage's own, seen as a plain Uint8Array as every
+ * value readers get is), checked against the length its record was loaded with.
+ */
+function readStored(
+  values: StoredValues | PinnedValues,
+  main: number,
+  sub: number,
+  length: number,
+): Uint8Array {
+  const bytes = values.read(main, sub);
+  if (bytes.byteLength !== length)
+    throw corrupt(`the stored value of (${main}, ${sub}) holds ${bytes.byteLength} bytes, not ${length}`);
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * A PUT record whose value lies in a slab (until compaction leaves the slab sparse: see above)
+ * or in storage. Nine fields, a million of which a store of a million keys holds: its type is
+ * the class's, and whether it was released is the sign of its length.
  */
 export class SlabRecord implements RevisionRecord {
   #key: BinaryString;
-  /** The slab the value lies in, or the value itself once the record has a string of its own. */
-  #store: ValueSlab | BinaryString;
+  /**
+   * The slab the value lies in, the value itself once the record has a string of its own, or
+   * the storage it is read from (a record loaded from disk).
+   */
+  #store: ValueSlab | BinaryString | StoredValues;
   #start: number;
   /** The value's length in bytes; ~length (negative) once the record is released. */
   #length: number;
@@ -68,7 +94,7 @@ export class SlabRecord implements RevisionRecord {
     readonly main: number,
     readonly sub: number,
     key: BinaryString,
-    slab: ValueSlab,
+    slab: ValueSlab | StoredValues,
     start: number,
     length: number,
     readonly createRevision: number,
@@ -95,7 +121,8 @@ export class SlabRecord implements RevisionRecord {
   get value(): BinaryString {
     const store = this.#store;
     if (typeof store === 'string') return store;
-    return binaryOf(store.bytes, this.#start, this.#start + this.valueLength);
+    if (store instanceof ValueSlab) return binaryOf(store.bytes, this.#start, this.#start + this.valueLength);
+    return binaryOf(readStored(store, this.main, this.sub, this.valueLength));
   }
 
   /** The value's length in bytes, without building it. */
@@ -103,15 +130,22 @@ export class SlabRecord implements RevisionRecord {
     return this.#length < 0 ? ~this.#length : this.#length;
   }
 
-  /** Whether the value still lies in a slab (false once the record has a string of its own). */
+  /** Whether the value still lies in a slab (false once the record has a string of its own, or in storage). */
   get inSlab(): boolean {
-    return typeof this.#store !== 'string';
+    return this.#store instanceof ValueSlab;
+  }
+
+  /** Whether the value is read from storage (a record loaded from disk): not held in memory. */
+  get inStorage(): boolean {
+    const store = this.#store;
+    return typeof store !== 'string' && !(store instanceof ValueSlab);
   }
 
   /** The value's bytes, in a new array. */
   valueBytes(): Uint8Array {
     const store = this.#store;
     if (typeof store === 'string') return bytesOf(store);
+    if (!(store instanceof ValueSlab)) return readStored(store, this.main, this.sub, this.valueLength);
     const out = new Uint8Array(this.valueLength);
     out.set(this.valueView());
     return out;
@@ -121,7 +155,20 @@ export class SlabRecord implements RevisionRecord {
   valueView(): Uint8Array {
     const store = this.#store;
     if (typeof store === 'string') return bytesOf(store);
+    if (!(store instanceof ValueSlab)) return readStored(store, this.main, this.sub, this.valueLength);
     return store.bytes.subarray(this.#start, this.#start + this.valueLength);
+  }
+
+  /**
+   * The record with its value read from a pinned view of storage, as a plain record (for a
+   * frozen history, whose records compaction may have dropped from storage since); the record
+   * itself when its value is held in memory.
+   */
+  withValueFrom(pinned: PinnedValues): RevisionRecord {
+    if (!this.inStorage) return this;
+    const { main, sub, createRevision, version, lease } = this;
+    const value = binaryOf(readStored(pinned, main, sub, this.valueLength));
+    return { main, sub, type: EventType.Put, key: this.#key, value, createRevision, version, lease };
   }
 
   /**
@@ -139,14 +186,34 @@ export class SlabRecord implements RevisionRecord {
     assert(length >= 0, 'a slab record released twice');
     this.#length = ~length;
     const store = this.#store;
-    if (typeof store !== 'string') store.released(length);
+    if (store instanceof ValueSlab) store.released(length);
   }
 
   /** Gives the record a string of its own and lets go of its slab (unless released: nothing reads those but old views). */
   ownValue(): void {
-    if (this.#length < 0 || typeof this.#store === 'string') return;
+    if (this.#length < 0 || !(this.#store instanceof ValueSlab)) return;
     this.#store = this.value;
   }
+}
+
+/** The record of a PUT loaded from disk whose value of length (> 0) bytes stays in storage, read when asked. */
+export function storedRecord(
+  main: number,
+  sub: number,
+  key: BinaryString,
+  length: number,
+  createRevision: number,
+  version: number,
+  lease: number,
+  values: StoredValues,
+): SlabRecord {
+  assert(length > 0, 'storage holds no empty value');
+  return new SlabRecord(main, sub, key, values, 0, length, createRevision, version, lease);
+}
+
+/** Whether a record's value is held in memory (not only in storage: see stored-values.ts). */
+export function valueHeld(record: RevisionRecord): boolean {
+  return !(record instanceof SlabRecord && record.inStorage);
 }
 
 /** Copies values into slabs, filling one at a time: one per load, and one per store for its writes. */

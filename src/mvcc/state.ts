@@ -13,8 +13,9 @@ import { KeyIndex, loneRecordCompacted } from './key-index.js';
 import type { KeyRange } from './key-range.js';
 import { LeaseTable } from './lease-table.js';
 import type { RevisionWrite } from './persistence.js';
-import { SlabRecord, SlabWriter } from './slab-record.js';
+import { SlabRecord, SlabWriter, valueLengthOf } from './slab-record.js';
 import { createSortedMap, type SortedMap, sortedMapOf } from './sorted-map.js';
+import type { PinnedValues, StoredValues } from './stored-values.js';
 import { EventType, type RevisionRecord } from './types.js';
 
 /** The versions (PUT records) a key-range walk found and how many live keys the range holds. */
@@ -69,6 +70,20 @@ function* recordsIn(
     } else yield entry;
   }
 }
+
+/** The records with the values left in storage read from pinned, as a frozen history gives them. */
+function* withPinnedValues(
+  records: Iterable<RevisionRecord>,
+  pinned: PinnedValues,
+): Generator<RevisionRecord> {
+  for (const record of records) yield record instanceof SlabRecord ? record.withValueFrom(pinned) : record;
+}
+
+/**
+ * Releases a frozen history's pinned view of storage once nothing holds the history: a
+ * snapshot's bytes may be read again (a resend), so no reader knows it read them last.
+ */
+const pinsToRelease = new FinalizationRegistry<PinnedValues>((pinned) => pinned.release());
 
 /** Records loaded between two yields of KvState.loadRecordsInSteps (about 20-50 ms of work at a million keys). */
 const LOAD_STEP_RECORDS = 50_000;
@@ -125,6 +140,9 @@ export class KvState {
 
   /** The revision of the latest write; 1 for an empty store (as etcd). */
   currentRevision = 1;
+
+  /** values: where the values of records loaded without them are read (stored-values.ts). */
+  constructor(private readonly values?: StoredValues) {}
   /** Reads below this revision are refused; 0 until the first compaction. */
   compactedRevision = 0;
 
@@ -385,7 +403,8 @@ export class KvState {
     for (const record of this.recordsBetween(this.compactedRevision, atRevision)) touched.add(record.key);
     // Revisions this compaction replaced: made here, so no frozen history shares them.
     const replaced = new Set<RevisionSlots>();
-    const changed = new Set<number>();
+    /** main -> subs of its dropped PUTs with a value (stored under their own keys). */
+    const changed = new Map<number, number[]>();
     for (const key of touched) {
       const entry = this.keys.get(key);
       assert(entry !== undefined, 'a record whose key is not indexed');
@@ -401,14 +420,21 @@ export class KvState {
       }
       for (const record of removed) {
         this.dropRecord(record, replaced);
-        changed.add(record.main);
+        let dropped = changed.get(record.main);
+        if (dropped === undefined) {
+          dropped = [];
+          changed.set(record.main, dropped);
+        }
+        if (record.type === EventType.Put && valueLengthOf(record) > 0) dropped.push(record.sub);
       }
     }
     this.compactedRevision = atRevision;
     const out: RevisionWrite[] = [];
-    for (const main of [...changed].sort((a, b) => a - b)) {
+    for (const main of [...changed.keys()].sort((a, b) => a - b)) {
       const entry = this.history.get(main);
-      out.push({ main, records: entry === undefined ? [] : [...recordsOf(entry)] });
+      const records = entry === undefined ? [] : [...recordsOf(entry)];
+      const droppedValues = changed.get(main)!;
+      out.push(droppedValues.length === 0 ? { main, records } : { main, records, droppedValues });
     }
     return out;
   }
@@ -421,11 +447,19 @@ export class KvState {
    */
   frozenHistory(): FrozenHistory {
     const history = this.history.clone();
-    return {
+    const all = (): Generator<RevisionRecord> => recordsIn(history, 0, Number.MAX_SAFE_INTEGER);
+    if (this.values === undefined)
+      return { recordCount: this.records, recordBytes: this.recordBytes, records: all };
+    // Values left in storage are read from a view of it pinned now: a compaction after this
+    // deletes the values of the records it drops, which this history still holds.
+    const pinned = this.values.pin();
+    const frozen: FrozenHistory = {
       recordCount: this.records,
       recordBytes: this.recordBytes,
-      records: () => recordsIn(history, 0, Number.MAX_SAFE_INTEGER),
+      records: () => withPinnedValues(all(), pinned),
     };
+    pinsToRelease.register(frozen, pinned);
+    return frozen;
   }
 
   /**

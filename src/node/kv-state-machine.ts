@@ -31,8 +31,11 @@ import {
   type RevisionWrite,
   revisionsOf,
   SlabWriter,
+  type StoredValues,
+  storedValueKeys,
+  valuesToStore,
 } from '../mvcc/index.js';
-import type { RecoveredState, StateMachineOps } from '../storage/level-storage.js';
+import type { RecoveredState, StateMachineOps, StateMachineValues } from '../storage/level-storage.js';
 import {
   type AlarmChanges,
   type AlarmMember,
@@ -495,45 +498,70 @@ function leaseOps(lease: LeaseRecord): [Uint8Array, Uint8Array] {
   return [idKey(LEASE_KEY_PREFIX, lease.id), value];
 }
 
-/** The put of a revision's records. */
-function revisionOp(revision: RevisionWrite): [Uint8Array, Uint8Array] {
-  return [idKey(REVISION_KEY_PREFIX, revision.main), encodeRevisionValue(revision.records)];
+/** The storage operations of the key-value store's writes. */
+interface KvOps {
+  readonly puts: [Uint8Array, Uint8Array][];
+  readonly dels: Uint8Array[];
+  readonly valuePuts: [Uint8Array, Uint8Array][];
+  readonly valueDels: Uint8Array[];
 }
 
-function changeOps(c: MvccChanges): { puts: [Uint8Array, Uint8Array][]; dels: Uint8Array[] } {
-  const puts: [Uint8Array, Uint8Array][] = [];
-  const dels: Uint8Array[] = [];
-  for (const revision of c.revisions) {
-    if (revision.records.length > 0) puts.push(revisionOp(revision));
-    else dels.push(idKey(REVISION_KEY_PREFIX, revision.main));
-  }
-  puts.push([META_KEY, encodeMeta(c.meta)]);
-  for (const lease of c.leasesGranted ?? []) puts.push(leaseOps(lease));
-  for (const id of c.leasesRevoked ?? []) dels.push(idKey(LEASE_KEY_PREFIX, id));
-  return { puts, dels };
+/**
+ * The writes of one revision: its records (or the deletion of its key when none is left) and
+ * their values, each under its record key (with `all`, every value, else those held in memory
+ * only: the others are stored already), and the deletion of the values compaction dropped.
+ */
+function addRevisionOps(ops: KvOps, revision: RevisionWrite, all: boolean): void {
+  const key = idKey(REVISION_KEY_PREFIX, revision.main);
+  if (revision.records.length > 0) ops.puts.push([key, encodeRevisionValue(revision.records)]);
+  else ops.dels.push(key);
+  for (const value of valuesToStore(revision.records, all)) ops.valuePuts.push(value);
+  if (revision.droppedValues !== undefined)
+    ops.valueDels.push(...storedValueKeys(revision.main, revision.droppedValues));
+}
+
+function addChangeOps(ops: KvOps, c: MvccChanges): void {
+  for (const revision of c.revisions) addRevisionOps(ops, revision, false);
+  ops.puts.push([META_KEY, encodeMeta(c.meta)]);
+  for (const lease of c.leasesGranted ?? []) ops.puts.push(leaseOps(lease));
+  for (const id of c.leasesRevoked ?? []) ops.dels.push(idKey(LEASE_KEY_PREFIX, id));
 }
 
 /** Turns the KvStateMachine's writes into storage operations (the composition root hands this to storage). */
 export function kvWritesToOps(writes: unknown): StateMachineOps {
   const w = writes as KvWrites;
-  const puts: [Uint8Array, Uint8Array][] = [];
-  const dels: Uint8Array[] = [];
+  const ops: KvOps = { puts: [], dels: [], valuePuts: [], valueDels: [] };
   if (w.replaceWith) {
-    for (const revision of revisionsOf(w.replaceWith.records)) puts.push(revisionOp(revision));
-    puts.push([META_KEY, encodeMeta(w.replaceWith.meta)]);
-    for (const lease of w.replaceWith.leases ?? []) puts.push(leaseOps(lease));
+    // Every key and value is cleared first: the values read from storage are written again.
+    for (const revision of revisionsOf(w.replaceWith.records)) addRevisionOps(ops, revision, true);
+    ops.puts.push([META_KEY, encodeMeta(w.replaceWith.meta)]);
+    for (const lease of w.replaceWith.leases ?? []) ops.puts.push(leaseOps(lease));
   }
-  if (w.changes) {
-    const c = changeOps(w.changes);
-    puts.push(...c.puts);
-    dels.push(...c.dels);
-  }
+  if (w.changes) addChangeOps(ops, w.changes);
+  const { puts, dels } = ops;
   for (const r of w.legacyKeys ?? []) dels.push(encodeRecordKey(r));
   for (const m of w.members ?? []) puts.push([memberKey(m.id), encodeMemberAttributes(m)]);
   for (const a of w.alarms?.activated ?? []) puts.push([alarmKey(a), new Uint8Array(0)]);
   for (const a of w.alarms?.deactivated ?? []) dels.push(alarmKey(a));
   if (w.auth) puts.push([AUTH_STATE_KEY, w.auth]);
-  return { clearFirst: w.replaceWith !== undefined, puts, dels };
+  return { clearFirst: w.replaceWith !== undefined, ...ops };
+}
+
+/** The key-value store's view of the state machine's stored values: each under its record key. */
+function storedValuesOf(values: StateMachineValues): StoredValues {
+  const read = (from: (key: Uint8Array) => Uint8Array | undefined, main: number, sub: number): Uint8Array => {
+    const value = from(encodeRecordKey({ main, sub }));
+    if (value === undefined)
+      throw new CairnError(ErrorCode.CORRUPT, `the stored value of revision (${main}, ${sub}) is missing`);
+    return value;
+  };
+  return {
+    read: (main, sub) => read(values.read, main, sub),
+    pin() {
+      const pinned = values.pin();
+      return { read: (main, sub) => read(pinned.read, main, sub), release: () => pinned.release() };
+    },
+  };
 }
 
 /** Rebuilds the key-value state machine from what storage recovered at start-up. */
@@ -547,6 +575,7 @@ export async function recoverKvStateMachine(recovered: RecoveredState): Promise<
   const alarms: AlarmMember[] = [];
   const auth = new AuthStore();
   const slabs = new SlabWriter();
+  const values = recovered.values === undefined ? undefined : storedValuesOf(recovered.values);
   for await (const batch of recovered.stateMachine)
     for (const [key, value] of batch) {
       if (isAuthStateKey(key)) {
@@ -565,7 +594,7 @@ export async function recoverKvStateMachine(recovered: RecoveredState): Promise<
       } else if (key.byteLength === 9 && key[0] === LEASE_KEY_PREFIX) {
         leases.push({ id: readU53(key, 1), ttlSeconds: readU53(value, 0) });
       } else if (key.byteLength === 9 && key[0] === REVISION_KEY_PREFIX) {
-        for (const record of decodeRevisionValue(readU53(key, 1), value, slabs)) records.push(record);
+        for (const record of decodeRevisionValue(readU53(key, 1), value, slabs, values)) records.push(record);
       } else if (key.byteLength === RECORD_KEY_BYTES) {
         legacy.push(decodeRecord(key, value));
       } else throw new CairnError(ErrorCode.CORRUPT, `unknown state-machine key of ${key.byteLength} bytes`);
@@ -575,7 +604,7 @@ export async function recoverKvStateMachine(recovered: RecoveredState): Promise<
   // member votes and replicates meanwhile), and at a million keys the index takes a second.
   let store = new MvccStore();
   if (meta) {
-    const steps = MvccStore.loadInSteps({ meta, records: all, leases });
+    const steps = MvccStore.loadInSteps({ meta, records: all, leases, ...(values ? { values } : {}) });
     let step = steps.next();
     while (!step.done) {
       await new Promise((resolve) => setImmediate(resolve));

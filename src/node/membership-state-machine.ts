@@ -158,7 +158,13 @@ export function membershipWritesToOps(writes: unknown): StateMachineOps {
     for (const id of r.deleted) dels.push(registryMemberKey(id));
     if (r.meta) puts.push([REGISTRY_META_KEY, encodeRegistryMeta(r.meta)]);
   }
-  return { clearFirst: kv.clearFirst || (r?.replaced ?? false), puts, dels };
+  return {
+    clearFirst: kv.clearFirst || (r?.replaced ?? false),
+    puts,
+    dels,
+    ...(kv.valuePuts ? { valuePuts: kv.valuePuts } : {}),
+    ...(kv.valueDels ? { valueDels: kv.valueDels } : {}),
+  };
 }
 
 /** Rebuilds the state machine (key-value store and member registry) from what storage recovered. */
@@ -234,6 +240,7 @@ export function openMembershipStateMachine(recovered: RecoveredState): {
       const kv = await recoverKvStateMachine({
         appliedIndex: recovered.appliedIndex,
         stateMachine: kvEntries(),
+        ...(recovered.values ? { values: recovered.values } : {}),
       });
       registryRead().kv.takeLoaded(kv);
     } catch (err) {

@@ -7,13 +7,15 @@ import { crc32 } from '../common/crc32.js';
 import { compareKeys } from '../mvcc/index.js';
 import { type KvStateMachine, kvWritesToOps } from './kv-state-machine.js';
 
-/** The CRC-32 of the state machine's whole contents (mvcc records and meta, members, alarms). */
+/** The CRC-32 of the state machine's whole contents (mvcc records, values and meta, members, alarms). */
 export function hashStateMachine(sm: KvStateMachine): number {
-  const puts = [...kvWritesToOps(sm.contents()).puts].sort((a, b) => compareKeys(a[0], b[0]));
+  const ops = kvWritesToOps(sm.contents());
   let hash = 0;
-  for (const [key, value] of puts) {
-    hash = crc32(key, hash);
-    hash = crc32(value, hash);
-  }
+  // The keys, then the values kept under keys of their own (a keyspace apart).
+  for (const puts of [ops.puts, ops.valuePuts ?? []])
+    for (const [key, value] of [...puts].sort((a, b) => compareKeys(a[0], b[0]))) {
+      hash = crc32(key, hash);
+      hash = crc32(value, hash);
+    }
   return hash;
 }

@@ -16,6 +16,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
+import { assert } from '../common/assert.js';
 import { crc32 } from '../common/crc32.js';
 import { CairnError, ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -52,10 +53,32 @@ import { checkTables } from './table-check.js';
 
 /** What a state machine asks storage to write: its own keys, optionally replacing all it had. */
 export interface StateMachineOps {
-  /** Delete every state-machine key first (a snapshot from the leader replaces the state). */
+  /** Delete every state-machine key and value first (a snapshot from the leader replaces the state). */
   readonly clearFirst: boolean;
   readonly puts: readonly (readonly [Uint8Array, Uint8Array])[];
   readonly dels: readonly Uint8Array[];
+  /** Values to keep under keys of their own, which start-up does not read (StateMachineValues reads them). */
+  readonly valuePuts?: readonly (readonly [Uint8Array, Uint8Array])[];
+  readonly valueDels?: readonly Uint8Array[];
+}
+
+/** A fixed view of the state machine's values (a LevelDB snapshot), until released. */
+export interface PinnedStateMachineValues {
+  /** The value under key as it was when pinned, checked; undefined when absent. */
+  read(key: Uint8Array): Uint8Array | undefined;
+  /** Lets LevelDB forget the view (idempotent). */
+  release(): void;
+}
+
+/**
+ * The state machine's values (StateMachineOps.valuePuts), read one at a time and synchronously
+ * (LevelDB's get on the event loop: a few microseconds from its caches, a disk read otherwise).
+ */
+export interface StateMachineValues {
+  /** The value under key, checked; undefined when absent. Throws once storage is closed. */
+  read(key: Uint8Array): Uint8Array | undefined;
+  /** A view of the values as they are now, which later writes do not change. */
+  pin(): PinnedStateMachineValues;
 }
 
 /** One durable write. */
@@ -96,6 +119,8 @@ export interface RecoveredState {
    * streamed, not gathered, so a million records are never all in memory as byte arrays.
    */
   readonly stateMachine: AsyncIterable<readonly StateMachineEntry[]> | Iterable<readonly StateMachineEntry[]>;
+  /** The state machine's values, which the scan above does not read; none when storage keeps none (tests). */
+  readonly values?: StateMachineValues;
 }
 
 /** The data of every snapshot a member keeps: none (see the module comment). */
@@ -146,6 +171,40 @@ async function* stateMachineEntries(
   } catch (err) {
     throw unreadableDataDir(dir, err);
   }
+}
+
+/** Reads one state-machine value, from a pinned view when given one. */
+function readValue(
+  db: Level<Uint8Array, Uint8Array>,
+  key: Uint8Array,
+  snapshot?: ReturnType<Level<Uint8Array, Uint8Array>['snapshot']>,
+): Uint8Array | undefined {
+  const stored = stateMachineKey(key, Prefix.stateMachineValue);
+  const value = snapshot === undefined ? db.getSync(stored) : db.getSync(stored, { snapshot });
+  return value === undefined ? undefined : openRecord(stored, value);
+}
+
+/** The state machine's values in db (see StateMachineValues). */
+function stateMachineValues(db: Level<Uint8Array, Uint8Array>): StateMachineValues {
+  return {
+    read: (key) => readValue(db, key),
+    pin() {
+      const snapshot = db.snapshot();
+      let released = false;
+      return {
+        read(key) {
+          assert(!released, 'a released view of the values was read');
+          return readValue(db, key, snapshot);
+        },
+        release() {
+          if (released) return;
+          released = true;
+          // Closing the database closes its snapshots: one released after that is already closed.
+          snapshot.close().catch(() => undefined);
+        },
+      };
+    },
+  };
 }
 
 /** compactRange calls per compactAll (see there why one is not enough). */
@@ -233,7 +292,7 @@ async function checkFormatVersion(
     throw new CairnError(
       ErrorCode.DATA_DIR_UNREADABLE,
       `cannot use the data folder ${dir}: it holds data format version ${JSON.stringify(version.slice(0, 16))}; ` +
-        `this Cairn reads versions ${READABLE_FORMAT_VERSIONS.join(' and ')}`,
+        `this Cairn reads versions ${READABLE_FORMAT_VERSIONS.slice(0, -1).join(', ')} and ${READABLE_FORMAT_VERSIONS.at(-1)}`,
     );
   if (readable !== DATA_FORMAT_VERSION) {
     await db.put(key, current, { sync: true });
@@ -337,7 +396,10 @@ export class LevelStorage {
         { dir, snapshotIndex: snapshot?.metadata.index ?? 0, entries: entries.length, appliedIndex, fresh },
         'storage opened',
       );
-      return { storage: new LevelStorage(dir, db, memory, opts), recovered: { appliedIndex, stateMachine } };
+      return {
+        storage: new LevelStorage(dir, db, memory, opts),
+        recovered: { appliedIndex, stateMachine, values: stateMachineValues(db) },
+      };
     } catch (err) {
       await db.close();
       throw unreadableDataDir(dir, err);
@@ -379,6 +441,12 @@ export class LevelStorage {
           const key = stateMachineKey(k);
           ops.push({ type: 'put', key, value: sealRecord(key, v) });
         }
+        for (const k of sm.valueDels ?? [])
+          ops.push({ type: 'del', key: stateMachineKey(k, Prefix.stateMachineValue) });
+        for (const [k, v] of sm.valuePuts ?? []) {
+          const key = stateMachineKey(k, Prefix.stateMachineValue);
+          ops.push({ type: 'put', key, value: sealRecord(key, v) });
+        }
         const appliedKey = singleKey(Prefix.applied);
         ops.push({ type: 'put', key: appliedKey, value: sealRecord(appliedKey, u53(b.appliedIndex)) });
       }
@@ -399,10 +467,11 @@ export class LevelStorage {
     return written;
   }
 
-  /** Deletions of every state-machine key on disk (a snapshot from the leader replaces them). */
+  /** Deletions of every state-machine key and value on disk (a snapshot from the leader replaces them). */
   private async stateMachineKeys(): Promise<BatchOp[]> {
     const dels: BatchOp[] = [];
-    for await (const key of this.db.keys(prefixRange(Prefix.stateMachine))) dels.push({ type: 'del', key });
+    for (const prefix of [Prefix.stateMachine, Prefix.stateMachineValue])
+      for await (const key of this.db.keys(prefixRange(prefix))) dels.push({ type: 'del', key });
     return dels;
   }
 

@@ -119,14 +119,14 @@ describe('memory', () => {
     expect(store.indexedKeyCount).toBe(2);
   });
 
-  it('reports every revision it changed, with the records each still holds, so storage can rewrite or delete it', () => {
+  it('reports every revision it changed, with the records each still holds and the stored values it dropped, so storage can rewrite or delete them', () => {
     const store = history();
     const result = store.apply({ type: 'compact', request: { revision: 6 } });
     expect(result.ok).toBe(true);
     expect(result.changes.revisions).toEqual([
-      { main: 2, records: [] },
-      { main: 3, records: [] },
-      { main: 5, records: [] },
+      { main: 2, records: [], droppedValues: [0] },
+      { main: 3, records: [], droppedValues: [0] },
+      { main: 5, records: [], droppedValues: [0] },
     ]);
     expect(result.changes.meta).toEqual({ currentRevision: 9, compactedRevision: 6 });
     expect(result.events).toEqual([]);
@@ -142,6 +142,7 @@ describe('memory', () => {
     const kept = result.changes.revisions.map((r) => ({ main: r.main, subs: r.records.map((x) => x.sub) }));
     // y@(2,1) is gone; x@(2,0) and z@(2,2) stay in revision 2, whose value storage rewrites.
     expect(kept).toEqual([{ main: 2, subs: [0, 2] }]);
+    expect(result.changes.revisions[0]!.droppedValues).toEqual([1]);
     expect(
       result.changes.revisions[0]!.records.map((x) => str(Uint8Array.from(Buffer.from(x.key, 'latin1')))),
     ).toEqual(['x', 'z']);
@@ -159,7 +160,7 @@ describe('memory', () => {
     const taken = store.snapshot(1);
     put(store, 'y', 'y4');
     const result = store.apply({ type: 'compact', request: { revision: 4 } });
-    expect(result.ok && result.changes.revisions).toEqual([{ main: 2, records: [] }]);
+    expect(result.ok && result.changes.revisions).toEqual([{ main: 2, records: [], droppedValues: [1] }]);
     expect([...store.records(0, 4)].map((r) => `${r.key}@${r.main}`)).toEqual(['x@3', 'y@4']);
     // The snapshot taken between the two compactions still holds revision 2's last record.
     const restored = MvccStore.restore(collectBytes(taken)).store;

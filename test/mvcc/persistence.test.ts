@@ -1,4 +1,4 @@
-// Proves the persistence records are sufficient (and that a store loaded in steps, yielding between them, is the store loaded at once): replaying every apply's changes into a fake LevelDB (a byte-ordered map of revision keys and revision values plus the meta value) and loading from it rebuilds a store identical to the live one, at every point of a workload with compactions; that a store loaded all at once, its keys in any order, equals the one written step by step and takes later writes; that records out of revision order are refused; also that MvccChangeBuffer batches are equivalent to applying changes one by one.
+// Proves the persistence records are sufficient, values left in storage included (and that a store loaded in steps, yielding between them, is the store loaded at once): replaying every apply's changes into a fake LevelDB (a byte-ordered map of revision keys and revision values plus the meta value) and loading from it rebuilds a store identical to the live one, at every point of a workload with compactions; that a store loaded all at once, its keys in any order, equals the one written step by step and takes later writes; that records out of revision order are refused; also that MvccChangeBuffer batches are equivalent to applying changes one by one.
 import { describe, expect, it } from 'vitest';
 import { collectBytes } from '../../src/common/lazy-bytes.js';
 import { writeRecordBody } from '../../src/mvcc/codec/record-codec.js';
@@ -13,37 +13,116 @@ import {
   encodeRecordKey,
   encodeRecordValue,
   encodeRevisionValue,
+  type LeaseRecord,
   MvccChangeBuffer,
   type MvccChanges,
   MvccStore,
   type RevisionRecord,
+  type StoredValues,
+  storedValueKeys,
+  valuesToStore,
 } from '../../src/mvcc/index.js';
+import { valueLengthOf } from '../../src/mvcc/slab-record.js';
 import { b, del, newStore, ok, put } from './support.js';
 import { readBattery, workload } from './workload.js';
 
-/** What storage/ would keep in LevelDB for the store: hex(main, 8 bytes big-endian) -> revision value, and the meta value. */
+/**
+ * What storage/ would keep in LevelDB for the store: hex(main, 8 bytes big-endian) -> revision
+ * value, hex(record key) -> a value kept apart (read when asked), and the meta value.
+ */
 class FakeLevel {
-  readonly revisions = new Map<string, Uint8Array>();
+  revisions = new Map<string, Uint8Array>();
+  values = new Map<string, Uint8Array>();
+  leases = new Map<number, LeaseRecord>();
   meta: Uint8Array | undefined;
+  /** Reads of values kept apart, and pinned views not yet released. */
+  reads = 0;
+  pinned = 0;
 
   write(changes: MvccChanges): void {
     for (const r of changes.revisions) {
       if (r.records.length > 0) this.revisions.set(mainKey(r.main), encodeRevisionValue(r.records));
       else this.revisions.delete(mainKey(r.main));
+      for (const [k, v] of valuesToStore(r.records, false)) this.values.set(hex(k), Uint8Array.from(v));
+      for (const k of storedValueKeys(r.main, r.droppedValues ?? [])) this.values.delete(hex(k));
     }
+    for (const lease of changes.leasesGranted ?? []) this.leases.set(lease.id, lease);
+    for (const id of changes.leasesRevoked ?? []) this.leases.delete(id);
     this.meta = encodeMeta(changes.meta);
   }
 
+  /** An independent copy (another member's folder). */
+  copy(): FakeLevel {
+    const c = new FakeLevel();
+    c.revisions = new Map(this.revisions);
+    c.values = new Map(this.values);
+    c.leases = new Map(this.leases);
+    c.meta = this.meta;
+    return c;
+  }
+
+  private readFrom(values: Map<string, Uint8Array>, main: number, sub: number): Uint8Array {
+    this.reads++;
+    const v = values.get(hex(encodeRecordKey({ main, sub })));
+    if (v === undefined) throw new Error(`no stored value for (${main}, ${sub})`);
+    return Uint8Array.from(v);
+  }
+
+  storedValues(): StoredValues {
+    return {
+      read: (main, sub) => this.readFrom(this.values, main, sub),
+      pin: () => {
+        const view = new Map(this.values);
+        this.pinned++;
+        let released = false;
+        return {
+          read: (main, sub) => this.readFrom(view, main, sub),
+          release: () => {
+            if (!released) this.pinned--;
+            released = true;
+          },
+        };
+      },
+    };
+  }
+
+  /** The store this storage holds (taking, as newStore does, every lease id as granted). */
   load(): MvccStore {
     const keys = [...this.revisions.keys()].sort(); // hex of big-endian keys sorts like the bytes
+    const values = this.storedValues();
     const records: RevisionRecord[] = keys.flatMap((k) =>
-      decodeRevisionValue(Number.parseInt(k, 16), this.revisions.get(k)!),
+      decodeRevisionValue(Number.parseInt(k, 16), this.revisions.get(k)!, undefined, values),
     );
     const meta =
       this.meta === undefined ? { currentRevision: 1, compactedRevision: 0 } : decodeMeta(this.meta);
-    return MvccStore.load({ meta, records });
+    return MvccStore.load(
+      { meta, records, values, leases: this.leases.values() },
+      { leaseExists: () => true },
+    );
   }
 }
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+/** The record keys (hex) of the values a store's records keep apart: every PUT with a value. */
+function valueKeysOf(store: MvccStore): string[] {
+  return [...store.records()]
+    .filter((r) => r.type === EventType.Put && valueLengthOf(r) > 0)
+    .map((r) => hex(encodeRecordKey(r)))
+    .sort();
+}
+
+/** A record as plain data, to compare records of any class. */
+const plain = (r: RevisionRecord) => ({
+  main: r.main,
+  sub: r.sub,
+  type: r.type,
+  key: r.key,
+  value: r.value,
+  createRevision: r.createRevision,
+  version: r.version,
+  lease: r.lease,
+});
 
 const mainKey = (main: number) => main.toString(16).padStart(16, '0');
 
@@ -91,9 +170,25 @@ describe('persistence records', () => {
       [3, 2, EventType.Put],
     ]);
     const value = encodeRevisionValue(records);
-    expect(decodeRevisionValue(3, value)).toEqual(records);
-    expect(() => decodeRevisionValue(3, value.subarray(0, value.length - 1))).toThrow(/truncated/);
-    expect(() => decodeRevisionValue(3, Uint8Array.from([...value, 0]))).toThrow(/trailing bytes/);
+    // The values are not in it: the PUTs' values are read from storage when asked, and only then.
+    expect(value.byteLength).toBeLessThan(300);
+    const disk = new FakeLevel();
+    for (const [k, v] of valuesToStore(records, true)) disk.values.set(hex(k), v);
+    expect(disk.values.size).toBe(2);
+    const decoded = decodeRevisionValue(3, value, undefined, disk.storedValues());
+    expect(disk.reads).toBe(0);
+    expect(decoded.map(plain)).toEqual(records.map(plain));
+    expect(disk.reads).toBe(2);
+    expect(() => decodeRevisionValue(3, value)).toThrow(/none was given to read them from/);
+    disk.values.clear();
+    expect(() => decoded[0]!.value).toThrow(/no stored value for \(3, 0\)/);
+    const values = disk.storedValues();
+    expect(() => decodeRevisionValue(3, value.subarray(0, value.length - 1), undefined, values)).toThrow(
+      /truncated/,
+    );
+    expect(() => decodeRevisionValue(3, Uint8Array.from([...value, 0]), undefined, values)).toThrow(
+      /trailing bytes/,
+    );
     expect(() => decodeRevisionValue(3, Uint8Array.of(1, 0))).toThrow(/without records/);
     const backwards = new ByteWriter();
     backwards.u8(1);
@@ -120,6 +215,38 @@ describe('persistence records', () => {
     const loaded = disk.load();
     expect(readBattery(loaded)).toEqual(readBattery(live));
     expect(collectBytes(loaded.snapshot(5))).toEqual(collectBytes(live.snapshot(5)));
+    // Storage holds the value of every PUT the store holds, and nothing else.
+    expect([...disk.values.keys()].sort()).toEqual(valueKeysOf(live));
+  });
+
+  it('a store loaded with its values in storage writes and compacts as the live one, and its storage keeps exactly its values', () => {
+    const live = newStore();
+    const liveDisk = new FakeLevel();
+    const commands = workload(24, 400, () => live);
+    for (let i = 0; i < 200; i++) liveDisk.write(live.apply(commands.next().value!).changes);
+    // Another member's copy of the folder, loaded: its records' values stay in its storage.
+    const disk = liveDisk.copy();
+    const loaded = disk.load();
+    expect(disk.reads).toBe(0);
+    let frozen: { bytes: ReturnType<MvccStore['snapshot']>; expected: Uint8Array } | undefined;
+    for (const command of commands) {
+      // A snapshot taken before a compaction still reads the values that compaction deletes.
+      if (command.type === 'compact' && frozen === undefined) {
+        frozen = { bytes: loaded.snapshot(9), expected: collectBytes(live.snapshot(9)) };
+      }
+      liveDisk.write(live.apply(command).changes);
+      disk.write(loaded.apply(command).changes);
+    }
+    expect(frozen).toBeDefined();
+    expect(collectBytes(frozen!.bytes)).toEqual(frozen!.expected);
+    expect(disk.pinned).toBe(1);
+    expect(readBattery(loaded)).toEqual(readBattery(live));
+    expect(loaded.hashKV()).toEqual(live.hashKV());
+    expect(disk.reads).toBeGreaterThan(0);
+    expect([...disk.values.keys()].sort()).toEqual(valueKeysOf(loaded));
+    expect([...liveDisk.values.keys()].sort()).toEqual(valueKeysOf(live));
+    // Loaded once more, from what it wrote: the same store again.
+    expect(readBattery(disk.load())).toEqual(readBattery(live));
   });
 
   it('changes merged by MvccChangeBuffer persist the same state as one batch per apply', () => {
@@ -138,6 +265,7 @@ describe('persistence records', () => {
     const rest = buffer.take();
     if (rest) batched.write(rest);
     expect(batched.revisions).toEqual(perApply.revisions);
+    expect(batched.values).toEqual(perApply.values);
     expect(batched.meta).toEqual(perApply.meta);
   });
 

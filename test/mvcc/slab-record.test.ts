@@ -1,9 +1,10 @@
-// Proves that a store loaded with its values in slabs (src/mvcc/slab-record.ts) is the store it was saved from and stays so through further writes and compactions; that a put copies its value into the store's own slabs, so the bytes it came in may change; that empty and large values stay plain strings; that values crossing a slab's end land whole in the next; that a loaded record takes only an equal key; that a slab compaction has mostly emptied hands its survivors strings of their own, and not before; and that the slab a store's writes are filling takes no more values once that happened to it.
+// Proves that a store loaded with its values in slabs (src/mvcc/slab-record.ts: from a raft snapshot, or from a folder written before values were kept apart) is the store it was saved from and stays so through further writes and compactions; that a put copies its value into the store's own slabs, so the bytes it came in may change; that empty and large values stay plain strings; that values crossing a slab's end land whole in the next; that a loaded record takes only an equal key; that a slab compaction has mostly emptied hands its survivors strings of their own, and not before; and that the slab a store's writes are filling takes no more values once that happened to it.
 import { describe, expect, it } from 'vitest';
 import { collectBytes } from '../../src/common/lazy-bytes.js';
+import { writeRecordBody } from '../../src/mvcc/codec/record-codec.js';
 import {
+  ByteWriter,
   decodeRevisionValue,
-  encodeRevisionValue,
   MvccStore,
   type RevisionRecord,
   revisionsOf,
@@ -13,12 +14,18 @@ import { SLAB_BYTES, SLAB_VALUE_BYTES_MAX, SlabRecord } from '../../src/mvcc/sla
 import { b, newStore, ok, str } from './support.js';
 import { readBattery, workload } from './workload.js';
 
-/** A store as recovery builds it: its records saved as revision values and read back through slabs. */
-function reloaded(store: MvccStore): MvccStore {
+/**
+ * A store as a member builds it from the leader's raft snapshot (or, alternately, from revision
+ * values of format 1, which held their values: written by data format 3), its values read
+ * into slabs.
+ */
+function reloaded(store: MvccStore, from: 'snapshot' | 'format 1' = 'snapshot'): MvccStore {
+  if (from === 'snapshot')
+    return MvccStore.restore(collectBytes(store.snapshot(1)), { leaseExists: () => true }).store;
   const slabs = new SlabWriter();
   const records: RevisionRecord[] = [];
   for (const { main, records: rs } of revisionsOf([...store.records()]))
-    records.push(...decodeRevisionValue(main, encodeRevisionValue(rs), slabs));
+    records.push(...decodeRevisionValue(main, formatOneRevisionValue(rs), slabs));
   return MvccStore.load(
     {
       meta: { currentRevision: store.currentRevision, compactedRevision: store.compactedRevision },
@@ -26,6 +33,18 @@ function reloaded(store: MvccStore): MvccStore {
     },
     { leaseExists: () => true },
   );
+}
+
+/** A revision value as data format 3 wrote it: format 1, each record's body with its value. */
+function formatOneRevisionValue(records: readonly RevisionRecord[]): Uint8Array {
+  const w = new ByteWriter();
+  w.u8(1);
+  w.uvarint(records.length);
+  for (const r of records) {
+    w.uvarint(r.sub);
+    writeRecordBody(w, r);
+  }
+  return w.finish();
 }
 
 const loadedShare = (store: MvccStore): number => {
@@ -48,11 +67,16 @@ function bulk(n: number, bytes: number): MvccStore {
 }
 
 describe('records with their values in slabs', () => {
-  for (const seed of [11, 12, 13]) {
-    it(`a reloaded store is the saved one, through later writes and compactions (seed ${seed})`, () => {
+  for (const [seed, from] of [
+    [11, 'snapshot'],
+    [12, 'format 1'],
+    [13, 'snapshot'],
+    [14, 'format 1'],
+  ] as const) {
+    it(`a store reloaded from a ${from} is the saved one, through later writes and compactions (seed ${seed})`, () => {
       const source = newStore();
       for (const c of workload(seed, 400, () => source)) source.apply(c);
-      const loaded = reloaded(source);
+      const loaded = reloaded(source, from);
       expect(loadedShare(loaded)).toBeGreaterThan(0.5);
       expect(readBattery(loaded)).toEqual(readBattery(source));
       expect(loaded.hashKV()).toEqual(source.hashKV());

@@ -1,7 +1,8 @@
 /**
  * Proves how the key-value state machine lays its store out in LevelDB: one value per
  * revision (a Txn of many puts is one LevelDB entry, compaction rewrites or deletes a
- * revision's value), read back into the same store; and that a folder an older version wrote,
+ * revision's value) and each put's value apart (exactly one per put the store holds, read
+ * when asked, not at start-up), read back into the same store; and that a folder an older version wrote,
  * one record per key, is read and converted to that layout a bounded chunk per write, readable
  * half converted, with a compaction of old-style revisions converting them at once.
  */
@@ -10,14 +11,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type CairnError, ErrorCode } from '../../src/common/errors.js';
+import { collectBytes } from '../../src/common/lazy-bytes.js';
 import { silentLogger } from '../../src/common/logger.js';
+import { writeRecordBody } from '../../src/mvcc/codec/record-codec.js';
 import {
+  ByteWriter,
   type Command,
+  EventType,
   encodeCommand,
   encodeMeta,
   encodeRecordKey,
   encodeRecordValue,
   MvccStore,
+  revisionsOf,
 } from '../../src/mvcc/index.js';
 import { EntryKind, type Envelope } from '../../src/node/envelope.js';
 import {
@@ -33,8 +40,16 @@ import { readBattery, workload } from '../mvcc/workload.js';
 
 const CS = { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
 let dirs: string[] = [];
+/** Each folder's storage while it is open: a recovered store reads its values through it. */
+const opened = new Map<string, LevelStorage>();
 
-afterEach(() => {
+async function closeStorage(dir: string): Promise<void> {
+  await opened.get(dir)?.close();
+  opened.delete(dir);
+}
+
+afterEach(async () => {
+  for (const d of [...opened.keys()]) await closeStorage(d);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   dirs = [];
 });
@@ -60,13 +75,22 @@ function applyAll(sm: KvStateMachine, commands: Iterable<Command>, from = 1): nu
   return index;
 }
 
-/** Writes what the state machine has to write (or the writes given), through the real storage, with toOps. */
+/**
+ * Writes what the state machine has to write (or the writes given), through the real storage
+ * with toOps: the folder's open storage (the one the state machine was recovered through), or
+ * one opened for the write.
+ */
 async function persist(
   dir: string,
   sm: KvStateMachine,
   toOps = kvWritesToOps,
   writes: KvWrites | undefined = sm.takeWrites(),
 ): Promise<void> {
+  const open = opened.get(dir);
+  if (open !== undefined) {
+    await open.persist({ entries: [], stateMachineWrites: writes, appliedIndex: sm.appliedIndex });
+    return;
+  }
   const { storage } = await LevelStorage.open(dir, { logger: silentLogger(), toOps, initialConfState: CS });
   try {
     await storage.persist({ entries: [], stateMachineWrites: writes, appliedIndex: sm.appliedIndex });
@@ -75,34 +99,55 @@ async function persist(
   }
 }
 
-/** Reopens the folder and rebuilds the state machine from it. */
+/** Reopens the folder and rebuilds the state machine from it; the folder stays open for its values. */
 async function recover(dir: string): Promise<KvStateMachine> {
+  await closeStorage(dir);
   const { storage, recovered } = await LevelStorage.open(dir, {
     logger: silentLogger(),
     toOps: kvWritesToOps,
     initialConfState: CS,
   });
   try {
-    return await recoverKvStateMachine(recovered);
-  } finally {
+    const sm = await recoverKvStateMachine(recovered);
+    opened.set(dir, storage);
+    return sm;
+  } catch (err) {
     await storage.close();
+    throw err;
   }
 }
 
-/** How many old-style record keys (12 bytes) and revision keys ([6, main]) the folder holds. */
-async function mvccKeys(dir: string): Promise<{ records: number; revisions: number }> {
+/**
+ * How many old-style record keys (12 bytes), revision keys ([6, main]) and values kept apart
+ * ('W' + record key) the folder holds. Closes the folder's storage to read it.
+ */
+async function mvccKeys(dir: string): Promise<{ records: number; revisions: number; values: number }> {
+  await closeStorage(dir);
   const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
-  const out = { records: 0, revisions: 0 };
+  const out = { records: 0, revisions: 0, values: 0 };
   try {
     const range = { gte: Uint8Array.of(Prefix.stateMachine), lt: Uint8Array.of(Prefix.stateMachine + 1) };
     for await (const key of db.keys(range)) {
       if (key.byteLength === 13) out.records++;
       else if (key.byteLength === 10 && key[1] === 6) out.revisions++;
     }
+    const values = {
+      gte: Uint8Array.of(Prefix.stateMachineValue),
+      lt: Uint8Array.of(Prefix.stateMachineValue + 1),
+    };
+    for await (const key of db.keys(values)) {
+      expect(key.byteLength).toBe(13);
+      out.values++;
+    }
   } finally {
     await db.close();
   }
   return out;
+}
+
+/** How many values a store keeps apart: one per PUT with a non-empty value. */
+function storedValues(store: MvccStore): number {
+  return [...store.records()].filter((r) => r.type === EventType.Put && r.value !== '').length;
 }
 
 /** The old layout's writer, whatever the state machine has to write: the whole store, one record per key. */
@@ -130,6 +175,53 @@ function bulkSource(): KvStateMachine {
   }));
   applyAll(source, bulk, next);
   return source;
+}
+
+/** Opens the folder's LevelDB directly (its storage closed first), for fn. */
+async function withDatabase(
+  dir: string,
+  fn: (db: ClassicLevel<Uint8Array, Uint8Array>) => Promise<void>,
+): Promise<void> {
+  await closeStorage(dir);
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+  try {
+    await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+/** Values kept apart in an open storage. */
+async function storedValueCount(storage: LevelStorage): Promise<number> {
+  let n = 0;
+  const range = {
+    gte: Uint8Array.of(Prefix.stateMachineValue),
+    lt: Uint8Array.of(Prefix.stateMachineValue + 1),
+  };
+  for await (const _ of storage.database.keys(range)) n++;
+  return n;
+}
+
+/** Data format 3's writer, whatever the state machine has to write: each revision's records with their values inside. */
+function formatThreeLayout(source: KvStateMachine): (writes: unknown) => StateMachineOps {
+  return () => {
+    const puts: [Uint8Array, Uint8Array][] = [];
+    for (const { main, records } of revisionsOf([...source.store.records()])) {
+      const key = new Uint8Array(9);
+      key[0] = 6;
+      new DataView(key.buffer).setBigUint64(1, BigInt(main));
+      const w = new ByteWriter();
+      w.u8(1);
+      w.uvarint(records.length);
+      for (const r of records) {
+        w.uvarint(r.sub);
+        writeRecordBody(w, r);
+      }
+      puts.push([key, w.finish()]);
+    }
+    puts.push([Uint8Array.of(0), encodeMeta(source.store.meta())]);
+    return { clearFirst: false, puts, dels: [] };
+  };
 }
 
 /** The main revisions that hold records. */
@@ -177,7 +269,11 @@ describe('the key-value store in LevelDB', () => {
     expect(readBattery(back.store)).toEqual(readBattery(sm.store));
     expect(back.store.recordCount).toBe(sm.store.recordCount);
     // No record key of the old layout, and exactly one value per revision that still holds records.
-    expect(await mvccKeys(dir)).toEqual({ records: 0, revisions: mains(sm.store) });
+    expect(await mvccKeys(dir)).toEqual({
+      records: 0,
+      revisions: mains(sm.store),
+      values: storedValues(sm.store),
+    });
   });
 
   it('reads a folder written one record per key, and converts it a chunk of whole revisions per write, readable at every step', async () => {
@@ -187,7 +283,7 @@ describe('the key-value store in LevelDB', () => {
     const records = source.store.recordCount;
     expect(records).toBeGreaterThan(LEGACY_RECORDS_PER_WRITE);
     await persist(dir, source, oldLayout(source));
-    expect(await mvccKeys(dir)).toEqual({ records, revisions: 0 });
+    expect(await mvccKeys(dir)).toEqual({ records, revisions: 0, values: 0 });
 
     // Read as it is: the same store.
     let sm = await recover(dir);
@@ -211,8 +307,101 @@ describe('the key-value store in LevelDB', () => {
       expect(readBattery(sm.store)).toEqual(readBattery(source.store));
     }
     expect(chunks).toBeGreaterThan(1);
-    expect(await mvccKeys(dir)).toEqual({ records: 0, revisions: mains(source.store) });
+    expect(await mvccKeys(dir)).toEqual({
+      records: 0,
+      revisions: mains(source.store),
+      values: storedValues(source.store),
+    });
     expect(sm.takeWrites()).toBeUndefined();
+  });
+
+  it('leaves the values in storage at start-up, reads each when asked, and names a missing one as CORRUPT', async () => {
+    const dir = folder();
+    const sm = new KvStateMachine(new MvccStore(), 0);
+    applyAll(
+      sm,
+      workload(33, 200, () => sm.store),
+    );
+    await persist(dir, sm);
+    // Every stored value deleted behind the store's back: start-up does not notice, since it
+    // reads none of them; the keys, revisions and counts are all there.
+    await withDatabase(dir, async (db) => {
+      const range = {
+        gte: Uint8Array.of(Prefix.stateMachineValue),
+        lt: Uint8Array.of(Prefix.stateMachineValue + 1),
+      };
+      await db.clear(range);
+    });
+    const back = await recover(dir);
+    expect(back.store.recordCount).toBe(sm.store.recordCount);
+    const all = { key: Uint8Array.of(0), rangeEnd: Uint8Array.of(0) };
+    expect(back.store.range({ ...all, keysOnly: true }).kvs.map((kv) => kv.key)).toEqual(
+      sm.store.range({ ...all, keysOnly: true }).kvs.map((kv) => kv.key),
+    );
+    const err = (() => {
+      try {
+        back.store.range(all);
+      } catch (e) {
+        return e as CairnError;
+      }
+      return undefined;
+    })();
+    expect(err?.code).toBe(ErrorCode.CORRUPT);
+    expect(err?.message).toMatch(/the stored value of revision \(\d+, \d+\) is missing/);
+  });
+
+  it('a snapshot taken before a compaction reads the values that compaction deleted from storage', async () => {
+    const dir = folder();
+    const sm = new KvStateMachine(new MvccStore(), 0);
+    let index = applyAll(
+      sm,
+      workload(34, 200, () => sm.store),
+    );
+    await persist(dir, sm);
+    const back = await recover(dir);
+    // Rewrite every key, then compact everything before: every value loaded from disk is dropped.
+    const keys = back.store.range({ key: Uint8Array.of(0), rangeEnd: Uint8Array.of(0), keysOnly: true }).kvs;
+    expect(keys.length).toBeGreaterThan(2);
+    const rewrites: Command[] = keys.map((kv) => ({
+      type: 'put',
+      request: { key: kv.key, value: Uint8Array.of(1) },
+    }));
+    index = applyAll(back, rewrites, back.appliedIndex + 1);
+    applyAll(sm, rewrites, sm.appliedIndex + 1);
+    const before = back.snapshot();
+    const expected = collectBytes(sm.snapshot());
+    const compact: Command = { type: 'compact', request: { revision: back.store.currentRevision } };
+    applyAll(back, [compact], index);
+    applyAll(sm, [compact], index);
+    await persist(dir, back);
+    // The compaction's write deleted the values it dropped: only the rewrites' are left.
+    expect(await storedValueCount(opened.get(dir)!)).toBe(keys.length);
+    expect(storedValues(back.store)).toBe(keys.length);
+    expect(collectBytes(before)).toEqual(expected);
+    expect(readBattery(back.store)).toEqual(readBattery(sm.store));
+  });
+
+  it('reads a folder of data format 3 (values inside the revision values) and writes what it changes in the current form', async () => {
+    const dir = folder();
+    const source = bulkSource();
+    await persist(dir, source, formatThreeLayout(source));
+    expect(await mvccKeys(dir)).toEqual({ records: 0, revisions: mains(source.store), values: 0 });
+    const sm = await recover(dir);
+    expect(readBattery(sm.store)).toEqual(readBattery(source.store));
+    // A compaction rewrites revisions it changed in the current form, their values apart.
+    const compact: Command = { type: 'compact', request: { revision: source.store.currentRevision - 3 } };
+    applyAll(source, [compact], source.appliedIndex + 1);
+    applyAll(sm, [compact], sm.appliedIndex + 1);
+    const writes = sm.takeWrites() as KvWrites;
+    const rewritten = (writes.changes?.revisions ?? []).filter((r) => r.records.length > 0);
+    expect(rewritten.length).toBeGreaterThan(0);
+    await persist(dir, sm, kvWritesToOps, writes);
+    const kept = rewritten
+      .flatMap((r) => r.records)
+      .filter((r) => r.type === EventType.Put && r.value !== '');
+    expect((await mvccKeys(dir)).values).toBe(kept.length);
+    const back = await recover(dir);
+    expect(readBattery(back.store)).toEqual(readBattery(source.store));
   });
 
   it('refuses a folder holding a revision in both forms as CORRUPT', async () => {

@@ -129,7 +129,7 @@ describe('the data format version', () => {
   test('a new folder gets the version, and a folder without it that holds data is refused', async () => {
     const dir = await folderWithData();
     await tamper(dir, async (db) => {
-      expect(Buffer.from((await db.get(singleKey(Prefix.formatVersion)))!).toString()).toBe('3');
+      expect(Buffer.from((await db.get(singleKey(Prefix.formatVersion)))!).toString()).toBe('4');
       await db.del(singleKey(Prefix.formatVersion));
     });
     const err = await refusal(dir);
@@ -141,24 +141,26 @@ describe('the data format version', () => {
   });
 
   test('a folder of a version this Cairn does not read is refused, naming the versions', async () => {
-    for (const other of ['1', '4']) {
+    for (const other of ['1', '5']) {
       const dir = await folderWithData();
       await tamper(dir, (db) => db.put(singleKey(Prefix.formatVersion), enc(other)));
       const err = await refusal(dir);
       expect(err.code).toBe(ErrorCode.DATA_DIR_UNREADABLE);
-      expect(err.message).toContain(`version "${other}"; this Cairn reads versions 2 and 3`);
+      expect(err.message).toContain(`version "${other}"; this Cairn reads versions 2, 3 and 4`);
     }
   });
 
-  test('a version-2 folder opens, keeps its data and is marked 3, so an older Cairn refuses it by its version', async () => {
-    const dir = await folderWithData();
-    await tamper(dir, (db) => db.put(singleKey(Prefix.formatVersion), enc('2')));
-    const { storage, recovered } = await open(dir);
-    expect(recovered.appliedIndex).toBe(7);
-    await storage.close();
-    await tamper(dir, async (db) => {
-      expect(Buffer.from((await db.get(singleKey(Prefix.formatVersion)))!).toString()).toBe('3');
-      expect(Buffer.from((await db.get(stateMachineKey(enc('alpha'))))!).byteLength).toBeGreaterThan(0);
-    });
+  test('a folder of version 2 or 3 opens, keeps its data and is marked 4, so an older Cairn refuses it by its version', async () => {
+    for (const older of ['2', '3']) {
+      const dir = await folderWithData();
+      await tamper(dir, (db) => db.put(singleKey(Prefix.formatVersion), enc(older)));
+      const { storage, recovered } = await open(dir);
+      expect(recovered.appliedIndex).toBe(7);
+      await storage.close();
+      await tamper(dir, async (db) => {
+        expect(Buffer.from((await db.get(singleKey(Prefix.formatVersion)))!).toString()).toBe('4');
+        expect(Buffer.from((await db.get(stateMachineKey(enc('alpha'))))!).byteLength).toBeGreaterThan(0);
+      });
+    }
   });
 });

@@ -1,20 +1,24 @@
 /**
  * The persistent form of the store, for storage/ and for snapshots: each revision's records
- * as one value, plus one small meta value. Revision value: u8 format version, varint record
- * count, then each record as varint sub and its record body. Record body: u8 format version,
- * u8 event type, key; a PUT adds value, create revision, version and lease (the mod revision
- * is the key's main). Meta: u8 format version, current and compacted revision. Folders
- * written before revision values kept one value per record under a record key: main as 8
- * bytes and sub as 4 bytes, big-endian (so LevelDB's byte order is revision order); those
- * are still read (decodeRecordKey, decodeRecord).
+ * as one value without their values, each PUT's value (unless empty) as a value of its own
+ * under its record key (main as 8 bytes and sub as 4, big-endian), and one small meta value.
+ * Start-up reads the revision values only (stored-values.ts says why). Revision value: u8
+ * format version (2), varint record count, then each record as varint sub, u8 event type and
+ * key; a PUT adds its value's length, create revision, version and lease (the mod revision is
+ * the key's main). Revision values of format 1 (data format 3) hold each record's body
+ * (writeRecordBody) instead, value included; they are still read. Record body (snapshots):
+ * u8 format version, u8 event type, key; a PUT adds value, create revision, version and
+ * lease. Meta: u8 format version, current and compacted revision. Folders written before
+ * revision values kept one value per record under its record key; those are still read
+ * (decodeRecordKey, decodeRecord).
  */
 import { assert } from '../../common/assert.js';
-import { binaryOf } from '../binary-string.js';
+import { binaryOf, bytesOf } from '../binary-string.js';
 import type { MvccMeta } from '../persistence.js';
-import { SlabRecord, type SlabWriter, valueLengthOf } from '../slab-record.js';
+import { SlabRecord, type SlabWriter, storedRecord, valueHeld, valueLengthOf } from '../slab-record.js';
+import type { StoredValues } from '../stored-values.js';
 import { EventType, type Revision, type RevisionRecord } from '../types.js';
-import { ByteReader, ByteWriter, corrupt, uvarintBytes } from './bytes.js';
-import { recordBodyBytes } from './record-size.js';
+import { ByteReader, ByteWriter, corrupt, svarintBytes, uvarintBytes } from './bytes.js';
 
 const FORMAT_VERSION = 1;
 const SUB_LIMIT = 2 ** 32;
@@ -54,15 +58,35 @@ export function decodeRecord(key: Uint8Array, value: Uint8Array): RevisionRecord
   return record;
 }
 
-const REVISION_FORMAT_VERSION = 1;
+/** Revision values that hold each record's body, value included (data format 3). */
+const REVISION_FORMAT_INLINE = 1;
+/** Revision values whose PUTs name their value's length; the values lie under their record keys. */
+const REVISION_FORMAT_INDEX = 2;
 
-/** The value that holds a revision's records (all of one main, in sub order, at least one). */
+/** The bytes a record takes in a revision value of format 2 after its sub. */
+function indexBodyBytes(record: RevisionRecord): number {
+  const key = record.key.length;
+  const head = 1 + uvarintBytes(key) + key;
+  if (record.type === EventType.Delete) return head;
+  return (
+    head +
+    uvarintBytes(valueLengthOf(record)) +
+    svarintBytes(record.createRevision) +
+    svarintBytes(record.version) +
+    svarintBytes(record.lease)
+  );
+}
+
+/**
+ * The value that holds a revision's records (all of one main, in sub order, at least one),
+ * without their values: those go under their record keys (valuesToStore).
+ */
 export function encodeRevisionValue(records: readonly RevisionRecord[]): Uint8Array {
   assert(records.length > 0, 'a revision value holds at least one record');
   let bytes = 1 + uvarintBytes(records.length);
-  for (const record of records) bytes += uvarintBytes(record.sub) + recordBodyBytes(record);
+  for (const record of records) bytes += uvarintBytes(record.sub) + indexBodyBytes(record);
   const w = new ByteWriter(bytes);
-  w.u8(REVISION_FORMAT_VERSION);
+  w.u8(REVISION_FORMAT_INDEX);
   w.uvarint(records.length, 'record count');
   const main = records[0]!.main;
   let sub = -1;
@@ -70,20 +94,57 @@ export function encodeRevisionValue(records: readonly RevisionRecord[]): Uint8Ar
     assert(record.main === main && record.sub > sub, 'a revision value holds one revision, in sub order');
     sub = record.sub;
     w.uvarint(record.sub, 'sub revision');
-    writeRecordBody(w, record);
+    w.u8(record.type);
+    w.binary(record.key);
+    if (record.type === EventType.Delete) continue;
+    w.uvarint(valueLengthOf(record), 'value length');
+    w.svarint(record.createRevision, 'createRevision');
+    w.svarint(record.version, 'version');
+    w.svarint(record.lease, 'lease');
   }
   assert(w.byteLength === bytes, () => `revision value of ${w.byteLength} bytes, sized ${bytes}`);
   return w.finish();
 }
 
 /**
- * The records of revision main from its revision value, in sub order; with slabs, the values
- * of PUT records are copied into them (see slab-record.ts) instead of becoming strings.
+ * The values to store beside a revision value, under their record keys: every non-empty PUT
+ * value held in memory, or with `all` every one (storage read back those it holds: a store
+ * written anew, whose old values are cleared first).
  */
-export function decodeRevisionValue(main: number, value: Uint8Array, slabs?: SlabWriter): RevisionRecord[] {
+export function* valuesToStore(
+  records: readonly RevisionRecord[],
+  all: boolean,
+): Generator<[key: Uint8Array, value: Uint8Array]> {
+  for (const record of records) {
+    if (record.type !== EventType.Put || valueLengthOf(record) === 0) continue;
+    if (!all && !valueHeld(record)) continue;
+    const value = record instanceof SlabRecord ? record.valueView() : bytesOf(record.value);
+    yield [encodeRecordKey(record), value];
+  }
+}
+
+/** The record keys of the stored values of a revision's dropped records (subs of non-empty PUTs). */
+export function storedValueKeys(main: number, subs: Iterable<number>): Uint8Array[] {
+  const keys: Uint8Array[] = [];
+  for (const sub of subs) keys.push(encodeRecordKey({ main, sub }));
+  return keys;
+}
+
+/**
+ * The records of revision main from its revision value, in sub order. Format 2 leaves each
+ * PUT's value in storage (values: read when asked); format 1 holds them, and with slabs they
+ * are copied into those (see slab-record.ts) instead of becoming strings.
+ */
+export function decodeRevisionValue(
+  main: number,
+  value: Uint8Array,
+  slabs?: SlabWriter,
+  values?: StoredValues,
+): RevisionRecord[] {
   const r = new ByteReader(value);
   const version = r.u8();
-  if (version !== REVISION_FORMAT_VERSION) throw corrupt(`unknown revision value format ${version}`);
+  if (version !== REVISION_FORMAT_INLINE && version !== REVISION_FORMAT_INDEX)
+    throw corrupt(`unknown revision value format ${version}`);
   const count = r.uvarint();
   if (count === 0) throw corrupt(`revision ${main} stored without records`);
   const records: RevisionRecord[] = [];
@@ -92,10 +153,36 @@ export function decodeRevisionValue(main: number, value: Uint8Array, slabs?: Sla
     const sub = r.uvarint();
     if (sub <= previous) throw corrupt(`revision ${main}: sub revision ${sub} after ${previous}`);
     previous = sub;
-    records.push(readRecordBody(r, { main, sub }, slabs));
+    records.push(
+      version === REVISION_FORMAT_INLINE
+        ? readRecordBody(r, { main, sub }, slabs)
+        : readIndexBody(r, main, sub, values),
+    );
   }
   if (!r.done) throw corrupt(`trailing bytes after the records of revision ${main}`);
   return records;
+}
+
+/** Reads one record of a format-2 revision value (after its sub). */
+function readIndexBody(
+  r: ByteReader,
+  main: number,
+  sub: number,
+  values: StoredValues | undefined,
+): RevisionRecord {
+  const type = r.u8();
+  const key = r.binary();
+  if (type === EventType.Delete)
+    return { main, sub, type, key, value: '', createRevision: 0, version: 0, lease: 0 };
+  if (type !== EventType.Put) throw corrupt(`unknown event type ${type}`);
+  const length = r.uvarint();
+  const createRevision = r.svarint();
+  const kvVersion = r.svarint();
+  const lease = r.svarint();
+  if (length === 0) return { main, sub, type, key, value: '', createRevision, version: kvVersion, lease };
+  if (values === undefined)
+    throw corrupt(`revision ${main} keeps its values in storage, and none was given to read them from`);
+  return storedRecord(main, sub, key, length, createRevision, kvVersion, lease, values);
 }
 
 /** Writes a record value into a larger layout (snapshots). */
