@@ -4,9 +4,15 @@
  * (CAIRN_DATA_DIR for --data-dir). Precedence: flags over environment over file over
  * defaults. Every value is validated here, once, with an error that names the setting.
  */
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
+import type * as Yaml from 'yaml';
 import { CairnError, ErrorCode } from './errors.js';
+
+/** Parses a YAML document; the parser (72 modules) is loaded only when a config file is read. */
+function parseYaml(text: string): unknown {
+  return (createRequire(import.meta.url)('yaml') as typeof Yaml).parse(text);
+}
 
 /** One member of the initial cluster, from --initial-cluster name=url,... */
 export interface InitialMember {
