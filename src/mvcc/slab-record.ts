@@ -160,14 +160,16 @@ export class SlabRecord implements RevisionRecord {
   }
 
   /**
-   * The record with its value read from a pinned view of storage, as a plain record (for a
-   * frozen history, whose records compaction may have dropped from storage since); the record
-   * itself when its value is held in memory.
+   * The record with its value read from storage now (from a pinned view when given one), as a
+   * plain record: for a frozen history, whose records compaction may have dropped from storage
+   * since, and for an event read after the write that made it. The record itself when its
+   * value is held in memory.
    */
-  withValueFrom(pinned: PinnedValues): RevisionRecord {
-    if (!this.inStorage) return this;
+  withValueRead(pinned?: PinnedValues): RevisionRecord {
+    const store = this.#store;
+    if (typeof store === 'string' || store instanceof ValueSlab) return this;
     const { main, sub, createRevision, version, lease } = this;
-    const value = binaryOf(readStored(pinned, main, sub, this.valueLength));
+    const value = binaryOf(readStored(pinned ?? store, main, sub, this.valueLength));
     return { main, sub, type: EventType.Put, key: this.#key, value, createRevision, version, lease };
   }
 

@@ -76,12 +76,12 @@ function* withPinnedValues(
   records: Iterable<RevisionRecord>,
   pinned: PinnedValues,
 ): Generator<RevisionRecord> {
-  for (const record of records) yield record instanceof SlabRecord ? record.withValueFrom(pinned) : record;
+  for (const record of records) yield record instanceof SlabRecord ? record.withValueRead(pinned) : record;
 }
 
 /**
- * Releases a frozen history's pinned view of storage once nothing holds the history: a
- * snapshot's bytes may be read again (a resend), so no reader knows it read them last.
+ * Releases a frozen history's pinned view of storage once nothing holds its `records` (what a
+ * snapshot's bytes keep): they may be read again (a resend), so no reader knows it read them last.
  */
 const pinsToRelease = new FinalizationRegistry<PinnedValues>((pinned) => pinned.release());
 
@@ -453,13 +453,9 @@ export class KvState {
     // Values left in storage are read from a view of it pinned now: a compaction after this
     // deletes the values of the records it drops, which this history still holds.
     const pinned = this.values.pin();
-    const frozen: FrozenHistory = {
-      recordCount: this.records,
-      recordBytes: this.recordBytes,
-      records: () => withPinnedValues(all(), pinned),
-    };
-    pinsToRelease.register(frozen, pinned);
-    return frozen;
+    const records = (): Generator<RevisionRecord> => withPinnedValues(all(), pinned);
+    pinsToRelease.register(records, pinned);
+    return { recordCount: this.records, recordBytes: this.recordBytes, records };
   }
 
   /**

@@ -8,7 +8,7 @@ import { assert } from '../common/assert.js';
 import type { BinaryString } from './binary-string.js';
 import type { KeyRange } from './key-range.js';
 import type { ReadView } from './range.js';
-import { kvOf } from './slab-record.js';
+import { kvOf, SlabRecord } from './slab-record.js';
 import type { KvState } from './state.js';
 import { EventType, type KeyValue, type MvccEvent, type RevisionRecord } from './types.js';
 
@@ -22,11 +22,16 @@ class WrittenEvent implements MvccEvent {
   private madeKv: KeyValue | undefined;
   private madePrevKv: KeyValue | undefined;
 
+  private readonly prev: RevisionRecord | undefined;
+
   constructor(
     private readonly record: RevisionRecord,
-    private readonly prev: RevisionRecord | undefined,
+    prev: RevisionRecord | undefined,
   ) {
     this.type = record.type;
+    // A previous version whose value is in storage is read now: the event may be read after a
+    // compaction deleted that value (watchers take their events later).
+    this.prev = prev instanceof SlabRecord ? prev.withValueRead() : prev;
   }
 
   get kv(): KeyValue {

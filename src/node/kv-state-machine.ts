@@ -537,6 +537,8 @@ export function kvWritesToOps(writes: unknown): StateMachineOps {
     ops.puts.push([META_KEY, encodeMeta(w.replaceWith.meta)]);
     for (const lease of w.replaceWith.leases ?? []) ops.puts.push(leaseOps(lease));
   }
+  // replaceWith's records are the store's as it is now (read here), so changes applied after
+  // the restore and written with it delete nothing it puts.
   if (w.changes) addChangeOps(ops, w.changes);
   const { puts, dels } = ops;
   for (const r of w.legacyKeys ?? []) dels.push(encodeRecordKey(r));

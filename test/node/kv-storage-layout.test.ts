@@ -9,6 +9,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CairnError, ErrorCode } from '../../src/common/errors.js';
@@ -176,6 +178,12 @@ function bulkSource(): KvStateMachine {
   applyAll(source, bulk, next);
   return source;
 }
+
+/** A full garbage collection (FinalizationRegistry callbacks run on a later task). */
+const collectGarbage = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
 
 /** Opens the folder's LevelDB directly (its storage closed first), for fn. */
 async function withDatabase(
@@ -350,6 +358,51 @@ describe('the key-value store in LevelDB', () => {
     expect(err?.message).toMatch(/the stored value of revision \(\d+, \d+\) is missing/);
   });
 
+  it('checks a stored value as it reads it: one damaged on disk is refused as CORRUPT', async () => {
+    const dir = folder();
+    const sm = new KvStateMachine(new MvccStore(), 0);
+    applyAll(sm, [{ type: 'put', request: { key: Uint8Array.of(107), value: Uint8Array.of(1, 2, 3) } }]);
+    await persist(dir, sm);
+    await withDatabase(dir, async (db) => {
+      const range = {
+        gte: Uint8Array.of(Prefix.stateMachineValue),
+        lt: Uint8Array.of(Prefix.stateMachineValue + 1),
+      };
+      const entries = await db.iterator(range).all();
+      expect(entries.length).toBe(1);
+      const [key, value] = entries[0]!;
+      const damaged = Uint8Array.from(value);
+      damaged[damaged.length - 1]! ^= 0x40;
+      await db.put(key, damaged);
+    });
+    const back = await recover(dir);
+    expect(() => back.store.range({ key: Uint8Array.of(107) })).toThrow(/fails its checksum/);
+  });
+
+  it('writes a restored state with the changes applied after it in one batch without bringing back what they deleted', async () => {
+    const source = new KvStateMachine(new MvccStore(), 0);
+    applyAll(
+      source,
+      workload(35, 200, () => source.store),
+    );
+    const sm = new KvStateMachine(new MvccStore(), 0);
+    sm.restore(source.appliedIndex, collectBytes(source.snapshot()));
+    // A compaction applied before the restored state is written: the one batch holds both.
+    const compact: Command = { type: 'compact', request: { revision: sm.store.currentRevision } };
+    applyAll(sm, [compact], sm.appliedIndex + 1);
+    const writes = sm.takeWrites() as KvWrites;
+    expect(writes.replaceWith).toBeDefined();
+    expect(writes.changes?.revisions.some((r) => r.records.length === 0)).toBe(true);
+    const dir = folder();
+    await persist(dir, sm, kvWritesToOps, writes);
+    expect(await mvccKeys(dir)).toEqual({
+      records: 0,
+      revisions: mains(sm.store),
+      values: storedValues(sm.store),
+    });
+    expect(readBattery((await recover(dir)).store)).toEqual(readBattery(sm.store));
+  });
+
   it('a snapshot taken before a compaction reads the values that compaction deleted from storage', async () => {
     const dir = folder();
     const sm = new KvStateMachine(new MvccStore(), 0);
@@ -370,6 +423,9 @@ describe('the key-value store in LevelDB', () => {
     applyAll(sm, rewrites, sm.appliedIndex + 1);
     const before = back.snapshot();
     const expected = collectBytes(sm.snapshot());
+    // Nothing but the snapshot's bytes holds its view of storage: a full collection must not release it.
+    collectGarbage();
+    await new Promise((resolve) => setTimeout(resolve, 20));
     const compact: Command = { type: 'compact', request: { revision: back.store.currentRevision } };
     applyAll(back, [compact], index);
     applyAll(sm, [compact], index);
@@ -386,6 +442,9 @@ describe('the key-value store in LevelDB', () => {
     const source = bulkSource();
     await persist(dir, source, formatThreeLayout(source));
     expect(await mvccKeys(dir)).toEqual({ records: 0, revisions: mains(source.store), values: 0 });
+    await withDatabase(dir, (db) =>
+      db.put(Uint8Array.of(Prefix.formatVersion), new TextEncoder().encode('3')),
+    );
     const sm = await recover(dir);
     expect(readBattery(sm.store)).toEqual(readBattery(source.store));
     // A compaction rewrites revisions it changed in the current form, their values apart.
