@@ -1,9 +1,7 @@
 // Proves that a store loaded with its values in slabs (src/mvcc/slab-record.ts: from a raft snapshot, or from a folder written before values were kept apart) is the store it was saved from and stays so through further writes and compactions; that a put copies its value into the store's own slabs, so the bytes it came in may change; that empty and large values stay plain strings; that values crossing a slab's end land whole in the next; that a loaded record takes only an equal key; that a slab compaction has mostly emptied hands its survivors strings of their own, and not before; and that the slab a store's writes are filling takes no more values once that happened to it.
 import { describe, expect, it } from 'vitest';
 import { collectBytes } from '../../src/common/lazy-bytes.js';
-import { writeRecordBody } from '../../src/mvcc/codec/record-codec.js';
 import {
-  ByteWriter,
   decodeRevisionValue,
   MvccStore,
   type RevisionRecord,
@@ -11,7 +9,7 @@ import {
   SlabWriter,
 } from '../../src/mvcc/index.js';
 import { SLAB_BYTES, SLAB_VALUE_BYTES_MAX, SlabRecord } from '../../src/mvcc/slab-record.js';
-import { b, newStore, ok, str } from './support.js';
+import { b, formatOneRevisionValue, newStore, ok, str } from './support.js';
 import { readBattery, workload } from './workload.js';
 
 /**
@@ -33,18 +31,6 @@ function reloaded(store: MvccStore, from: 'snapshot' | 'format 1' = 'snapshot'):
     },
     { leaseExists: () => true },
   );
-}
-
-/** A revision value as data format 3 wrote it: format 1, each record's body with its value. */
-function formatOneRevisionValue(records: readonly RevisionRecord[]): Uint8Array {
-  const w = new ByteWriter();
-  w.u8(1);
-  w.uvarint(records.length);
-  for (const r of records) {
-    w.uvarint(r.sub);
-    writeRecordBody(w, r);
-  }
-  return w.finish();
 }
 
 const loadedShare = (store: MvccStore): number => {

@@ -1,7 +1,9 @@
 /** Helpers for the mvcc tests: string keys, applying commands that must succeed or fail, short reads. */
 import { expect } from 'vitest';
 import type { CairnError } from '../../src/common/errors.js';
+import { writeRecordBody } from '../../src/mvcc/codec/record-codec.js';
 import {
+  ByteWriter,
   type Command,
   type KeyValue,
   MvccStore,
@@ -9,6 +11,7 @@ import {
   type RangeRequest,
   type RangeResponse,
   type ResponseOf,
+  type RevisionRecord,
 } from '../../src/mvcc/index.js';
 
 const encoder = new TextEncoder();
@@ -99,4 +102,16 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A revision value as data format 3 wrote it (format 1): each record's body with its value inside. */
+export function formatOneRevisionValue(records: readonly RevisionRecord[]): Uint8Array {
+  const w = new ByteWriter();
+  w.u8(1);
+  w.uvarint(records.length);
+  for (const r of records) {
+    w.uvarint(r.sub);
+    writeRecordBody(w, r);
+  }
+  return w.finish();
 }

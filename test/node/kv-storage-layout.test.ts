@@ -16,9 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type CairnError, ErrorCode } from '../../src/common/errors.js';
 import { collectBytes } from '../../src/common/lazy-bytes.js';
 import { silentLogger } from '../../src/common/logger.js';
-import { writeRecordBody } from '../../src/mvcc/codec/record-codec.js';
 import {
-  ByteWriter,
   type Command,
   EventType,
   encodeCommand,
@@ -36,8 +34,9 @@ import {
   recoverKvStateMachine,
 } from '../../src/node/kv-state-machine.js';
 import { LEGACY_RECORDS_PER_WRITE } from '../../src/node/legacy-records.js';
-import { Prefix } from '../../src/storage/layout.js';
+import { Prefix, prefixRange } from '../../src/storage/layout.js';
 import { LevelStorage, type StateMachineOps } from '../../src/storage/level-storage.js';
+import { formatOneRevisionValue } from '../mvcc/support.js';
 import { readBattery, workload } from '../mvcc/workload.js';
 
 const CS = { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
@@ -128,15 +127,12 @@ async function mvccKeys(dir: string): Promise<{ records: number; revisions: numb
   const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
   const out = { records: 0, revisions: 0, values: 0 };
   try {
-    const range = { gte: Uint8Array.of(Prefix.stateMachine), lt: Uint8Array.of(Prefix.stateMachine + 1) };
+    const range = prefixRange(Prefix.stateMachine);
     for await (const key of db.keys(range)) {
       if (key.byteLength === 13) out.records++;
       else if (key.byteLength === 10 && key[1] === 6) out.revisions++;
     }
-    const values = {
-      gte: Uint8Array.of(Prefix.stateMachineValue),
-      lt: Uint8Array.of(Prefix.stateMachineValue + 1),
-    };
+    const values = prefixRange(Prefix.stateMachineValue);
     for await (const key of db.keys(values)) {
       expect(key.byteLength).toBe(13);
       out.values++;
@@ -202,10 +198,7 @@ async function withDatabase(
 /** Values kept apart in an open storage. */
 async function storedValueCount(storage: LevelStorage): Promise<number> {
   let n = 0;
-  const range = {
-    gte: Uint8Array.of(Prefix.stateMachineValue),
-    lt: Uint8Array.of(Prefix.stateMachineValue + 1),
-  };
+  const range = prefixRange(Prefix.stateMachineValue);
   for await (const _ of storage.database.keys(range)) n++;
   return n;
 }
@@ -218,14 +211,7 @@ function formatThreeLayout(source: KvStateMachine): (writes: unknown) => StateMa
       const key = new Uint8Array(9);
       key[0] = 6;
       new DataView(key.buffer).setBigUint64(1, BigInt(main));
-      const w = new ByteWriter();
-      w.u8(1);
-      w.uvarint(records.length);
-      for (const r of records) {
-        w.uvarint(r.sub);
-        writeRecordBody(w, r);
-      }
-      puts.push([key, w.finish()]);
+      puts.push([key, formatOneRevisionValue(records)]);
     }
     puts.push([Uint8Array.of(0), encodeMeta(source.store.meta())]);
     return { clearFirst: false, puts, dels: [] };
@@ -334,10 +320,7 @@ describe('the key-value store in LevelDB', () => {
     // Every stored value deleted behind the store's back: start-up does not notice, since it
     // reads none of them; the keys, revisions and counts are all there.
     await withDatabase(dir, async (db) => {
-      const range = {
-        gte: Uint8Array.of(Prefix.stateMachineValue),
-        lt: Uint8Array.of(Prefix.stateMachineValue + 1),
-      };
+      const range = prefixRange(Prefix.stateMachineValue);
       await db.clear(range);
     });
     const back = await recover(dir);
@@ -364,10 +347,7 @@ describe('the key-value store in LevelDB', () => {
     applyAll(sm, [{ type: 'put', request: { key: Uint8Array.of(107), value: Uint8Array.of(1, 2, 3) } }]);
     await persist(dir, sm);
     await withDatabase(dir, async (db) => {
-      const range = {
-        gte: Uint8Array.of(Prefix.stateMachineValue),
-        lt: Uint8Array.of(Prefix.stateMachineValue + 1),
-      };
+      const range = prefixRange(Prefix.stateMachineValue);
       const entries = await db.iterator(range).all();
       expect(entries.length).toBe(1);
       const [key, value] = entries[0]!;
