@@ -140,11 +140,11 @@ export class KvState {
 
   /** The revision of the latest write; 1 for an empty store (as etcd). */
   currentRevision = 1;
+  /** Reads below this revision are refused; 0 until the first compaction. */
+  compactedRevision = 0;
 
   /** values: where the values of records loaded without them are read (stored-values.ts). */
   constructor(private readonly values?: StoredValues) {}
-  /** Reads below this revision are refused; 0 until the first compaction. */
-  compactedRevision = 0;
 
   /** How many records the history holds. */
   get recordCount(): number {
