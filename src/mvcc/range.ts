@@ -94,6 +94,13 @@ function passesFilters(r: RevisionRecord, req: RangeRequest): boolean {
  */
 function sortRecords(records: RevisionRecord[], target: SortTarget, order: SortOrder): void {
   const sign = order === SortOrder.Descend ? -1 : 1;
+  if (target === SortTarget.Value) {
+    // Each value read once: a record loaded from disk reads its value from storage at every access.
+    const byValue = records.map((record) => ({ record, value: record.value }));
+    byValue.sort((a, b) => sign * compareBinary(a.value, b.value));
+    for (let i = 0; i < byValue.length; i++) records[i] = byValue[i]!.record;
+    return;
+  }
   const by = fieldComparator(target);
   records.sort((a, b) => sign * by(a, b));
 }

@@ -18,6 +18,8 @@ import {
   type MvccChanges,
   MvccStore,
   type RevisionRecord,
+  SortOrder,
+  SortTarget,
   type StoredValues,
   storedValueKeys,
   valuesToStore,
@@ -267,6 +269,29 @@ describe('persistence records', () => {
     expect(str(event.prevKv!.value)).toBe('stored');
     expect(str(event.kv.value)).toBe('new');
     expect(disk.reads).toBe(reads + 1);
+  });
+
+  it('a range sorted by value over values in storage reads each value once', () => {
+    const live = newStore();
+    const disk = new FakeLevel();
+    for (let i = 0; i < 200; i++)
+      disk.write(
+        live.apply({ type: 'put', request: { key: b(`k${1000 + i}`), value: b(`v${(i * 7919) % 200}`) } })
+          .changes,
+      );
+    const loaded = disk.load();
+    const request = {
+      key: b('k'),
+      rangeEnd: b('l'),
+      sortOrder: SortOrder.Descend,
+      sortTarget: SortTarget.Value,
+    };
+    const before = disk.reads;
+    const got = loaded.range(request).kvs.map((kv) => str(kv.value));
+    expect(got).toEqual(live.range(request).kvs.map((kv) => str(kv.value)));
+    expect(got.length).toBe(200);
+    // Once to sort, once for the answer.
+    expect(disk.reads - before).toBe(400);
   });
 
   it('changes merged by MvccChangeBuffer persist the same state as one batch per apply', () => {
