@@ -213,6 +213,11 @@ export function storedRecord(
   return new SlabRecord(main, sub, key, values, 0, length, createRevision, version, lease);
 }
 
+/** Whether storage keeps a value of the record's own (stored-values.ts): a PUT with a non-empty value. */
+export function hasStoredValue(record: RevisionRecord): boolean {
+  return record.type === EventType.Put && valueLengthOf(record) > 0;
+}
+
 /** Whether a record's value is held in memory (not only in storage: see stored-values.ts). */
 export function valueHeld(record: RevisionRecord): boolean {
   return !(record instanceof SlabRecord && record.inStorage);

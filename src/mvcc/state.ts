@@ -13,7 +13,7 @@ import { KeyIndex, loneRecordCompacted } from './key-index.js';
 import type { KeyRange } from './key-range.js';
 import { LeaseTable } from './lease-table.js';
 import type { RevisionWrite } from './persistence.js';
-import { SlabRecord, SlabWriter, valueLengthOf } from './slab-record.js';
+import { hasStoredValue, SlabRecord, SlabWriter } from './slab-record.js';
 import { createSortedMap, type SortedMap, sortedMapOf } from './sorted-map.js';
 import type { PinnedValues, StoredValues } from './stored-values.js';
 import { EventType, type RevisionRecord } from './types.js';
@@ -425,7 +425,7 @@ export class KvState {
           dropped = [];
           changed.set(record.main, dropped);
         }
-        if (record.type === EventType.Put && valueLengthOf(record) > 0) dropped.push(record.sub);
+        if (hasStoredValue(record)) dropped.push(record.sub);
       }
     }
     this.compactedRevision = atRevision;

@@ -15,7 +15,14 @@
 import { assert } from '../../common/assert.js';
 import { binaryOf, bytesOf } from '../binary-string.js';
 import type { MvccMeta } from '../persistence.js';
-import { SlabRecord, type SlabWriter, storedRecord, valueHeld, valueLengthOf } from '../slab-record.js';
+import {
+  hasStoredValue,
+  SlabRecord,
+  type SlabWriter,
+  storedRecord,
+  valueHeld,
+  valueLengthOf,
+} from '../slab-record.js';
 import type { StoredValues } from '../stored-values.js';
 import { EventType, type Revision, type RevisionRecord } from '../types.js';
 import { ByteReader, ByteWriter, corrupt, svarintBytes, uvarintBytes } from './bytes.js';
@@ -116,8 +123,7 @@ export function* valuesToStore(
   all: boolean,
 ): Generator<[key: Uint8Array, value: Uint8Array]> {
   for (const record of records) {
-    if (record.type !== EventType.Put || valueLengthOf(record) === 0) continue;
-    if (!all && !valueHeld(record)) continue;
+    if (!hasStoredValue(record) || (!all && !valueHeld(record))) continue;
     const value = record instanceof SlabRecord ? record.valueView() : bytesOf(record.value);
     yield [encodeRecordKey(record), value];
   }
@@ -179,6 +185,7 @@ function readIndexBody(
   const createRevision = r.svarint();
   const kvVersion = r.svarint();
   const lease = r.svarint();
+  // An empty value has no stored value of its own (hasStoredValue).
   if (length === 0) return { main, sub, type, key, value: '', createRevision, version: kvVersion, lease };
   if (values === undefined)
     throw corrupt(`revision ${main} keeps its values in storage, and none was given to read them from`);
