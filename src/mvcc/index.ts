@@ -37,9 +37,10 @@
  *   - meta: { currentRevision, compactedRevision } -> put one meta key => encodeMeta(meta)
  * Write them in the same LevelDB batch as the applied raft index (MvccChangeBuffer merges
  * several applies into one batch). At start-up, read the meta and every revision in order,
- * decodeRevisionValue each (values are left in storage and read when asked: stored-values.ts;
- * values of older folders go into slabs, off the V8 heap: slab-record.ts), and call
- * `MvccStore.load({ meta, records, values })`. After installing a
+ * decodeRevisionRows each into one LoadedRows (records as columns, not objects: loaded-rows.ts;
+ * values are left in storage and read when asked: stored-values.ts; values of older folders
+ * go into slabs, off the V8 heap: slab-record.ts), and call
+ * `MvccStore.load({ meta, records, rows, values })`. After installing a
  * raft snapshot, replace all revisions, values and the meta with `store.persisted()` (revisionsOf
  * groups its records). Folders of older versions hold one record per key (encodeRecordKey,
  * decodeRecord). The mvcc keys should live under a prefix of their own in the LevelDB key space.
@@ -61,6 +62,7 @@ export {
   decodeMeta,
   decodeRecord,
   decodeRecordKey,
+  decodeRevisionRows,
   decodeRevisionValue,
   encodeMeta,
   encodeRecordKey,
@@ -76,6 +78,7 @@ export { type MvccErrorCode, mvccError } from './errors.js';
 export type { HashKVResult } from './hash.js';
 export { compareKeys } from './key-range.js';
 export { LEASE_TTL_SECONDS_MAX, type LeaseRecord, LeaseTable } from './lease-table.js';
+export { LoadedRows, type RecordRef, recordOfRef } from './loaded-rows.js';
 export {
   MvccChangeBuffer,
   type MvccChanges,

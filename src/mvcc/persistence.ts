@@ -7,6 +7,7 @@
  */
 import { assert } from '../common/assert.js';
 import type { LeaseRecord } from './lease-table.js';
+import type { LoadedRows, RecordRef } from './loaded-rows.js';
 import { KvState, runSteps } from './state.js';
 import type { StoredValues } from './stored-values.js';
 import type { RevisionRecord } from './types.js';
@@ -73,6 +74,16 @@ export interface PersistedMvcc {
   readonly values?: StoredValues;
 }
 
+/**
+ * What a load reads: the persisted store, whose records may be rows of `rows` (a load from
+ * storage: loaded-rows.ts) as well as records.
+ */
+export interface LoadedMvcc extends Omit<PersistedMvcc, 'records'> {
+  readonly records: Iterable<RecordRef>;
+  /** The table the records' row numbers index; none when every record is an object. */
+  readonly rows?: LoadedRows;
+}
+
 /** What a batch's changes did to one revision: what it holds after the latest, and every stored value dropped. */
 interface RevisionChange {
   records: readonly RevisionRecord[];
@@ -135,27 +146,25 @@ export class MvccChangeBuffer {
  * what it can: records in order, the current revision not below any record, a compacted
  * revision not above the current one.
  */
-export function loadState(persisted: PersistedMvcc): KvState {
+export function loadState(persisted: LoadedMvcc): KvState {
   return runSteps(loadStateInSteps(persisted));
 }
 
 /** loadState in steps (see KvState.loadRecordsInSteps), for a caller that lets its event loop turn between them. */
-export function* loadStateInSteps(persisted: PersistedMvcc): Generator<void, KvState> {
+export function* loadStateInSteps(persisted: LoadedMvcc): Generator<void, KvState> {
   const { currentRevision, compactedRevision } = persisted.meta;
   assert(currentRevision >= 1, 'current revision is at least 1');
   assert(compactedRevision <= currentRevision, 'compacted revision above the current one');
   const state = new KvState(persisted.values);
   state.compactedRevision = compactedRevision;
   const records = Array.isArray(persisted.records)
-    ? (persisted.records as readonly RevisionRecord[])
+    ? (persisted.records as readonly RecordRef[])
     : [...persisted.records];
   // In revision order (loadRecords checks), so the last record has the highest revision.
   const last = records.at(-1);
-  assert(
-    last === undefined || last.main <= currentRevision,
-    () => `record at ${last?.main} beyond revision ${currentRevision}`,
-  );
-  yield* state.loadRecordsInSteps(records);
+  const lastMain = last === undefined ? 0 : typeof last === 'number' ? persisted.rows!.main(last) : last.main;
+  assert(lastMain <= currentRevision, () => `record at ${lastMain} beyond revision ${currentRevision}`);
+  yield* state.loadRecordsInSteps(records, persisted.rows);
   state.currentRevision = currentRevision;
   for (const lease of persisted.leases ?? []) state.leaseTable.add(lease);
   return state;

@@ -4,7 +4,9 @@
  * (main revision -> its records, ordered), the lease attachments of live keys, and the
  * current and compacted revisions. A write's changes enter through appendRecord, in revision
  * order; records loaded from disk or from a snapshot enter all at once through loadRecords,
- * which adds each to its key's index entry the way appendRecord does (indexRecord).
+ * which adds each to its key's index entry the way appendRecord does (indexRecord). Records
+ * loaded from disk are held as row numbers of a LoadedRows (loaded-rows.ts), in the index and
+ * the history alike, and made into records when read.
  */
 import { assert } from '../common/assert.js';
 import { type BinaryString, binaryOf, compareBinary } from './binary-string.js';
@@ -12,6 +14,7 @@ import { snapshotRecordBytes } from './codec/record-size.js';
 import { KeyIndex, loneRecordCompacted } from './key-index.js';
 import type { KeyRange } from './key-range.js';
 import { LeaseTable } from './lease-table.js';
+import { type LoadedRows, type RecordRef, recordOfRef } from './loaded-rows.js';
 import type { RevisionWrite } from './persistence.js';
 import { hasStoredValue, SlabRecord, SlabWriter } from './slab-record.js';
 import { createSortedMap, type SortedMap, sortedMapOf } from './sorted-map.js';
@@ -24,28 +27,31 @@ export interface KeysAt {
   readonly count: number;
 }
 
-/** The records of one main revision that holds several; compaction leaves holes (in a copy: see dropRecord). */
+/**
+ * The records of one main revision that holds several (records, or rows of records loaded
+ * from disk); compaction leaves holes (in a copy: see dropRecord).
+ */
 class RevisionSlots {
   constructor(
-    readonly slots: (RevisionRecord | undefined)[],
+    readonly slots: (RecordRef | undefined)[],
     /** Invariant: the number of defined slots, at least 2. */
     public live: number,
   ) {}
 }
 
 /**
- * What the history holds for one main revision: its record itself when it has one (most
- * writes are a single put or delete: no slots object or array to pay for), else its slots.
+ * What the history holds for one main revision: its record (or row) itself when it has one
+ * (most writes are a single put or delete: no slots object or array to pay for), else its slots.
  */
-type RevisionEntry = RevisionRecord | RevisionSlots;
+type RevisionEntry = RecordRef | RevisionSlots;
 
-/** The records of a revision's entry, in sub order. */
-function* recordsOf(entry: RevisionEntry): Generator<RevisionRecord> {
+/** The records of a revision's entry, in sub order (rows: the table its row numbers index). */
+function* recordsOf(entry: RevisionEntry, rows: LoadedRows | undefined): Generator<RevisionRecord> {
   if (!(entry instanceof RevisionSlots)) {
-    yield entry;
+    yield recordOfRef(entry, rows);
     return;
   }
-  for (const record of entry.slots) if (record !== undefined) yield record;
+  for (const ref of entry.slots) if (ref !== undefined) yield recordOfRef(ref, rows);
 }
 
 /** The history as it was at one moment (see KvState.frozenHistory). */
@@ -60,14 +66,13 @@ export interface FrozenHistory {
 /** The records of a history with fromRevision <= main <= toRevision, in revision order. */
 function* recordsIn(
   history: SortedMap<number, RevisionEntry>,
+  rows: LoadedRows | undefined,
   fromRevision: number,
   toRevision: number,
 ): Generator<RevisionRecord> {
   for (const [main, entry] of history.entries(fromRevision)) {
     if (main > toRevision) return;
-    if (entry instanceof RevisionSlots) {
-      for (const record of entry.slots) if (record !== undefined) yield record;
-    } else yield entry;
+    yield* recordsOf(entry, rows);
   }
 }
 
@@ -89,20 +94,16 @@ const pinsToRelease = new FinalizationRegistry<PinnedValues>((pinned) => pinned.
 const LOAD_STEP_RECORDS = 50_000;
 
 /**
- * What the key index holds for one key: its record itself while it has one (most keys of a
- * large store: no KeyIndex object to pay for), else its KeyIndex.
+ * What the key index holds for one key: its record (or row) itself while it has one (most
+ * keys of a large store: no KeyIndex object to pay for), else its KeyIndex.
  */
-type KeyEntry = RevisionRecord | KeyIndex;
+type KeyEntry = RecordRef | KeyIndex;
 
-/** The key's latest version (its PUT record), or undefined if it is deleted. */
-function currentOf(entry: KeyEntry): RevisionRecord | undefined {
-  if (entry instanceof KeyIndex) return entry.current;
-  return entry.type === EventType.Put ? entry : undefined;
-}
-
-/** The version (PUT record) the key had at revision, as KeyIndex.at. */
-function versionAt(entry: KeyEntry, revision: number): RevisionRecord | undefined {
+/** The version (PUT record, or its row) the key had at revision, as KeyIndex.at. */
+function versionAt(entry: KeyEntry, revision: number, rows: LoadedRows | undefined): RecordRef | undefined {
   if (entry instanceof KeyIndex) return entry.at(revision);
+  if (typeof entry === 'number')
+    return rows!.isPut(entry) && rows!.main(entry) <= revision ? entry : undefined;
   return entry.type === EventType.Put && entry.main <= revision ? entry : undefined;
 }
 
@@ -137,6 +138,8 @@ export class KvState {
   private records = 0;
   /** Invariant: the bytes the records in history take in a snapshot (snapshotRecordBytes summed). */
   private recordBytes = 0;
+  /** The records loaded from disk, which the index and history hold as row numbers (set by the load). */
+  private rows: LoadedRows | undefined;
 
   /** The revision of the latest write; 1 for an empty store (as etcd). */
   currentRevision = 1;
@@ -159,18 +162,23 @@ export class KvState {
   /** The key's latest version (its PUT record), or undefined if it does not exist now. */
   current(key: BinaryString): RevisionRecord | undefined {
     const entry = this.keys.get(key);
-    return entry === undefined ? undefined : currentOf(entry);
+    if (entry === undefined) return undefined;
+    if (entry instanceof KeyIndex) return entry.current;
+    if (typeof entry === 'number') return this.rows!.isPut(entry) ? this.rows!.record(entry) : undefined;
+    return entry.type === EventType.Put ? entry : undefined;
   }
 
   /** The version of the key the store held at revision (undefined if none, or compacted away). */
   at(key: BinaryString, revision: number): RevisionRecord | undefined {
     const entry = this.keys.get(key);
-    return entry === undefined ? undefined : versionAt(entry, revision);
+    const version = entry === undefined ? undefined : versionAt(entry, revision, this.rows);
+    return version === undefined ? undefined : recordOfRef(version, this.rows);
   }
 
   /** The string the key's records share, if the key has any history left (writes reuse it). */
   indexedKey(key: BinaryString): BinaryString | undefined {
-    return this.keys.get(key)?.key;
+    const entry = this.keys.get(key);
+    return typeof entry === 'number' ? this.rows!.key(entry) : entry?.key;
   }
 
   /**
@@ -190,28 +198,36 @@ export class KvState {
    * A key met in several records gets the string its first record holds (equal strings
    * decoded apart are separate objects), as the records apply writes share one.
    */
-  loadRecords(input: readonly RevisionRecord[]): void {
-    runSteps(this.loadRecordsInSteps(input));
+  loadRecords(input: readonly RecordRef[], rows?: LoadedRows): void {
+    runSteps(this.loadRecordsInSteps(input, rows));
   }
 
   /**
    * loadRecords in steps: yields after every LOAD_STEP_RECORDS records of its two passes, so a
-   * caller that loads while it serves raft can let its event loop turn in between.
+   * caller that loads while it serves raft can let its event loop turn in between. Records
+   * given as rows (of `rows`: a load from storage) stay rows in the index and the history,
+   * except those of keys with several records, which become records (KeyIndex holds records).
    */
-  *loadRecordsInSteps(input: readonly RevisionRecord[]): Generator<void, void> {
+  *loadRecordsInSteps(input: readonly RecordRef[], rows?: LoadedRows): Generator<void, void> {
     assert(this.records === 0 && this.keys.size === 0, 'records load into an empty state only');
     const records = input.slice();
+    const mainOf = (ref: RecordRef): number => (typeof ref === 'number' ? rows!.main(ref) : ref.main);
+    const subOf = (ref: RecordRef): number => (typeof ref === 'number' ? rows!.sub(ref) : ref.sub);
+    const keyOf = (ref: RecordRef): BinaryString => (typeof ref === 'number' ? rows!.key(ref) : ref.key);
+    assert(rows !== undefined || records.every((r) => typeof r !== 'number'), 'rows without their table');
     for (let i = 1; i < records.length; i++) {
       const a = records[i - 1]!;
       const b = records[i]!;
-      if (a.main > b.main || (a.main === b.main && a.sub >= b.sub))
-        assert(false, `record (${b.main}, ${b.sub}) after (${a.main}, ${a.sub})`);
+      const aMain = mainOf(a);
+      const bMain = mainOf(b);
+      if (aMain > bMain || (aMain === bMain && subOf(a) >= subOf(b)))
+        assert(false, `record (${bMain}, ${subOf(b)}) after (${aMain}, ${subOf(a)})`);
     }
-    const order: number[] = [];
-    for (let i = 0; i < records.length; i++) order.push(i);
+    const order = new Array<number>(records.length);
+    for (let i = 0; i < records.length; i++) order[i] = i;
     order.sort((i, j) => {
-      const x = records[i]!.key;
-      const y = records[j]!.key;
+      const x = keyOf(records[i]!);
+      const y = keyOf(records[j]!);
       return x < y ? -1 : x > y ? 1 : i - j;
     });
     yield;
@@ -220,16 +236,20 @@ export class KvState {
     let nextStep = LOAD_STEP_RECORDS;
     for (let at = 0; at < order.length; ) {
       const first = records[order[at]!]!;
+      const key = keyOf(first);
       let end = at + 1;
-      while (end < order.length && records[order[end]!]!.key === first.key) end++;
-      keys.push(first.key);
+      while (end < order.length && keyOf(records[order[end]!]!) === key) end++;
+      keys.push(key);
       if (end - at === 1) {
-        // A key with one record: the index holds the record.
-        this.checkFirstRecord(first);
+        // A key with one record: the index holds the record (or its row).
         entries.push(first);
-        if (first.type === EventType.Put) this.moveLease(first.key, 0, first.lease);
+        if (typeof first !== 'number') {
+          this.checkFirstRecord(first);
+          if (first.type === EventType.Put) this.moveLease(key, 0, first.lease);
+        } else if (!rows!.isPut(first)) this.checkFirstRecord(rows!.record(first));
+        else this.moveLease(key, 0, rows!.lease(first));
       } else {
-        const ki = new KeyIndex(first.key);
+        const ki = new KeyIndex(key);
         for (let j = at; j < end; j++) {
           // A key with a long history yields within it: nothing sees the index before the end.
           if (j >= nextStep) {
@@ -237,15 +257,18 @@ export class KvState {
             yield;
           }
           const i = order[j]!;
-          let record = records[i]!;
-          if (j > at) {
-            if (record instanceof SlabRecord) record.shareKey(ki.key);
-            else {
-              record = { ...record, key: ki.key };
-              records[i] = record;
-            }
+          let ref = records[i]!;
+          // The key's records share its first record's string; the history holds the same
+          // records as the KeyIndex.
+          if (typeof ref === 'number') {
+            rows!.shareKey(ref, ki.key);
+            ref = rows!.record(ref);
+          } else if (j > at) {
+            if (ref instanceof SlabRecord) ref.shareKey(ki.key);
+            else ref = { ...ref, key: ki.key };
           }
-          this.indexRecord(ki, record);
+          records[i] = ref;
+          this.indexRecord(ki, ref);
         }
         entries.push(ki);
       }
@@ -263,17 +286,20 @@ export class KvState {
         nextStep += LOAD_STEP_RECORDS;
         yield;
       }
-      const main = records[first]!.main;
+      const main = mainOf(records[first]!);
       let end = first + 1;
-      while (end < records.length && records[end]!.main === main) end++;
-      for (let i = first; i < end; i++) this.recordBytes += snapshotRecordBytes(records[i]!);
+      while (end < records.length && mainOf(records[end]!) === main) end++;
+      for (let i = first; i < end; i++) {
+        const ref = records[i]!;
+        this.recordBytes += typeof ref === 'number' ? rows!.snapshotBytes(ref) : snapshotRecordBytes(ref);
+      }
       mains.push(main);
       if (end - first === 1) revisions.push(records[first]!);
       else {
         // Subs 0..n-1 (no compaction holes) make an array of exactly the records.
-        const dense = records[end - 1]!.sub === end - first - 1;
-        const slots: (RevisionRecord | undefined)[] = dense ? records.slice(first, end) : [];
-        if (!dense) for (let i = first; i < end; i++) slots[records[i]!.sub] = records[i]!;
+        const dense = subOf(records[end - 1]!) === end - first - 1;
+        const slots: (RecordRef | undefined)[] = dense ? records.slice(first, end) : [];
+        if (!dense) for (let i = first; i < end; i++) slots[subOf(records[i]!)] = records[i]!;
         revisions.push(new RevisionSlots(slots, end - first));
       }
       this.records += end - first;
@@ -282,6 +308,8 @@ export class KvState {
     this.history = sortedMapOf(mains, revisions, compareRevision);
     yield;
     this.keys = sortedMapOf(keys, entries, compareBinary);
+    rows?.seal();
+    this.rows = rows;
   }
 
   /** The first record of a key: a DELETE only as the tombstone a compaction kept (KeyIndex.restoreCompactedTombstone). */
@@ -306,7 +334,8 @@ export class KvState {
       revision.live++;
     } else {
       // The revision's second record: it gets slots. A revision is written whole in one
-      // apply, so no frozen history shares the entry being replaced.
+      // apply, so no frozen history shares the entry being replaced (nor is it a loaded row).
+      assert(typeof revision !== 'number', () => `revision ${record.main} was loaded, not written`);
       assert(record.sub > revision.sub, () => `record (${record.main}, ${record.sub}) out of order`);
       let slots: (RevisionRecord | undefined)[];
       if (revision.sub === 0 && record.sub === 1) slots = [revision, record];
@@ -329,9 +358,11 @@ export class KvState {
     }
     if (entry instanceof KeyIndex) return this.indexRecord(entry, record);
     // The key's second record: it gets a KeyIndex, which takes the first as a load would
-    // (its lease attachment is already there: adding it again changes nothing).
-    const ki = new KeyIndex(entry.key);
-    this.indexRecord(ki, entry);
+    // (its lease attachment is already there: adding it again changes nothing). A loaded row
+    // becomes a record for it; the history keeps the row (dropRecord matches them by revision).
+    const firstRecord = recordOfRef(entry, this.rows);
+    const ki = new KeyIndex(firstRecord.key);
+    this.indexRecord(ki, firstRecord);
     this.keys.set(ki.key, ki);
     return this.indexRecord(ki, record);
   }
@@ -366,10 +397,10 @@ export class KvState {
     const records: RevisionRecord[] = [];
     let count = 0;
     const visit = (entry: KeyEntry): void => {
-      const record = versionAt(entry, revision);
-      if (record === undefined) return;
+      const version = versionAt(entry, revision, this.rows);
+      if (version === undefined) return;
       count++;
-      if (!countOnly && (limit <= 0 || records.length < limit)) records.push(record);
+      if (!countOnly && (limit <= 0 || records.length < limit)) records.push(recordOfRef(version, this.rows));
     };
     const from = binaryOf(range.key);
     if (range.kind === 'single') {
@@ -387,7 +418,7 @@ export class KvState {
 
   /** Records with fromRevision <= main <= toRevision, in revision order. */
   recordsBetween(fromRevision: number, toRevision: number): Generator<RevisionRecord> {
-    return recordsIn(this.history, fromRevision, toRevision);
+    return recordsIn(this.history, this.rows, fromRevision, toRevision);
   }
 
   /**
@@ -415,7 +446,8 @@ export class KvState {
         if (entry.isEmpty) this.keys.delete(key);
         else if (only !== undefined) this.keys.set(key, only);
       } else {
-        removed = loneRecordCompacted(entry, atRevision) ? [entry] : [];
+        const record = recordOfRef(entry, this.rows);
+        removed = loneRecordCompacted(record, atRevision) ? [record] : [];
         if (removed.length > 0) this.keys.delete(key);
       }
       for (const record of removed) {
@@ -432,7 +464,7 @@ export class KvState {
     const out: RevisionWrite[] = [];
     for (const main of [...changed.keys()].sort((a, b) => a - b)) {
       const entry = this.history.get(main);
-      const records = entry === undefined ? [] : [...recordsOf(entry)];
+      const records = entry === undefined ? [] : [...recordsOf(entry, this.rows)];
       const droppedValues = changed.get(main)!;
       out.push(droppedValues.length === 0 ? { main, records } : { main, records, droppedValues });
     }
@@ -447,7 +479,8 @@ export class KvState {
    */
   frozenHistory(): FrozenHistory {
     const history = this.history.clone();
-    const all = (): Generator<RevisionRecord> => recordsIn(history, 0, Number.MAX_SAFE_INTEGER);
+    const rows = this.rows;
+    const all = (): Generator<RevisionRecord> => recordsIn(history, rows, 0, Number.MAX_SAFE_INTEGER);
     if (this.values === undefined)
       return { recordCount: this.records, recordBytes: this.recordBytes, records: all };
     // Values left in storage are read from a view of it pinned now: a compaction after this
@@ -466,7 +499,12 @@ export class KvState {
   private dropRecord(record: RevisionRecord, replaced: Set<RevisionSlots>): void {
     let entry = this.history.get(record.main);
     const stored = entry instanceof RevisionSlots ? entry.slots[record.sub] : entry;
-    assert(entry !== undefined && stored === record, 'dropping a record not stored');
+    // A loaded row is held as its row; its key's index may hold a record made of it.
+    const same =
+      typeof stored === 'number'
+        ? this.rows!.main(stored) === record.main && this.rows!.sub(stored) === record.sub
+        : stored === record;
+    assert(entry !== undefined && same, 'dropping a record not stored');
     this.records--;
     this.recordBytes -= snapshotRecordBytes(record);
     if (record instanceof SlabRecord) record.release();
@@ -476,7 +514,7 @@ export class KvState {
     }
     if (entry.live === 2) {
       // One record left: the revision holds it without slots.
-      const left = entry.slots.find((r) => r !== undefined && r !== record);
+      const left = entry.slots.find((r, sub) => r !== undefined && sub !== record.sub);
       assert(left !== undefined, 'a revision of two records holds another');
       this.history.set(record.main, left);
       return;

@@ -12,7 +12,13 @@ import type { Command, ResponseOf } from './commands.js';
 import { mvccError } from './errors.js';
 import { type HashKVResult, hashRecords } from './hash.js';
 import type { LeaseRecord } from './lease-table.js';
-import { loadState, loadStateInSteps, type MvccMeta, type PersistedMvcc } from './persistence.js';
+import {
+  type LoadedMvcc,
+  loadState,
+  loadStateInSteps,
+  type MvccMeta,
+  type PersistedMvcc,
+} from './persistence.js';
 import { executeRange, type ReadView, rangeRevisionError } from './range.js';
 import type { RangeRequest, RangeResponse, TxnRequest, TxnResponse } from './requests.js';
 import { kvOf } from './slab-record.js';
@@ -51,12 +57,12 @@ export class MvccStore {
   }
 
   /** Rebuilds a store from what storage/ persisted (see persistence.ts). */
-  static load(persisted: PersistedMvcc, options: MvccStoreOptions = {}): MvccStore {
+  static load(persisted: LoadedMvcc, options: MvccStoreOptions = {}): MvccStore {
     return new MvccStore(options, loadState(persisted));
   }
 
   /** load in steps: yields between parts of the work (see KvState.loadRecordsInSteps), returns the store. */
-  static *loadInSteps(persisted: PersistedMvcc, options: MvccStoreOptions = {}): Generator<void, MvccStore> {
+  static *loadInSteps(persisted: LoadedMvcc, options: MvccStoreOptions = {}): Generator<void, MvccStore> {
     return new MvccStore(options, yield* loadStateInSteps(persisted));
   }
 

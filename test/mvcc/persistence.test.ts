@@ -7,6 +7,7 @@ import {
   decodeMeta,
   decodeRecord,
   decodeRecordKey,
+  decodeRevisionRows,
   decodeRevisionValue,
   EventType,
   encodeMeta,
@@ -14,9 +15,11 @@ import {
   encodeRecordValue,
   encodeRevisionValue,
   type LeaseRecord,
+  LoadedRows,
   MvccChangeBuffer,
   type MvccChanges,
   MvccStore,
+  type RecordRef,
   type RevisionRecord,
   SortOrder,
   SortTarget,
@@ -25,7 +28,7 @@ import {
   valuesToStore,
 } from '../../src/mvcc/index.js';
 import { valueLengthOf } from '../../src/mvcc/slab-record.js';
-import { b, del, newStore, ok, put, str } from './support.js';
+import { b, del, newStore, ok, plain, put, str } from './support.js';
 import { readBattery, workload } from './workload.js';
 
 /**
@@ -91,19 +94,30 @@ class FakeLevel {
     };
   }
 
-  /** The store this storage holds (taking, as newStore does, every lease id as granted). */
-  load(): MvccStore {
+  /** The rows of the last load as rows (see load). */
+  rows: LoadedRows | undefined;
+
+  /**
+   * The store this storage holds (taking, as newStore does, every lease id as granted): its
+   * records loaded as rows, as a member loads them (loaded-rows.ts), or as records.
+   */
+  load(form: 'rows' | 'records' = 'rows'): MvccStore {
     const keys = [...this.revisions.keys()].sort(); // hex of big-endian keys sorts like the bytes
     const values = this.storedValues();
-    const records: RevisionRecord[] = keys.flatMap((k) =>
-      decodeRevisionValue(Number.parseInt(k, 16), this.revisions.get(k)!, undefined, values),
-    );
     const meta =
       this.meta === undefined ? { currentRevision: 1, compactedRevision: 0 } : decodeMeta(this.meta);
-    return MvccStore.load(
-      { meta, records, values, leases: this.leases.values() },
-      { leaseExists: () => true },
-    );
+    const leases = this.leases.values();
+    if (form === 'records') {
+      const records: RevisionRecord[] = keys.flatMap((k) =>
+        decodeRevisionValue(Number.parseInt(k, 16), this.revisions.get(k)!, undefined, values),
+      );
+      return MvccStore.load({ meta, records, values, leases }, { leaseExists: () => true });
+    }
+    const rows = new LoadedRows(values);
+    const records: RecordRef[] = [];
+    for (const k of keys) decodeRevisionRows(Number.parseInt(k, 16), this.revisions.get(k)!, rows, records);
+    this.rows = rows;
+    return MvccStore.load({ meta, records, rows, values, leases }, { leaseExists: () => true });
   }
 }
 
@@ -116,18 +130,6 @@ function valueKeysOf(store: MvccStore): string[] {
     .map((r) => hex(encodeRecordKey(r)))
     .sort();
 }
-
-/** A record as plain data, to compare records of any class. */
-const plain = (r: RevisionRecord) => ({
-  main: r.main,
-  sub: r.sub,
-  type: r.type,
-  key: r.key,
-  value: r.value,
-  createRevision: r.createRevision,
-  version: r.version,
-  lease: r.lease,
-});
 
 const mainKey = (main: number) => main.toString(16).padStart(16, '0');
 
@@ -185,6 +187,9 @@ describe('persistence records', () => {
     expect(decoded.map(plain)).toEqual(records.map(plain));
     expect(disk.reads).toBe(2);
     expect(() => decodeRevisionValue(3, value)).toThrow(/none was given to read them from/);
+    expect(() => decodeRevisionRows(3, value, new LoadedRows(), [])).toThrow(
+      /none was given to read them from/,
+    );
     disk.values.clear();
     expect(() => decoded[0]!.value).toThrow(/no stored value for \(3, 0\)/);
     const values = disk.storedValues();
@@ -214,14 +219,58 @@ describe('persistence records', () => {
     for (const command of workload(21, 300, () => live)) {
       const result = live.apply(command);
       disk.write(result.changes);
-      if (i++ % 25 === 24) expect(readBattery(disk.load())).toEqual(readBattery(live));
+      if (i++ % 25 === 24) {
+        expect(readBattery(disk.load())).toEqual(readBattery(live));
+        expect(readBattery(disk.load('records'))).toEqual(readBattery(live));
+      }
     }
     expect(live.compactedRevision).toBeGreaterThan(0);
     const loaded = disk.load();
+    expect(disk.rows!.size).toBe(live.recordCount);
     expect(readBattery(loaded)).toEqual(readBattery(live));
     expect(collectBytes(loaded.snapshot(5))).toEqual(collectBytes(live.snapshot(5)));
     // Storage holds the value of every PUT the store holds, and nothing else.
     expect([...disk.values.keys()].sort()).toEqual(valueKeysOf(live));
+  });
+
+  it('keys loaded as rows take new writes, deletes, leases and compactions as the live store does', () => {
+    const live = newStore();
+    const liveDisk = new FakeLevel();
+    const apply = (store: MvccStore, disk: FakeLevel, command: Parameters<MvccStore['apply']>[0]) =>
+      disk.write(store.apply(command).changes);
+    // Ten keys of one record each, and one Txn of two puts (a revision of several rows).
+    for (let i = 0; i < 10; i++)
+      apply(live, liveDisk, {
+        type: 'put',
+        request: { key: b(`k${i}`), value: b(`v${i}`), lease: i === 9 ? 7 : 0 },
+      });
+    apply(live, liveDisk, {
+      type: 'txn',
+      request: { success: [0, 1].map((i) => ({ requestPut: { key: b(`t${i}`), value: b(`t${i}`) } })) },
+    });
+    const disk = liveDisk.copy();
+    const loaded = disk.load();
+    expect(disk.rows!.size).toBe(12);
+    const frozen = loaded.snapshot(3);
+    const expected = collectBytes(live.snapshot(3));
+    const both = (command: Parameters<MvccStore['apply']>[0]) => {
+      apply(live, liveDisk, command);
+      apply(loaded, disk, command);
+    };
+    // A row's key written again, deleted, written and deleted: its history holds the row, its
+    // index a record made of it; then compacted so that the rows are dropped.
+    for (let i = 0; i < 5; i++) both({ type: 'put', request: { key: b(`k${i}`), value: b(`w${i}`) } });
+    both({ type: 'deleteRange', request: { key: b('k5') } });
+    both({ type: 'deleteRange', request: { key: b('k9') } });
+    both({ type: 'put', request: { key: b('t0'), value: b('u0') } });
+    expect(readBattery(loaded)).toEqual(readBattery(live));
+    both({ type: 'compact', request: { revision: live.currentRevision } });
+    expect(readBattery(loaded)).toEqual(readBattery(live));
+    expect(loaded.hashKV()).toEqual(live.hashKV());
+    expect(collectBytes(loaded.snapshot(4))).toEqual(collectBytes(live.snapshot(4)));
+    expect(collectBytes(frozen)).toEqual(expected);
+    expect([...disk.values.keys()].sort()).toEqual(valueKeysOf(loaded));
+    expect(readBattery(disk.load())).toEqual(readBattery(live));
   });
 
   it('a store loaded with its values in storage writes and compacts as the live one, and its storage keeps exactly its values', () => {

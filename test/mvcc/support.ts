@@ -115,3 +115,17 @@ export function formatOneRevisionValue(records: readonly RevisionRecord[]): Uint
   }
   return w.finish();
 }
+
+/** A record as plain data, to compare records of any class (a SlabRecord's fields are getters). */
+export function plain(r: RevisionRecord) {
+  return {
+    main: r.main,
+    sub: r.sub,
+    type: r.type,
+    key: r.key,
+    value: r.value,
+    createRevision: r.createRevision,
+    version: r.version,
+    lease: r.lease,
+  };
+}

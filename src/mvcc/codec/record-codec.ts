@@ -13,7 +13,8 @@
  * (decodeRecordKey, decodeRecord).
  */
 import { assert } from '../../common/assert.js';
-import { binaryOf, bytesOf } from '../binary-string.js';
+import { type BinaryString, binaryOf, bytesOf } from '../binary-string.js';
+import type { LoadedRows, RecordRef } from '../loaded-rows.js';
 import type { MvccMeta } from '../persistence.js';
 import {
   hasStoredValue,
@@ -147,49 +148,80 @@ export function decodeRevisionValue(
   slabs?: SlabWriter,
   values?: StoredValues,
 ): RevisionRecord[] {
+  const records: RevisionRecord[] = [];
+  readRevisionValue(
+    main,
+    value,
+    slabs,
+    records,
+    (_main, sub, type, key, length, createRevision, version, lease) => {
+      if (type === EventType.Delete)
+        return { main, sub, type, key, value: '', createRevision: 0, version: 0, lease: 0 };
+      // An empty value has no stored value of its own (hasStoredValue).
+      if (length === 0) return { main, sub, type, key, value: '', createRevision, version, lease };
+      if (values === undefined)
+        throw corrupt(`revision ${main} keeps its values in storage, and none was given to read them from`);
+      return storedRecord(main, sub, key, length, createRevision, version, lease, values);
+    },
+  );
+  return records;
+}
+
+/**
+ * decodeRevisionValue for a store's load: appends the revision's records to out, those of
+ * format 2 as rows of `rows` (loaded-rows.ts: no object per record), those of format 1 as
+ * records with their values in slabs.
+ */
+export function decodeRevisionRows(
+  main: number,
+  value: Uint8Array,
+  rows: LoadedRows,
+  out: RecordRef[],
+  slabs?: SlabWriter,
+): void {
+  readRevisionValue(main, value, slabs, out, rows.add.bind(rows));
+}
+
+/** Makes what a format-2 record's fields stand for (a DELETE's last four are 0), as LoadedRows.add. */
+type IndexRecordSink<T> = (...fields: Parameters<LoadedRows['add']>) => T;
+
+/** Reads a revision value, appending each record (format 1) or what sink makes of it (format 2) to out. */
+function readRevisionValue<T>(
+  main: number,
+  value: Uint8Array,
+  slabs: SlabWriter | undefined,
+  out: (T | RevisionRecord)[],
+  sink: IndexRecordSink<T>,
+): void {
   const r = new ByteReader(value);
   const version = r.u8();
   if (version !== REVISION_FORMAT_INLINE && version !== REVISION_FORMAT_INDEX)
     throw corrupt(`unknown revision value format ${version}`);
   const count = r.uvarint();
   if (count === 0) throw corrupt(`revision ${main} stored without records`);
-  const records: RevisionRecord[] = [];
   let previous = -1;
   for (let i = 0; i < count; i++) {
     const sub = r.uvarint();
     if (sub <= previous) throw corrupt(`revision ${main}: sub revision ${sub} after ${previous}`);
     previous = sub;
-    records.push(
-      version === REVISION_FORMAT_INLINE
-        ? readRecordBody(r, { main, sub }, slabs)
-        : readIndexBody(r, main, sub, values),
-    );
+    if (version === REVISION_FORMAT_INLINE) {
+      out.push(readRecordBody(r, { main, sub }, slabs));
+      continue;
+    }
+    const type = r.u8();
+    const key = r.binary();
+    if (type === EventType.Delete) {
+      out.push(sink(main, sub, type, key, 0, 0, 0, 0));
+      continue;
+    }
+    if (type !== EventType.Put) throw corrupt(`unknown event type ${type}`);
+    const length = r.uvarint();
+    const createRevision = r.svarint();
+    const kvVersion = r.svarint();
+    const lease = r.svarint();
+    out.push(sink(main, sub, type, key, length, createRevision, kvVersion, lease));
   }
   if (!r.done) throw corrupt(`trailing bytes after the records of revision ${main}`);
-  return records;
-}
-
-/** Reads one record of a format-2 revision value (after its sub). */
-function readIndexBody(
-  r: ByteReader,
-  main: number,
-  sub: number,
-  values: StoredValues | undefined,
-): RevisionRecord {
-  const type = r.u8();
-  const key = r.binary();
-  if (type === EventType.Delete)
-    return { main, sub, type, key, value: '', createRevision: 0, version: 0, lease: 0 };
-  if (type !== EventType.Put) throw corrupt(`unknown event type ${type}`);
-  const length = r.uvarint();
-  const createRevision = r.svarint();
-  const kvVersion = r.svarint();
-  const lease = r.svarint();
-  // An empty value has no stored value of its own (hasStoredValue).
-  if (length === 0) return { main, sub, type, key, value: '', createRevision, version: kvVersion, lease };
-  if (values === undefined)
-    throw corrupt(`revision ${main} keeps its values in storage, and none was given to read them from`);
-  return storedRecord(main, sub, key, length, createRevision, kvVersion, lease, values);
 }
 
 /** Writes a record value into a larger layout (snapshots). */

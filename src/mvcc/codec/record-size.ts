@@ -7,23 +7,32 @@ import { valueLengthOf } from '../slab-record.js';
 import { EventType, type RevisionRecord } from '../types.js';
 import { svarintBytes, uvarintBytes } from './bytes.js';
 
-/** The bytes writeRecordBody writes for record. */
-export function recordBodyBytes(record: RevisionRecord): number {
-  const key = record.key.length;
-  const head = 2 + uvarintBytes(key) + key;
-  if (record.type === EventType.Delete) return head;
-  const value = valueLengthOf(record);
-  return (
-    head +
-    uvarintBytes(value) +
-    value +
-    svarintBytes(record.createRevision) +
-    svarintBytes(record.version) +
-    svarintBytes(record.lease)
-  );
-}
-
 /** The bytes a record takes in a snapshot: varint main, varint sub, then its body. */
 export function snapshotRecordBytes(record: RevisionRecord): number {
-  return uvarintBytes(record.main) + uvarintBytes(record.sub) + recordBodyBytes(record);
+  const { main, sub, type, key, createRevision, version, lease } = record;
+  return snapshotBytesOf(main, sub, type, key.length, valueLengthOf(record), createRevision, version, lease);
+}
+
+/** snapshotRecordBytes of a record given by its fields (a DELETE's last four are ignored). */
+export function snapshotBytesOf(
+  main: number,
+  sub: number,
+  type: EventType,
+  keyLength: number,
+  valueLength: number,
+  createRevision: number,
+  version: number,
+  lease: number,
+): number {
+  // The body: format version, event type, key; a PUT adds its value and three numbers.
+  const head = uvarintBytes(main) + uvarintBytes(sub) + 2 + uvarintBytes(keyLength) + keyLength;
+  if (type === EventType.Delete) return head;
+  return (
+    head +
+    uvarintBytes(valueLength) +
+    valueLength +
+    svarintBytes(createRevision) +
+    svarintBytes(version) +
+    svarintBytes(lease)
+  );
 }
