@@ -361,10 +361,12 @@ export class LevelStorage {
       }
       const entries: Entry[] = [];
       let expected = (snapshot?.metadata.index ?? 0) + 1;
-      for await (const batch of scan(db, prefixRange(Prefix.log)))
+      // From just after the snapshot: the entries behind it (catch-up entries a compaction
+      // kept, or left by an interrupted one) are not loaded, so they are not read either.
+      const logRange = { gte: logKey(expected), lt: prefixRange(Prefix.log).lt };
+      for await (const batch of scan(db, logRange))
         for (const [key, value] of batch) {
           const index = indexOfLogKey(key);
-          if (index < expected && entries.length === 0) continue; // below the snapshot: left by an interrupted compaction
           if (index !== expected)
             throw new CairnError(
               ErrorCode.CORRUPT,
