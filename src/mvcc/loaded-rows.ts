@@ -32,6 +32,7 @@ const VERSION = 2;
 const LEASE = 3;
 /** A row's 32-bit numbers, in a Uint32Array chunk: sub, value length, event type. */
 const NARROW = 3;
+const NARROW_MAX = 2 ** 32 - 1;
 const SUB = 0;
 const VALUE_LENGTH = 1;
 const TYPE = 2;
@@ -122,7 +123,7 @@ export class LoadedRows {
 
   /** The row's record, made now (its value, if any, read from storage when asked). */
   record(row: number): RevisionRecord {
-    assert(row >= 0 && row < this.rows, () => `row ${row} of ${this.rows}`);
+    if (!(row >= 0 && row < this.rows)) assert(false, `row ${row} of ${this.rows}`);
     const main = this.wideOf(row, MAIN);
     const sub = this.narrowOf(row, SUB);
     const key = this.keys[row]!;
@@ -165,6 +166,9 @@ export class LoadedRows {
     assert(!this.sealed, 'rows are added while loading only');
     if (type === EventType.Put && valueLength > 0 && this.values === undefined)
       throw corrupt(`revision ${main} keeps its values in storage, and none was given to read them from`);
+    // Held in 32 bits (a damaged value must not be cut to fit).
+    if (sub > NARROW_MAX || valueLength > NARROW_MAX)
+      throw corrupt(`revision ${main}: sub revision ${sub} or value length ${valueLength} beyond 32 bits`);
     const row = this.rows;
     const chunk = row >>> CHUNK_ROWS_LOG2;
     if (chunk === this.wide.length) {

@@ -430,8 +430,14 @@ export class KvState {
   compact(atRevision: number): RevisionWrite[] {
     assert(atRevision > this.compactedRevision, 'compaction must move forward');
     assert(atRevision <= this.currentRevision, 'compaction beyond the current revision');
+    // The keys of the records in [compactedRevision, atRevision], read without making records of rows.
     const touched = new Set<BinaryString>();
-    for (const record of this.recordsBetween(this.compactedRevision, atRevision)) touched.add(record.key);
+    const keyOf = (ref: RecordRef): BinaryString => (typeof ref === 'number' ? this.rows!.key(ref) : ref.key);
+    for (const [main, entry] of this.history.entries(this.compactedRevision)) {
+      if (main > atRevision) break;
+      if (!(entry instanceof RevisionSlots)) touched.add(keyOf(entry));
+      else for (const ref of entry.slots) if (ref !== undefined) touched.add(keyOf(ref));
+    }
     // Revisions this compaction replaced: made here, so no frozen history shares them.
     const replaced = new Set<RevisionSlots>();
     /** main -> subs of its dropped PUTs with a value (stored under their own keys). */
@@ -446,8 +452,10 @@ export class KvState {
         if (entry.isEmpty) this.keys.delete(key);
         else if (only !== undefined) this.keys.set(key, only);
       } else {
-        const record = recordOfRef(entry, this.rows);
-        removed = loneRecordCompacted(record, atRevision) ? [record] : [];
+        // Only a DELETE can go (loneRecordCompacted): a row is made a record only then.
+        const lone =
+          typeof entry !== 'number' ? entry : this.rows!.isPut(entry) ? undefined : this.rows!.record(entry);
+        removed = lone !== undefined && loneRecordCompacted(lone, atRevision) ? [lone] : [];
         if (removed.length > 0) this.keys.delete(key);
       }
       for (const record of removed) {

@@ -618,7 +618,9 @@ export async function recoverKvStateMachine(recovered: RecoveredState): Promise<
   // member votes and replicates meanwhile), and at a million keys the index takes a second.
   let store = new MvccStore();
   if (meta) {
-    const steps = MvccStore.loadInSteps({ meta, records: all, rows, leases, ...(values ? { values } : {}) });
+    // Merged with old-style records, every row became a record: the table is not kept.
+    const loaded = legacy.length === 0 ? { records: all, rows } : { records: all };
+    const steps = MvccStore.loadInSteps({ meta, ...loaded, leases, ...(values ? { values } : {}) });
     let step = steps.next();
     while (!step.done) {
       await new Promise((resolve) => setImmediate(resolve));

@@ -1,4 +1,4 @@
-// Proves that LoadedRows (src/mvcc/loaded-rows.ts) gives back every record it was given, across the boundaries of its column chunks and after seal trims them: PUTs with values in storage (read when asked), empty PUTs and DELETEs, with revisions, versions and leases beyond 32 bits; that its snapshot sizes are those of the records; that a row takes only an equal key and only while loading; that no row is added after seal; and that a PUT with a stored value and no storage to read it from is CORRUPT.
+// Proves that LoadedRows (src/mvcc/loaded-rows.ts) gives back every record it was given, across the boundaries of its column chunks and after seal trims them: PUTs with values in storage (read when asked), empty PUTs and DELETEs, with revisions, versions and leases beyond 32 bits; that its snapshot sizes are those of the records; that a row takes only an equal key and only while loading; that no row is added after seal; and that a sub revision or value length beyond 32 bits, or a PUT with a stored value and no storage to read it from, is CORRUPT.
 import { describe, expect, it } from 'vitest';
 import { snapshotRecordBytes } from '../../src/mvcc/codec/record-size.js';
 import { EventType, LoadedRows, type StoredValues } from '../../src/mvcc/index.js';
@@ -96,6 +96,16 @@ describe('LoadedRows', () => {
     rows.seal();
     expect(() => rows.shareKey(row, 'k')).toThrow(/while loading/);
     expect(() => rows.add(6, 0, EventType.Delete, 'k', 0, 0, 0, 0)).toThrow(/while loading only/);
+  });
+
+  it('refuses a sub revision or a value length beyond 32 bits (damage) as CORRUPT, instead of cutting it', () => {
+    const rows = new LoadedRows(fakeValues());
+    expect(() => rows.add(5, 2 ** 32, EventType.Delete, 'k', 0, 0, 0, 0)).toThrow(
+      expect.objectContaining({ code: 'CORRUPT', message: expect.stringMatching(/beyond 32 bits/) }),
+    );
+    expect(() => rows.add(5, 0, EventType.Put, 'k', 2 ** 32, 5, 1, 0)).toThrow(/beyond 32 bits/);
+    expect(rows.add(5, 2 ** 32 - 1, EventType.Put, 'k', 3, 5, 1, 0)).toBe(0);
+    expect(rows.sub(0)).toBe(2 ** 32 - 1);
   });
 
   it('refuses a PUT with a stored value when it has no storage to read it from, as CORRUPT', () => {
