@@ -198,3 +198,18 @@ export function recordOfRef(ref: RecordRef, rows: LoadedRows | undefined): Revis
   assert(rows !== undefined, 'a row without its table');
   return rows.record(ref);
 }
+
+/** The key of the record a reference stands for, without making a record of a row. */
+export function keyOfRef(ref: RecordRef, rows: LoadedRows | undefined): BinaryString {
+  return typeof ref === 'number' ? rows!.key(ref) : ref.key;
+}
+
+/** The main revision of the record a reference stands for, without making a record of a row. */
+export function mainOfRef(ref: RecordRef, rows: LoadedRows | undefined): number {
+  return typeof ref === 'number' ? rows!.main(ref) : ref.main;
+}
+
+/** The sub revision of the record a reference stands for, without making a record of a row. */
+export function subOfRef(ref: RecordRef, rows: LoadedRows | undefined): number {
+  return typeof ref === 'number' ? rows!.sub(ref) : ref.sub;
+}

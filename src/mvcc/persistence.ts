@@ -7,7 +7,7 @@
  */
 import { assert } from '../common/assert.js';
 import type { LeaseRecord } from './lease-table.js';
-import type { LoadedRows, RecordRef } from './loaded-rows.js';
+import { type LoadedRows, mainOfRef, type RecordRef } from './loaded-rows.js';
 import { KvState, runSteps } from './state.js';
 import type { StoredValues } from './stored-values.js';
 import type { RevisionRecord } from './types.js';
@@ -162,7 +162,7 @@ export function* loadStateInSteps(persisted: LoadedMvcc): Generator<void, KvStat
     : [...persisted.records];
   // In revision order (loadRecords checks), so the last record has the highest revision.
   const last = records.at(-1);
-  const lastMain = last === undefined ? 0 : typeof last === 'number' ? persisted.rows!.main(last) : last.main;
+  const lastMain = last === undefined ? 0 : mainOfRef(last, persisted.rows);
   assert(lastMain <= currentRevision, () => `record at ${lastMain} beyond revision ${currentRevision}`);
   yield* state.loadRecordsInSteps(records, persisted.rows);
   state.currentRevision = currentRevision;

@@ -14,7 +14,14 @@ import { snapshotRecordBytes } from './codec/record-size.js';
 import { KeyIndex, loneRecordCompacted } from './key-index.js';
 import type { KeyRange } from './key-range.js';
 import { LeaseTable } from './lease-table.js';
-import { type LoadedRows, type RecordRef, recordOfRef } from './loaded-rows.js';
+import {
+  keyOfRef,
+  type LoadedRows,
+  mainOfRef,
+  type RecordRef,
+  recordOfRef,
+  subOfRef,
+} from './loaded-rows.js';
 import type { RevisionWrite } from './persistence.js';
 import { hasStoredValue, SlabRecord, SlabWriter } from './slab-record.js';
 import { createSortedMap, type SortedMap, sortedMapOf } from './sorted-map.js';
@@ -211,9 +218,9 @@ export class KvState {
   *loadRecordsInSteps(input: readonly RecordRef[], rows?: LoadedRows): Generator<void, void> {
     assert(this.records === 0 && this.keys.size === 0, 'records load into an empty state only');
     const records = input.slice();
-    const mainOf = (ref: RecordRef): number => (typeof ref === 'number' ? rows!.main(ref) : ref.main);
-    const subOf = (ref: RecordRef): number => (typeof ref === 'number' ? rows!.sub(ref) : ref.sub);
-    const keyOf = (ref: RecordRef): BinaryString => (typeof ref === 'number' ? rows!.key(ref) : ref.key);
+    const mainOf = (ref: RecordRef): number => mainOfRef(ref, rows);
+    const subOf = (ref: RecordRef): number => subOfRef(ref, rows);
+    const keyOf = (ref: RecordRef): BinaryString => keyOfRef(ref, rows);
     assert(rows !== undefined || records.every((r) => typeof r !== 'number'), 'rows without their table');
     for (let i = 1; i < records.length; i++) {
       const a = records[i - 1]!;
@@ -432,11 +439,10 @@ export class KvState {
     assert(atRevision <= this.currentRevision, 'compaction beyond the current revision');
     // The keys of the records in [compactedRevision, atRevision], read without making records of rows.
     const touched = new Set<BinaryString>();
-    const keyOf = (ref: RecordRef): BinaryString => (typeof ref === 'number' ? this.rows!.key(ref) : ref.key);
     for (const [main, entry] of this.history.entries(this.compactedRevision)) {
       if (main > atRevision) break;
-      if (!(entry instanceof RevisionSlots)) touched.add(keyOf(entry));
-      else for (const ref of entry.slots) if (ref !== undefined) touched.add(keyOf(ref));
+      if (!(entry instanceof RevisionSlots)) touched.add(keyOfRef(entry, this.rows));
+      else for (const ref of entry.slots) if (ref !== undefined) touched.add(keyOfRef(ref, this.rows));
     }
     // Revisions this compaction replaced: made here, so no frozen history shares them.
     const replaced = new Set<RevisionSlots>();
