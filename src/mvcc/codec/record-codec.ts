@@ -13,17 +13,10 @@
  * (decodeRecordKey, decodeRecord).
  */
 import { assert } from '../../common/assert.js';
-import { type BinaryString, binaryOf, bytesOf } from '../binary-string.js';
-import type { LoadedRows, RecordRef } from '../loaded-rows.js';
+import { binaryOf, bytesOf } from '../binary-string.js';
+import { LoadedRows, type RecordRef, recordOfRef } from '../loaded-rows.js';
 import type { MvccMeta } from '../persistence.js';
-import {
-  hasStoredValue,
-  SlabRecord,
-  type SlabWriter,
-  storedRecord,
-  valueHeld,
-  valueLengthOf,
-} from '../slab-record.js';
+import { hasStoredValue, SlabRecord, type SlabWriter, valueHeld, valueLengthOf } from '../slab-record.js';
 import type { StoredValues } from '../stored-values.js';
 import { EventType, type Revision, type RevisionRecord } from '../types.js';
 import { ByteReader, ByteWriter, corrupt, svarintBytes, uvarintBytes } from './bytes.js';
@@ -140,7 +133,8 @@ export function storedValueKeys(main: number, subs: Iterable<number>): Uint8Arra
 /**
  * The records of revision main from its revision value, in sub order. Format 2 leaves each
  * PUT's value in storage (values: read when asked); format 1 holds them, and with slabs they
- * are copied into those (see slab-record.ts) instead of becoming strings.
+ * are copied into those (see slab-record.ts) instead of becoming strings. The records are
+ * those decodeRevisionRows gives, made from their rows.
  */
 export function decodeRevisionValue(
   main: number,
@@ -148,23 +142,10 @@ export function decodeRevisionValue(
   slabs?: SlabWriter,
   values?: StoredValues,
 ): RevisionRecord[] {
-  const records: RevisionRecord[] = [];
-  readRevisionValue(
-    main,
-    value,
-    slabs,
-    records,
-    (_main, sub, type, key, length, createRevision, version, lease) => {
-      if (type === EventType.Delete)
-        return { main, sub, type, key, value: '', createRevision: 0, version: 0, lease: 0 };
-      // An empty value has no stored value of its own (hasStoredValue).
-      if (length === 0) return { main, sub, type, key, value: '', createRevision, version, lease };
-      if (values === undefined)
-        throw corrupt(`revision ${main} keeps its values in storage, and none was given to read them from`);
-      return storedRecord(main, sub, key, length, createRevision, version, lease, values);
-    },
-  );
-  return records;
+  const rows = new LoadedRows(values);
+  const refs: RecordRef[] = [];
+  decodeRevisionRows(main, value, rows, refs, slabs);
+  return refs.map((ref) => recordOfRef(ref, rows));
 }
 
 /**
@@ -178,20 +159,6 @@ export function decodeRevisionRows(
   rows: LoadedRows,
   out: RecordRef[],
   slabs?: SlabWriter,
-): void {
-  readRevisionValue(main, value, slabs, out, rows.add.bind(rows));
-}
-
-/** Makes what a format-2 record's fields stand for (a DELETE's last four are 0), as LoadedRows.add. */
-type IndexRecordSink<T> = (...fields: Parameters<LoadedRows['add']>) => T;
-
-/** Reads a revision value, appending each record (format 1) or what sink makes of it (format 2) to out. */
-function readRevisionValue<T>(
-  main: number,
-  value: Uint8Array,
-  slabs: SlabWriter | undefined,
-  out: (T | RevisionRecord)[],
-  sink: IndexRecordSink<T>,
 ): void {
   const r = new ByteReader(value);
   const version = r.u8();
@@ -211,7 +178,7 @@ function readRevisionValue<T>(
     const type = r.u8();
     const key = r.binary();
     if (type === EventType.Delete) {
-      out.push(sink(main, sub, type, key, 0, 0, 0, 0));
+      out.push(rows.add(main, sub, type, key, 0, 0, 0, 0));
       continue;
     }
     if (type !== EventType.Put) throw corrupt(`unknown event type ${type}`);
@@ -219,7 +186,7 @@ function readRevisionValue<T>(
     const createRevision = r.svarint();
     const kvVersion = r.svarint();
     const lease = r.svarint();
-    out.push(sink(main, sub, type, key, length, createRevision, kvVersion, lease));
+    out.push(rows.add(main, sub, type, key, length, createRevision, kvVersion, lease));
   }
   if (!r.done) throw corrupt(`trailing bytes after the records of revision ${main}`);
 }
